@@ -1,0 +1,283 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// App is one deployable function app: the HTTP routes and event triggers a
+// business function declares, the resources it needs, and its start-up and
+// shut-down hooks. Adapters, the local runtime and the packaging all read
+// this declaration; none of it is specific to a cloud.
+//
+// Declare everything before the App is started; an App is not modified
+// after it is handed to a runtime.
+type App struct {
+	name      string
+	routes    []Route
+	events    []EventFunc
+	resources []Resource
+	httpMW    []func(http.Handler) http.Handler
+	eventMW   []Middleware
+	inits     []func(context.Context, Env) error
+	closers   []func(context.Context) error
+
+	mux       *http.ServeMux
+	build     sync.Once
+	handler   http.Handler
+	eventByID map[string]int
+}
+
+var namePattern = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
+
+// NewApp returns an empty App. The name is the function app's name on every
+// platform (Lambda function, Cloud Run service, Azure function app), so it is
+// lower-case letters, digits and hyphens, starting with a letter, at most 63
+// characters; NewApp panics on another name, a programmer error.
+func NewApp(name string) *App {
+	if !namePattern.MatchString(name) {
+		panic(fmt.Sprintf("core: app name %q: want lower-case letters, digits and hyphens, starting with a letter", name))
+	}
+	return &App{name: name, mux: http.NewServeMux(), eventByID: map[string]int{}}
+}
+
+// Name returns the app's name.
+func (a *App) Name() string { return a.name }
+
+// Route is one declared HTTP route.
+type Route struct {
+	// Pattern is the net/http ServeMux pattern, such as "GET /users/{id}".
+	Pattern string
+	// Method is the pattern's method, or "" for any method.
+	Method string
+	// Path is the pattern's path, such as "/users/{id}".
+	Path string
+}
+
+// Handle declares an HTTP route with a net/http ServeMux pattern
+// ("POST /users", "GET /users/{id}"): route parameters are read with
+// r.PathValue on every cloud. Like ServeMux, it panics on an invalid or
+// conflicting pattern.
+func (a *App) Handle(pattern string, h http.Handler) {
+	a.mux.Handle(pattern, h)
+	method, path, host := splitPattern(pattern)
+	if host != "" {
+		panic(fmt.Sprintf("core: route %q: host patterns are not portable", pattern))
+	}
+	a.routes = append(a.routes, Route{Pattern: pattern, Method: method, Path: path})
+}
+
+// HandleFunc declares an HTTP route handled by f.
+func (a *App) HandleFunc(pattern string, f func(http.ResponseWriter, *http.Request)) {
+	a.Handle(pattern, http.HandlerFunc(f))
+}
+
+func splitPattern(p string) (method, path, host string) {
+	p = strings.TrimSpace(p)
+	if i := strings.IndexAny(p, " \t"); i >= 0 {
+		method, p = p[:i], strings.TrimLeft(p[i:], " \t")
+	}
+	if i := strings.IndexByte(p, '/'); i > 0 {
+		host, p = p[:i], p[i:]
+	}
+	return method, p, host
+}
+
+// Routes returns the declared HTTP routes, in declaration order.
+func (a *App) Routes() []Route { return append([]Route(nil), a.routes...) }
+
+// Use adds HTTP middleware around every route; the first added is outermost.
+func (a *App) Use(mws ...func(http.Handler) http.Handler) { a.httpMW = append(a.httpMW, mws...) }
+
+// UseEvents adds event middleware around every event function; the first
+// added is outermost.
+func (a *App) UseEvents(mws ...Middleware) { a.eventMW = append(a.eventMW, mws...) }
+
+// HTTPHandler returns the app's HTTP handler: every route behind the app's
+// middleware, with panics contained (Recover is outermost) and unmatched
+// requests answered with a problem+json 404 or 405.
+func (a *App) HTTPHandler() http.Handler {
+	a.build.Do(func() {
+		var h http.Handler = problemMux{a.mux}
+		for i := len(a.httpMW) - 1; i >= 0; i-- {
+			h = a.httpMW[i](h)
+		}
+		a.handler = Recover(h)
+	})
+	return a.handler
+}
+
+// problemMux answers requests that match no route with problem+json rather
+// than ServeMux's text/plain 404 and 405.
+type problemMux struct{ mux *http.ServeMux }
+
+func (p problemMux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h, pattern := p.mux.Handler(r)
+	if pattern != "" {
+		p.mux.ServeHTTP(w, r) // ServeHTTP sets the path values Handler does not
+		return
+	}
+	rec := &statusSniffer{header: http.Header{}}
+	h.ServeHTTP(rec, r) // the mux's own 404/405 handler: learn which, and its Allow header
+	switch rec.status {
+	case http.StatusMethodNotAllowed:
+		if allow := rec.header.Get("Allow"); allow != "" {
+			w.Header().Set("Allow", allow)
+		}
+		WriteProblem(w, ProblemFor(Errorf(Unimplemented, "method %s not allowed for %s", r.Method, r.URL.Path), r.URL.Path).withStatus(http.StatusMethodNotAllowed))
+	case http.StatusNotFound, 0:
+		WriteError(w, r, Errorf(NotFound, "no route for %s %s", r.Method, r.URL.Path))
+	default: // a redirect (trailing slash, cleaned path): let the mux answer
+		p.mux.ServeHTTP(w, r)
+	}
+}
+
+func (p Problem) withStatus(status int) Problem {
+	p.Status, p.Title = status, http.StatusText(status)
+	return p
+}
+
+type statusSniffer struct {
+	header http.Header
+	status int
+}
+
+func (s *statusSniffer) Header() http.Header         { return s.header }
+func (s *statusSniffer) Write(b []byte) (int, error) { return len(b), nil }
+func (s *statusSniffer) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+}
+
+// EventFunc is one declared event function: a trigger and its handler.
+type EventFunc struct {
+	// Name is the function's name, unique within the app, in the same form
+	// as an app name. It names the function on platforms that deploy one
+	// function per trigger (an Azure function folder, a Lambda event source).
+	Name    string
+	Trigger Trigger
+	// Handler is the handler with the app's event middleware applied.
+	Handler Handler
+}
+
+// On declares an event function: h is called with each event that t
+// delivers. It panics on an invalid or duplicate name, or an invalid
+// trigger (programmer errors at start-up).
+func (a *App) On(name string, t Trigger, h Handler) {
+	if !namePattern.MatchString(name) {
+		panic(fmt.Sprintf("core: event function name %q: want lower-case letters, digits and hyphens", name))
+	}
+	if _, dup := a.eventByID[name]; dup {
+		panic(fmt.Sprintf("core: event function %q declared twice", name))
+	}
+	if err := t.validate(); err != nil {
+		panic(fmt.Sprintf("core: event function %q: %v", name, err))
+	}
+	a.eventByID[name] = len(a.events)
+	a.events = append(a.events, EventFunc{Name: name, Trigger: t, Handler: h})
+	// The trigger's variables are resources too; optional ones, because on a
+	// cloud the platform delivers the events and the function may not open them.
+	switch t := t.(type) {
+	case ObjectTrigger:
+		a.resources = append(a.resources, Resource{Env: t.Bucket, Kind: KindBucket, Optional: true})
+	case MessageTrigger:
+		a.resources = append(a.resources, Resource{Env: t.Subscription, Kind: KindSubscription, Optional: true})
+		if t.Topic != "" {
+			a.resources = append(a.resources, Resource{Env: t.Topic, Kind: KindTopic, Optional: true})
+		}
+	}
+}
+
+// EventFuncs returns the declared event functions in declaration order, each
+// with the app's event middleware applied to its handler.
+func (a *App) EventFuncs() []EventFunc {
+	out := make([]EventFunc, len(a.events))
+	for i, f := range a.events {
+		f.Handler = Chain(f.Handler, a.eventMW...)
+		out[i] = f
+	}
+	return out
+}
+
+// EventFunc returns the declared event function with the given name.
+func (a *App) EventFunc(name string) (EventFunc, bool) {
+	i, ok := a.eventByID[name]
+	if !ok {
+		return EventFunc{}, false
+	}
+	f := a.events[i]
+	f.Handler = Chain(f.Handler, a.eventMW...)
+	return f, true
+}
+
+// Require declares resources the app opens at start-up. A runtime resolves
+// each from the environment before the init hooks run: a cloud build refuses
+// to start when a required variable is unset, naming it; the local runtime
+// fills in a local default (a directory, an in-memory topic).
+func (a *App) Require(rs ...Resource) {
+	for _, r := range rs {
+		if !envNamePattern.MatchString(r.Env) {
+			panic(fmt.Sprintf("core: resource variable %q: want an upper-case environment variable name", r.Env))
+		}
+		a.resources = append(a.resources, r)
+	}
+}
+
+// Resources returns the declared resources, sorted by variable name, each
+// variable once (a variable declared required anywhere is required).
+func (a *App) Resources() []Resource {
+	byEnv := map[string]Resource{}
+	for _, r := range a.resources {
+		if old, ok := byEnv[r.Env]; ok {
+			if old.Kind != r.Kind {
+				panic(fmt.Sprintf("core: variable %s declared as both a %s and a %s", r.Env, old.Kind, r.Kind))
+			}
+			r.Optional = r.Optional && old.Optional
+		}
+		byEnv[r.Env] = r
+	}
+	out := make([]Resource, 0, len(byEnv))
+	for _, r := range byEnv {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Env < out[j].Env })
+	return out
+}
+
+// OnInit adds a start-up hook. Hooks run in order, once, after the
+// environment is resolved and before the first invocation; a hook's error
+// stops the start. Open resources here, not in package init, so that tests
+// and runtimes can supply the environment.
+func (a *App) OnInit(fn func(ctx context.Context, env Env) error) { a.inits = append(a.inits, fn) }
+
+// OnClose adds a shut-down hook. Hooks run in reverse order after the last
+// invocation has finished.
+func (a *App) OnClose(fn func(ctx context.Context) error) { a.closers = append(a.closers, fn) }
+
+// Init resolves nothing itself: it runs the init hooks with env. Runtimes
+// call it once; tests may call it directly.
+func (a *App) Init(ctx context.Context, env Env) error {
+	for _, fn := range a.inits {
+		if err := fn(ctx, env); err != nil {
+			return fmt.Errorf("core: starting %s: %w", a.name, err)
+		}
+	}
+	return nil
+}
+
+// Close runs the shut-down hooks in reverse order and returns the first error.
+func (a *App) Close(ctx context.Context) error {
+	var first error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		if err := a.closers[i](ctx); err != nil && first == nil {
+			first = fmt.Errorf("core: closing %s: %w", a.name, err)
+		}
+	}
+	return first
+}
