@@ -290,3 +290,13 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 	e.Event.DataBase64 = false
 	return nil
 }
+
+// ParseEvent decodes one event in CloudEvents structured-mode JSON. Every
+// error it returns, syntax errors included, has the code InvalidArgument.
+func ParseEvent(b []byte) (Event, error) {
+	var e Event
+	if err := e.UnmarshalJSON(b); err != nil {
+		return Event{}, err
+	}
+	return e, nil
+}

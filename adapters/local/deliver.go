@@ -1,0 +1,156 @@
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/polyfn/polyfn/core"
+)
+
+// retryable is the local runtime's one table from error code to behaviour:
+// true means the event is redelivered with backoff until the trigger's
+// delivery limit, false means it is dead-lettered at once because the same
+// input would fail the same way. Codes not listed are not retried.
+var retryable = map[core.Code]bool{
+	core.Unknown:           true,
+	core.Internal:          true,
+	core.Unavailable:       true,
+	core.DeadlineExceeded:  true,
+	core.Canceled:          true,
+	core.Aborted:           true,
+	core.ResourceExhausted: true,
+}
+
+const defaultMaxDeliveries = 5
+
+// outcome is what became of one delivery of an event.
+type outcome int
+
+const (
+	delivered outcome = iota
+	retry
+	deadLettered
+)
+
+// decide applies the table to the result of delivery number n (from 1).
+func decide(err error, n, max int) outcome {
+	switch {
+	case err == nil:
+		return delivered
+	case retryable[core.CodeOf(err)] && n < max:
+		return retry
+	default:
+		return deadLettered
+	}
+}
+
+func (rt *Runtime) backoff(n int) time.Duration {
+	d := rt.opts.RetryBackoff << (n - 1)
+	if d <= 0 || d > 30*time.Second {
+		d = 30 * time.Second
+	}
+	return d
+}
+
+// invoke runs one delivery of e to fn and logs it.
+func (rt *Runtime) invoke(parent context.Context, fn core.EventFunc, e core.Event, n int) error {
+	ctx, cancel := rt.invocation(parent, fn.Name, newID(), core.Trace{})
+	defer cancel()
+	start := time.Now()
+	err := core.Invoke(ctx, fn.Handler, e)
+	attrs := []any{
+		slog.String("trigger", string(e.Kind())), slog.String("event_id", e.ID()),
+		slog.Int("delivery", n), slog.Duration("duration", time.Since(start)),
+	}
+	if err != nil {
+		rt.log.WarnContext(ctx, "event failed", append(attrs,
+			slog.String("code", core.CodeOf(err).String()), slog.Any("error", err))...)
+	} else {
+		rt.log.InfoContext(ctx, "event handled", attrs...)
+	}
+	return err
+}
+
+// dispatch delivers an event that has no broker to redeliver it (object and
+// timer events): failures are retried in-process with backoff, then
+// dead-lettered. It runs in the background and is counted as in flight.
+func (rt *Runtime) dispatch(fn core.EventFunc, e core.Event) {
+	rt.inflight.Add(1)
+	go func() {
+		defer rt.inflight.Done()
+		for n := 1; ; n++ {
+			err := rt.invoke(rt.work, fn, e, n)
+			switch decide(err, n, defaultMaxDeliveries) {
+			case delivered:
+				return
+			case deadLettered:
+				rt.dead.put(rt.log, fn.Name, e, n, err)
+				return
+			}
+			select {
+			case <-time.After(rt.backoff(n)):
+			case <-rt.intake.Done():
+				// Shutting down: no broker holds this event, so keep it.
+				rt.dead.put(rt.log, fn.Name, e, n, fmt.Errorf("local: not retried, runtime stopped: %w", err))
+				return
+			}
+		}
+	}()
+}
+
+// deadLetters keeps events that failed for good as JSON files under
+// <data>/dead-letters/<function>/, so nothing the runtime accepted is lost
+// silently; they can be inspected and replayed through /_polyfn/events.
+type deadLetters struct {
+	dir   string
+	mu    sync.Mutex
+	count atomic.Int64
+}
+
+// DeadLetter is the file format of one dead letter.
+type DeadLetter struct {
+	Function   string     `json:"function"`
+	Deliveries int        `json:"deliveries"`
+	Code       string     `json:"code"`
+	Error      string     `json:"error"`
+	Time       time.Time  `json:"time"`
+	Event      core.Event `json:"event"`
+}
+
+func (d *deadLetters) put(log *slog.Logger, fn string, e core.Event, deliveries int, cause error) {
+	d.count.Add(1)
+	dl := DeadLetter{Function: fn, Deliveries: deliveries, Code: core.CodeOf(cause).String(), Error: cause.Error(), Time: time.Now().UTC(), Event: e}
+	path := filepath.Join(d.dir, fn, fmt.Sprintf("%s-%s.json", dl.Time.Format("20060102T150405.000000000Z"), newID()[:8]))
+	b, err := json.MarshalIndent(dl, "", "  ")
+	if err == nil {
+		d.mu.Lock()
+		if err = os.MkdirAll(filepath.Dir(path), 0o755); err == nil {
+			err = os.WriteFile(path, b, 0o644)
+		}
+		d.mu.Unlock()
+	}
+	if err != nil {
+		log.Error("dead letter could not be written; event dropped",
+			slog.String("function", fn), slog.String("event_id", e.ID()), slog.Any("error", err), slog.Any("cause", cause))
+		return
+	}
+	log.Warn("event dead-lettered", slog.String("function", fn), slog.String("event_id", e.ID()),
+		slog.Int("deliveries", deliveries), slog.String("code", dl.Code), slog.String("file", path))
+}
+
+// DeadLetters returns how many events this runtime has dead-lettered.
+func (rt *Runtime) DeadLetters() int64 { return rt.dead.count.Load() }
+
+// deliverNow runs e through fn synchronously, once, for the dev endpoint;
+// the caller sees the error. ctx is the request's, so a client that hangs
+// up cancels the invocation.
+func (rt *Runtime) deliverNow(ctx context.Context, fn core.EventFunc, e core.Event) error {
+	return rt.invoke(ctx, fn, e, 1)
+}

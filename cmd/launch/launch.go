@@ -1,0 +1,66 @@
+// Package launch runs function apps on the platform chosen when the binary is
+// built: `go build -tags aws` for AWS Lambda, `-tags gcp` for Google Cloud
+// Functions, `-tags azure` for Azure Functions, and no tag for polyfn's local
+// runtime (the default for `go run`). A function's main is one line:
+//
+//	func main() { launch.Start(users.New()) }
+//
+// Only this package's target files are tagged, so a binary links the SDKs of
+// its own platform and no other's; two platform tags at once fail to compile
+// with an error that says so.
+package launch
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/polyfn/polyfn/core"
+	_ "github.com/polyfn/polyfn/providers/local" // file:// and mem:// resources in every build
+)
+
+// Start runs apps on the build's target until SIGINT or SIGTERM, then drains
+// in-flight invocations and returns. It logs a start-up failure and exits the
+// process with status 1.
+func Start(apps ...*core.App) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	slog.SetDefault(slog.New(core.NewLogHandler(newLogHandler())))
+	if err := Run(ctx, apps...); err != nil {
+		slog.Error("polyfn: stopped", slog.String("target", string(Target)), slog.Any("error", err))
+		stop()
+		os.Exit(1)
+	}
+}
+
+// Run runs apps on the build's target until ctx ends.
+func Run(ctx context.Context, apps ...*core.App) error {
+	if len(apps) == 0 {
+		return fmt.Errorf("launch: no app to run")
+	}
+	return run(ctx, apps)
+}
+
+// LogLevel reads POLYFN_LOG_LEVEL (debug, info, warn, error; default info).
+func LogLevel() slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.TrimSpace(os.Getenv("POLYFN_LOG_LEVEL")))); err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}
+
+// checkEnv resolves every app's environment with no defaults: a cloud build
+// refuses to start when a required variable is unset, naming each one.
+func checkEnv(apps []*core.App) error {
+	for _, a := range apps {
+		if _, err := core.ResolveEnv(a, nil, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
