@@ -1,0 +1,218 @@
+package launch_test
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/polyfn/polyfn"
+
+// cloudSDKs are the import-path prefixes of each cloud's SDKs.
+var cloudSDKs = map[string][]string{
+	"aws":   {"github.com/aws/"},
+	"gcp":   {"cloud.google.com/go", "google.golang.org/api/", "github.com/GoogleCloudPlatform/functions-framework-go"},
+	"azure": {"github.com/Azure/"},
+}
+
+// goTool runs the go command at the module root and returns stdout.
+func goTool(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed: %v", err)
+	}
+	cmd := exec.Command(gobin, args...)
+	cmd.Dir = moduleRoot(t)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), &goError{args: args, err: err, stderr: stderr.String()}
+	}
+	return stdout.String(), nil
+}
+
+type goError struct {
+	args   []string
+	err    error
+	stderr string
+}
+
+func (e *goError) Error() string {
+	return "go " + strings.Join(e.args, " ") + ": " + e.err.Error() + "\n" + e.stderr
+}
+
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found")
+		}
+		dir = parent
+	}
+}
+
+// depsOf lists each package of the module with its transitive non-test
+// dependencies, under the given build tags.
+func depsOf(t *testing.T, tags string) map[string][]string {
+	t.Helper()
+	args := []string{"list", "-f", `{{.ImportPath}}{{range .Deps}} {{.}}{{end}}`}
+	if tags != "" {
+		args = append(args, "-tags", tags)
+	}
+	out, err := goTool(t, append(args, "./...")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps := map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		f := strings.Fields(line)
+		deps[f[0]] = f[1:]
+	}
+	return deps
+}
+
+// area returns the top-level area of a module package and its second path
+// element ("adapters", "local").
+func area(pkg string) (string, string) {
+	rest, ok := strings.CutPrefix(pkg, module+"/")
+	if !ok {
+		return "", ""
+	}
+	parts := strings.SplitN(rest, "/", 3)
+	if len(parts) == 1 {
+		return parts[0], ""
+	}
+	return parts[0], parts[1]
+}
+
+func isCloudSDK(dep string) bool {
+	for _, prefixes := range cloudSDKs {
+		for _, p := range prefixes {
+			if strings.HasPrefix(dep, p) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// isGocloudDriver reports whether dep is a gocloud.dev driver or cloud glue
+// package rather than a portable type.
+func isGocloudDriver(dep string) bool {
+	rest, ok := strings.CutPrefix(dep, "gocloud.dev/")
+	if !ok {
+		return false
+	}
+	parts := strings.Split(rest, "/")
+	switch parts[0] {
+	case "aws", "gcp", "azure":
+		return true
+	case "blob", "pubsub", "secrets", "runtimevar", "docstore":
+		return len(parts) > 1 && !slices.Contains([]string{"driver", "batcher"}, parts[1])
+	}
+	return false
+}
+
+// TestDependencyRule enforces the layout's import rules (docs/architecture.md)
+// for every build target.
+func TestDependencyRule(t *testing.T) {
+	for _, tags := range []string{"", "aws", "gcp", "azure"} {
+		t.Run("tags="+tags, func(t *testing.T) {
+			for pkg, deps := range depsOf(t, tags) {
+				top, sub := area(pkg)
+				for _, dep := range deps {
+					dtop, dsub := area(dep)
+					var why string
+					switch top {
+					case "core":
+						if (dtop != "" && dtop != "core") || isCloudSDK(dep) || strings.HasPrefix(dep, "gocloud.dev/") {
+							why = "core imports only the standard library and the CloudEvents SDK"
+						}
+					case "adapters":
+						if dtop == "providers" || dtop == "cmd" || dtop == "functions" ||
+							(dtop == "adapters" && dsub != sub && dsub != "adaptertest") {
+							why = "an adapter imports core and its own cloud's SDK, never another adapter, a provider, cmd or functions"
+						}
+					case "providers":
+						if dtop == "adapters" || dtop == "cmd" || dtop == "functions" || (dtop == "providers" && dsub != sub) {
+							why = "a provider imports core and its cloud's drivers, never an adapter or another provider"
+						}
+					case "functions":
+						if dtop == "adapters" || dtop == "providers" || dtop == "cmd" || isCloudSDK(dep) || isGocloudDriver(dep) {
+							why = "functions import core and gocloud portable types only"
+						}
+					}
+					if why != "" {
+						t.Errorf("%s depends on %s: %s", pkg, dep, why)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestBinaryIsolation proves a binary built for one cloud links no other
+// cloud's SDK, for every example function and the local build.
+func TestBinaryIsolation(t *testing.T) {
+	mains := []string{"./cmd/users", "./cmd/thumbnails", "./cmd/orders"}
+	for _, target := range []string{"local", "aws", "gcp", "azure"} {
+		t.Run(target, func(t *testing.T) {
+			args := []string{"list", "-deps"}
+			if target != "local" {
+				args = append(args, "-tags", target)
+			}
+			out, err := goTool(t, append(args, mains...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, dep := range strings.Fields(out) {
+				for cloud, prefixes := range cloudSDKs {
+					if cloud == target {
+						continue
+					}
+					for _, p := range prefixes {
+						if strings.HasPrefix(dep, p) {
+							t.Errorf("the %s build links %s, a %s SDK package", target, dep, cloud)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestBuildTags proves each cloud tag compiles and two at once fail with a
+// message that names the mistake.
+func TestBuildTags(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the module four times; skipped with -short")
+	}
+	for _, tags := range []string{"aws", "gcp", "azure"} {
+		if _, err := goTool(t, "build", "-tags", tags, "./..."); err != nil {
+			t.Errorf("build with -tags %s: %v", tags, err)
+		}
+	}
+	for _, tags := range []string{"aws,gcp", "gcp,azure", "aws,azure"} {
+		_, err := goTool(t, "build", "-tags", tags, "./cmd/launch")
+		if err == nil {
+			t.Errorf("build with -tags %s succeeded, want a failure", tags)
+			continue
+		}
+		if !strings.Contains(err.Error(), "polyfn_build_tags_aws_gcp_azure_are_mutually_exclusive_use_exactly_one redeclared") {
+			t.Errorf("build with -tags %s failed without the clear message:\n%v", tags, err)
+		}
+	}
+}
