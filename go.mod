@@ -9,6 +9,7 @@ require (
 	github.com/google/uuid v1.6.0
 	github.com/robfig/cron/v3 v3.0.1
 	gocloud.dev v0.47.0
+	golang.org/x/image v0.47.0
 )
 
 require (

@@ -3,10 +3,10 @@ package core
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 )
 
 // statusOf is the one table from Code to HTTP status. An HTTP function's
@@ -68,15 +68,22 @@ type ValidationError struct {
 	Violations []Violation
 }
 
+// Error lists every violation: "invalid input: /name: is required; /email: …".
 func (e *ValidationError) Error() string {
-	if len(e.Violations) == 1 {
-		v := e.Violations[0]
-		if v.Pointer == "" {
-			return "invalid input: " + v.Detail
+	var b strings.Builder
+	b.WriteString("invalid input")
+	for i, v := range e.Violations {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString("; ")
 		}
-		return fmt.Sprintf("invalid input: %s: %s", v.Pointer, v.Detail)
+		if v.Pointer != "" {
+			b.WriteString(v.Pointer + ": ")
+		}
+		b.WriteString(v.Detail)
 	}
-	return fmt.Sprintf("invalid input: %d violations", len(e.Violations))
+	return b.String()
 }
 
 // Unwrap lets CodeOf see InvalidArgument.
