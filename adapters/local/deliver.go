@@ -78,31 +78,41 @@ func (rt *Runtime) invoke(parent context.Context, fn core.EventFunc, e core.Even
 	return err
 }
 
-// dispatch delivers an event that has no broker to redeliver it (object and
-// timer events): failures are retried in-process with backoff, then
-// dead-lettered. It runs in the background and is counted as in flight.
+// dispatch delivers an event that has no broker to redeliver it (object
+// events) in the background, counted as in flight: see retryInProcess. An
+// event still waiting for a retry when the runtime stops is dead-lettered,
+// since nothing else holds it.
 func (rt *Runtime) dispatch(fn core.EventFunc, e core.Event) {
 	rt.inflight.Add(1)
 	go func() {
 		defer rt.inflight.Done()
-		for n := 1; ; n++ {
-			err := rt.invoke(rt.work, fn, e, n)
-			switch decide(err, n, defaultMaxDeliveries) {
-			case delivered:
-				return
-			case deadLettered:
-				rt.dead.put(rt.log, fn.Name, e, n, err)
-				return
-			}
-			select {
-			case <-time.After(rt.backoff(n)):
-			case <-rt.intake.Done():
-				// Shutting down: no broker holds this event, so keep it.
-				rt.dead.put(rt.log, fn.Name, e, n, fmt.Errorf("local: not retried, runtime stopped: %w", err))
-				return
-			}
-		}
+		rt.retryInProcess(fn, e, func(n int, err error) {
+			rt.dead.put(rt.log, fn.Name, e, n, fmt.Errorf("local: not retried, runtime stopped: %w", err))
+		})
 	}()
+}
+
+// retryInProcess delivers e to fn until it succeeds, fails for good
+// (dead-lettered), or runs out of deliveries (dead-lettered), waiting with
+// backoff between deliveries. If the runtime stops during a wait, stopped is
+// called with the deliveries so far and the last error.
+func (rt *Runtime) retryInProcess(fn core.EventFunc, e core.Event, stopped func(n int, err error)) {
+	for n := 1; ; n++ {
+		err := rt.invoke(rt.work, fn, e, n)
+		switch decide(err, n, defaultMaxDeliveries) {
+		case delivered:
+			return
+		case deadLettered:
+			rt.dead.put(rt.log, fn.Name, e, n, err)
+			return
+		}
+		select {
+		case <-time.After(rt.backoff(n)):
+		case <-rt.intake.Done():
+			stopped(n, err)
+			return
+		}
+	}
 }
 
 // deadLetters keeps events that failed for good as JSON files under

@@ -64,6 +64,12 @@ func redact(raw string) string {
 	return u.String()
 }
 
+// delivery is what the runtime remembers of a message between deliveries.
+type delivery struct {
+	id string // the event id
+	n  int    // deliveries so far
+}
+
 // startMessages receives from the trigger's subscription until the runtime
 // stops. Each message is one event; a failure nacks it so the broker
 // redelivers it after a backoff, up to the trigger's delivery limit, after
@@ -134,18 +140,19 @@ func (rt *Runtime) startMessages(ctx context.Context, a *app, fn core.EventFunc,
 }
 
 func (rt *Runtime) handleMessage(fn core.EventFunc, msg *pubsub.Message, source string, maxDeliveries int, deliveries *sync.Map, nacks *sync.WaitGroup) {
+	// The broker's loggable id names the message across redeliveries here;
+	// in-memory ids restart at "msg #0" with every process, so the event gets
+	// an id of its own, kept for all deliveries of the message.
 	key := msg.LoggableID
 	if key == "" {
 		key = fmt.Sprintf("%p", msg)
 	}
-	v, _ := deliveries.LoadOrStore(key, 0)
-	n := v.(int) + 1
-	deliveries.Store(key, n)
+	v, _ := deliveries.LoadOrStore(key, delivery{id: newID()})
+	d := v.(delivery)
+	d.n++
+	deliveries.Store(key, d)
+	id, n := d.id, d.n
 
-	id := msg.LoggableID
-	if id == "" {
-		id = newID()
-	}
 	m := &core.Message{
 		ID:            id,
 		Body:          msg.Body,

@@ -345,14 +345,31 @@ func TestMessagesRetryAndDeadLetter(t *testing.T) {
 	}
 	// ok 1 + malformed 1 (dead-lettered at once) + flaky 2 + always-down 3 (its limit).
 	deliveries := map[string][]int{}
+	ids := map[string]map[string]bool{} // body → event ids seen
 	for range 7 {
 		e := rec.next(t, 5*time.Second)
-		deliveries[string(e.Message.Body)] = append(deliveries[string(e.Message.Body)], e.Message.DeliveryCount)
+		body := string(e.Message.Body)
+		deliveries[body] = append(deliveries[body], e.Message.DeliveryCount)
+		if ids[body] == nil {
+			ids[body] = map[string]bool{}
+		}
+		ids[body][e.ID()] = true
+		if e.ID() != e.Message.ID || len(e.ID()) != 32 {
+			t.Errorf("event id %q, message id %q: want one 128-bit id", e.ID(), e.Message.ID)
+		}
 		if e.Message.Attributes["k"] != string(e.Message.Body) || e.Type() != core.TypeMessage {
 			t.Errorf("event %s attributes %v", e.Type(), e.Message.Attributes)
 		}
 	}
 	rec.none(t, 500*time.Millisecond)
+	for body, seen := range ids {
+		if len(seen) != 1 {
+			t.Errorf("%q was delivered with ids %v, want one id across redeliveries", body, seen)
+		}
+	}
+	if len(ids) != 4 {
+		t.Errorf("%d distinct messages, want 4", len(ids))
+	}
 	want := map[string]string{"ok": "[1]", "malformed": "[1]", "flaky": "[1 2]", "always-down": "[1 2 3]"}
 	for body, w := range want {
 		if got := fmt.Sprint(deliveries[body]); got != w {

@@ -80,31 +80,13 @@ func (rt *Runtime) startTimer(fn core.EventFunc, t core.TimerTrigger) error {
 	return nil
 }
 
-// fireTimer runs one timer firing to completion (with retries) before the
-// next is scheduled.
+// fireTimer runs one timer firing to completion, retries included, before
+// the next is scheduled. A firing still waiting for a retry when the runtime
+// stops is dropped: it is not data.
 func (rt *Runtime) fireTimer(fn core.EventFunc, e core.Event) {
-	done := make(chan struct{})
 	rt.inflight.Add(1)
-	go func() {
-		defer rt.inflight.Done()
-		defer close(done)
-		for n := 1; ; n++ {
-			err := rt.invoke(rt.work, fn, e, n)
-			switch decide(err, n, defaultMaxDeliveries) {
-			case delivered:
-				return
-			case deadLettered:
-				rt.dead.put(rt.log, fn.Name, e, n, err)
-				return
-			}
-			select {
-			case <-time.After(rt.backoff(n)):
-			case <-rt.intake.Done():
-				return // a timer firing is not data: it is not kept
-			}
-		}
-	}()
-	<-done
+	defer rt.inflight.Done()
+	rt.retryInProcess(fn, e, func(int, error) {})
 }
 
 // startTriggers starts every event trigger of a.
