@@ -52,11 +52,11 @@ func (a *App) Name() string { return a.name }
 // Route is one declared HTTP route.
 type Route struct {
 	// Pattern is the net/http ServeMux pattern, such as "GET /users/{id}".
-	Pattern string
+	Pattern string `json:"pattern"`
 	// Method is the pattern's method, or "" for any method.
-	Method string
+	Method string `json:"method,omitempty"`
 	// Path is the pattern's path, such as "/users/{id}".
-	Path string
+	Path string `json:"path"`
 }
 
 // Handle declares an HTTP route with a net/http ServeMux pattern

@@ -23,10 +23,10 @@ const (
 // an environment variable.
 type Resource struct {
 	// Env is the environment variable holding the URL, e.g. "USERS_BUCKET_URL".
-	Env  string
-	Kind ResourceKind
+	Env  string       `json:"env"`
+	Kind ResourceKind `json:"kind"`
 	// Optional resources may be left unset in cloud builds.
-	Optional bool
+	Optional bool `json:"optional,omitempty"`
 }
 
 // Bucket declares a blob bucket URL in the variable env.

@@ -20,12 +20,13 @@ type Trigger interface {
 type ObjectTrigger struct {
 	// Bucket is the environment variable that holds the bucket's URL
 	// (s3://…, gs://…, azblob://…, file://…), such as "MEDIA_BUCKET_URL".
-	Bucket string
+	Bucket string `json:"bucket"`
 	// Events are the kinds delivered: KindObjectCreated, KindObjectDeleted or
 	// both. Empty means KindObjectCreated.
-	Events []Kind
+	Events []Kind `json:"events,omitempty"`
 	// Prefix and Suffix filter object keys; empty filters nothing.
-	Prefix, Suffix string
+	Prefix string `json:"prefix,omitempty"`
+	Suffix string `json:"suffix,omitempty"`
 }
 
 // Kinds implements Trigger.
@@ -58,17 +59,17 @@ type MessageTrigger struct {
 	// Subscription is the environment variable that holds the URL the
 	// messages are received from (awssqs://…, gcppubsub://projects/…/subscriptions/…,
 	// azuresb://…, mem://…), such as "ORDERS_SUBSCRIPTION_URL".
-	Subscription string
+	Subscription string `json:"subscription"`
 	// Topic optionally names the environment variable holding the URL of the
 	// topic that feeds the subscription, for packaging and the local runtime.
-	Topic string
+	Topic string `json:"topic,omitempty"`
 	// Ordered processes each batch in order and stops at the first failure
 	// (FIFO queues, ordering keys, sessions).
-	Ordered bool
+	Ordered bool `json:"ordered,omitempty"`
 	// MaxDeliveries is how many deliveries a failing message gets before it
 	// is dead-lettered, where the platform lets polyfn configure it. Zero
 	// means 5.
-	MaxDeliveries int
+	MaxDeliveries int `json:"maxDeliveries,omitempty"`
 }
 
 // Kinds implements Trigger.
@@ -94,9 +95,9 @@ func (t MessageTrigger) validate() error {
 type ChangeTrigger struct {
 	// Source is the environment variable naming the table, collection or
 	// container whose changes are delivered.
-	Source string
+	Source string `json:"source"`
 	// Ordered processes each batch in order and stops at the first failure.
-	Ordered bool
+	Ordered bool `json:"ordered,omitempty"`
 }
 
 // Kinds implements Trigger.
@@ -109,9 +110,9 @@ type TimerTrigger struct {
 	// Schedule is a cron expression: five fields (minute hour day-of-month
 	// month day-of-week), or six with seconds first as Azure writes them, or a
 	// descriptor such as "@hourly" or "@every 10m".
-	Schedule string
+	Schedule string `json:"schedule"`
 	// TimeZone is the IANA zone the schedule is read in; empty means UTC.
-	TimeZone string
+	TimeZone string `json:"timeZone,omitempty"`
 }
 
 // Kinds implements Trigger.

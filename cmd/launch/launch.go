@@ -12,7 +12,9 @@ package launch
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -26,7 +28,18 @@ import (
 // Start runs apps on the build's target until SIGINT or SIGTERM, then drains
 // in-flight invocations and returns. It logs a start-up failure and exits the
 // process with status 1.
+//
+// With POLYFN_MANIFEST=1 in the environment, Start instead prints the apps'
+// declarations (core.Manifest) as a JSON array on standard output and exits:
+// that is how `polyfn build` learns a function's routes and triggers.
 func Start(apps ...*core.App) {
+	if os.Getenv(ManifestEnv) == "1" {
+		if err := WriteManifests(os.Stdout, apps...); err != nil {
+			fmt.Fprintln(os.Stderr, "polyfn:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	slog.SetDefault(slog.New(core.NewLogHandler(newLogHandler())))
@@ -35,6 +48,20 @@ func Start(apps ...*core.App) {
 		stop()
 		os.Exit(1)
 	}
+}
+
+// ManifestEnv is the variable that makes Start print manifests.
+const ManifestEnv = "POLYFN_MANIFEST"
+
+// WriteManifests writes the apps' manifests as an indented JSON array.
+func WriteManifests(w io.Writer, apps ...*core.App) error {
+	ms := make([]core.Manifest, len(apps))
+	for i, a := range apps {
+		ms[i] = a.Manifest()
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(ms)
 }
 
 // Run runs apps on the build's target until ctx ends.

@@ -1,8 +1,9 @@
 // Command polyfn is polyfn's command-line tool.
 //
 //	polyfn dev [--addr 127.0.0.1:8080] [--data .polyfn] [--log-format text|json] [--log-level info]
+//	polyfn build --cloud aws|gcp|azure [--arch arm64|amd64] [--out dist] ./cmd/<name>
 //
-// runs every example function on the local runtime.
+// Each command lives in a file of its own and registers itself in commands.
 package main
 
 import (
@@ -11,29 +12,24 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
+	"sort"
+	"strings"
 	"syscall"
-	"time"
-
-	"github.com/polyfn/polyfn/adapters/local"
-	"github.com/polyfn/polyfn/core"
-	"github.com/polyfn/polyfn/functions/orders"
-	"github.com/polyfn/polyfn/functions/thumbnails"
-	"github.com/polyfn/polyfn/functions/users"
-	_ "github.com/polyfn/polyfn/providers/local"
 )
 
-const usage = `polyfn: write a serverless function once, run it on AWS Lambda, Google Cloud
-Functions, Azure Functions or locally.
+// command is one subcommand. run returns errUsage after printing a usage
+// message, flag.ErrHelp after printing help, or any other error to print.
+type command struct {
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
 
-Usage:
-  polyfn dev [flags]    run the example functions on the local runtime
-  polyfn help           show this help
+// commands is filled by the init functions of the command files.
+var commands = map[string]command{}
 
-Run 'polyfn <command> -h' for a command's flags.
-`
+var errUsage = errors.New("usage")
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -42,27 +38,39 @@ func main() {
 	os.Exit(code)
 }
 
+func usage() string {
+	var b strings.Builder
+	b.WriteString("polyfn: write a serverless function once, run it on AWS Lambda, Google Cloud\nFunctions, Azure Functions or locally.\n\nUsage:\n")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(&b, "  polyfn %-8s %s\n", n, commands[n].summary)
+	}
+	b.WriteString("  polyfn help     show this help\n\nRun 'polyfn <command> -h' for a command's flags.\n")
+	return b.String()
+}
+
 // run executes the command line and returns the process's exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, usage())
 		return 2
 	}
-	var err error
-	switch args[0] {
-	case "dev":
-		err = dev(ctx, args[1:], stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stdout, usage())
 		return 0
-	default:
-		fmt.Fprintf(stderr, "polyfn: unknown command %q\n\n%s", args[0], usage)
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "polyfn: unknown command %q\n\n%s", args[0], usage())
 		return 2
 	}
+	err := cmd.run(ctx, args[1:], stdout, stderr)
 	switch {
-	case err == nil:
-		return 0
-	case errors.Is(err, flag.ErrHelp):
+	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, errUsage):
 		return 2
@@ -71,37 +79,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 1
 }
 
-var errUsage = errors.New("usage")
-
-// exampleApps returns the example functions that polyfn dev runs.
-func exampleApps() []*core.App {
-	return []*core.App{users.New(), thumbnails.New(), orders.New()}
-}
-
-func dev(ctx context.Context, args []string, stderr io.Writer) error {
-	fs := flag.NewFlagSet("polyfn dev", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	addr := fs.String("addr", "127.0.0.1:8080", "HTTP listen `address`")
-	data := fs.String("data", ".polyfn", "data `directory` for local buckets, dead letters and keys")
-	logFormat := fs.String("log-format", "text", "log format: text or json")
-	var level slog.Level
-	fs.TextVar(&level, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
-	drain := fs.Duration("drain", 30*time.Second, "how long to wait for in-flight invocations on shutdown")
+// parseFlags parses a command's flags and reports a usage error for
+// leftover arguments beyond maxArgs.
+func parseFlags(fs *flag.FlagSet, args []string, maxArgs int) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
 		return errUsage
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "polyfn dev: unexpected arguments %q\n", fs.Args())
+	if fs.NArg() > maxArgs {
+		fmt.Fprintf(fs.Output(), "%s: unexpected arguments %q\n", fs.Name(), fs.Args()[maxArgs:])
 		return errUsage
 	}
-	if *logFormat != "text" && *logFormat != "json" {
-		fmt.Fprintf(stderr, "polyfn dev: --log-format must be text or json, not %q\n", *logFormat)
-		return errUsage
-	}
-	logger := slog.New(core.NewLogHandler(local.NewLogHandler(stderr, *logFormat, level)))
-	slog.SetDefault(logger)
-	return local.Run(ctx, exampleApps(), &local.Options{Addr: *addr, DataDir: *data, Logger: logger}, *drain)
+	return nil
 }

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/polyfn/polyfn/core"
+)
+
+func init() {
+	commands["build"] = command{summary: "package a function for a cloud (dist/<cloud>/…)", run: build}
+}
+
+// packager writes the deployable artifact of one function for one cloud.
+// Each cloud registers one from an init function in build_<cloud>.go.
+type packager struct {
+	// archs lists the accepted --arch values; the first is the default.
+	archs []string
+	pack  func(ctx context.Context, job buildJob) error
+}
+
+var packagers = map[string]packager{}
+
+// buildJob is what a packager gets.
+type buildJob struct {
+	// Pkg is the function's main package, as given ("./cmd/users").
+	Pkg string
+	// Name is the function's name: the package directory's last element.
+	Name string
+	// Arch is the target architecture (GOARCH spelling).
+	Arch string
+	// OutDir is the cloud's output directory, <out>/<cloud>; it exists.
+	OutDir string
+	// Manifests are the declarations of the apps the function runs.
+	Manifests []core.Manifest
+	Stdout    io.Writer
+	Stderr    io.Writer
+}
+
+func build(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("polyfn build", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cloud := fs.String("cloud", "", "target `cloud`: "+strings.Join(cloudNames(), ", "))
+	arch := fs.String("arch", "", "target `architecture` (default: the cloud's first, see below)")
+	out := fs.String("out", "dist", "output `directory`")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: polyfn build --cloud CLOUD [--arch ARCH] [--out DIR] ./cmd/<name>\n\n")
+		fs.PrintDefaults()
+		for _, c := range cloudNames() {
+			fmt.Fprintf(stderr, "  %s: --arch %s\n", c, strings.Join(packagers[c].archs, "|"))
+		}
+	}
+	if err := parseFlags(fs, args, 1); err != nil {
+		return err
+	}
+	p, ok := packagers[*cloud]
+	if !ok {
+		fmt.Fprintf(stderr, "polyfn build: --cloud must be one of %s\n", strings.Join(cloudNames(), ", "))
+		return errUsage
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "polyfn build: name the function's main package, such as ./cmd/users")
+		return errUsage
+	}
+	if *arch == "" {
+		*arch = p.archs[0]
+	}
+	if !slices.Contains(p.archs, *arch) {
+		fmt.Fprintf(stderr, "polyfn build: --arch for %s must be one of %s\n", *cloud, strings.Join(p.archs, ", "))
+		return errUsage
+	}
+	pkg := fs.Arg(0)
+	manifests, err := describe(ctx, pkg)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(*out, *cloud)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return p.pack(ctx, buildJob{
+		Pkg: pkg, Name: path.Base(filepath.ToSlash(filepath.Clean(pkg))), Arch: *arch, OutDir: dir,
+		Manifests: manifests, Stdout: stdout, Stderr: stderr,
+	})
+}
+
+func cloudNames() []string {
+	names := make([]string, 0, len(packagers))
+	for n := range packagers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// describe builds pkg for this machine, with no tag, and runs it with
+// POLYFN_MANIFEST=1 to read the declarations of the apps it runs.
+func describe(ctx context.Context, pkg string) ([]core.Manifest, error) {
+	dir, err := os.MkdirTemp("", "polyfn-describe-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "fn")
+	if err := goCommand(ctx, nil, "build", "-o", bin, pkg); err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Env = append(os.Environ(), "POLYFN_MANIFEST=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("reading the declaration of %s (does its main call launch.Start?): %v\n%s", pkg, err, stderr.String())
+	}
+	ms, err := core.ParseManifests(stdout.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("reading the declaration of %s (does its main call launch.Start?): %w", pkg, err)
+	}
+	return ms, nil
+}
+
+// crossBuild compiles pkg for linux/arch with the given tags into out:
+// static (CGO_ENABLED=0), trimmed and stripped, as a deployable binary.
+func crossBuild(ctx context.Context, pkg, out, arch string, tags ...string) error {
+	env := []string{"GOOS=linux", "GOARCH=" + arch, "CGO_ENABLED=0"}
+	args := []string{"build", "-trimpath", "-ldflags=-s -w", "-o", out}
+	if len(tags) > 0 {
+		args = append(args, "-tags", strings.Join(tags, ","))
+	}
+	return goCommand(ctx, env, append(args, pkg)...)
+}
+
+// goCommand runs the go command with extra environment; its output is
+// returned in the error when it fails.
+func goCommand(ctx context.Context, env []string, args ...string) error {
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return nil
+}
