@@ -56,8 +56,8 @@ var defaultAlgorithms = []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.R
 type JWTVerifier struct {
 	opts JWTOptions
 
-	mu          sync.Mutex
-	keys        jose.JSONWebKeySet
+	mu      sync.Mutex
+	keys    jose.JSONWebKeySet
 	fetched time.Time // when keys were last fetched; zero before the first fetch
 	forced  time.Time // when an unknown key id last caused a fetch
 	failed  time.Time // when a fetch last failed
