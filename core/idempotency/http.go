@@ -158,9 +158,9 @@ func replayHeader(h http.Header) http.Header {
 // recorder passes a response through and keeps a copy.
 type recorder struct {
 	http.ResponseWriter
-	status  int
-	wrote   bool
-	body    bytes.Buffer
+	status int
+	wrote  bool
+	body   bytes.Buffer
 }
 
 func (rw *recorder) WriteHeader(code int) {
