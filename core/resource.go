@@ -17,6 +17,12 @@ const (
 	KindSubscription ResourceKind = "subscription" // pubsub.OpenSubscription
 	KindKeeper       ResourceKind = "keeper"       // secrets.OpenKeeper
 	KindVariable     ResourceKind = "variable"     // runtimevar.OpenVariable
+	// KindOIDCIssuer is an OIDC issuer URL whose tokens the function accepts;
+	// the local runtime defaults it to its development issuer.
+	KindOIDCIssuer ResourceKind = "oidc-issuer"
+	// KindOIDCAudience is the audience those tokens must name; the local
+	// runtime defaults it to the development audience.
+	KindOIDCAudience ResourceKind = "oidc-audience"
 )
 
 // Resource is a resource an app needs, configured by a gocloud.dev URL in

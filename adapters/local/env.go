@@ -31,6 +31,7 @@ func resourceName(r core.Resource) string {
 // unset: everything lives under the data directory or in memory.
 type defaults struct {
 	dataDir string // absolute
+	issuer  string // the development OIDC issuer's URL, if one runs
 }
 
 func (d defaults) url(r core.Resource) (string, error) {
@@ -59,6 +60,13 @@ func (d defaults) url(r core.Resource) (string, error) {
 		}
 		_ = f.Close()
 		return fileURL(p) + "?decoder=string", nil
+	case core.KindOIDCIssuer:
+		if d.issuer == "" {
+			return "", fmt.Errorf("local: %s: no development OIDC issuer runs (set Options.OIDCIssuer, as polyfn dev does)", r.Env)
+		}
+		return d.issuer, nil
+	case core.KindOIDCAudience:
+		return DevAudience, nil
 	}
 	return "", fmt.Errorf("local: no local default for %s (a %s)", r.Env, r.Kind)
 }

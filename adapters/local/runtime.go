@@ -45,6 +45,9 @@ type Options struct {
 	// RetryBackoff is the first delay before an event is retried; it
 	// doubles per attempt, capped at 30s. Default 200ms.
 	RetryBackoff time.Duration
+	// OIDCIssuer is the URL of the development OIDC issuer (StartIssuer),
+	// the default of variables of kind core.KindOIDCIssuer.
+	OIDCIssuer string
 }
 
 // Runtime runs apps locally. Start one with Start; stop it with Shutdown.
@@ -117,7 +120,7 @@ func Start(ctx context.Context, apps []*core.App, opts *Options) (*Runtime, erro
 	rt.intake, rt.stopIntake = context.WithCancel(context.WithoutCancel(ctx))
 	rt.work, rt.cancelWork = context.WithCancel(context.WithoutCancel(ctx))
 
-	d := defaults{dataDir: dir}
+	d := defaults{dataDir: dir, issuer: o.OIDCIssuer}
 	seen := map[string]bool{}
 	for _, a := range apps {
 		if seen[a.Name()] {

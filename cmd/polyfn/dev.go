@@ -34,6 +34,7 @@ func dev(ctx context.Context, args []string, _, stderr io.Writer) error {
 	var level slog.Level
 	fs.TextVar(&level, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
 	drain := fs.Duration("drain", 30*time.Second, "how long to wait for in-flight invocations on shutdown")
+	issuerAddr := fs.String("issuer-addr", "127.0.0.1:8081", "listen `address` of the development OIDC issuer (tokens from polyfn token)")
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}
@@ -43,5 +44,12 @@ func dev(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	logger := slog.New(core.NewLogHandler(local.NewLogHandler(stderr, *logFormat, level)))
 	slog.SetDefault(logger)
-	return local.Run(ctx, exampleApps(), &local.Options{Addr: *addr, DataDir: *data, Logger: logger}, *drain)
+	iss, err := local.StartIssuer(ctx, *data, *issuerAddr)
+	if err != nil {
+		return err
+	}
+	defer iss.Close()
+	logger.Info("development OIDC issuer serving", slog.String("issuer", iss.URL), slog.String("audience", local.DevAudience),
+		slog.String("tokens", "polyfn token --sub alice --scope 'users:read users:write'"))
+	return local.Run(ctx, exampleApps(), &local.Options{Addr: *addr, DataDir: *data, Logger: logger, OIDCIssuer: iss.URL}, *drain)
 }

@@ -58,7 +58,7 @@ type devProcess struct {
 func startDev(t *testing.T, bin, data string) *devProcess {
 	t.Helper()
 	addr := freeAddr(t)
-	cmd := exec.Command(bin, "dev", "--addr", addr, "--data", data, "--log-format", "json")
+	cmd := exec.Command(bin, "dev", "--addr", addr, "--data", data, "--log-format", "json", "--issuer-addr", "127.0.0.1:0")
 	logs := &bytes.Buffer{}
 	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
@@ -330,7 +330,8 @@ func TestDevUsage(t *testing.T) {
 		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
 		{[]string{"dev", "--log-format", "xml"}, 2, "--log-format must be text or json"},
 		{[]string{"dev", "extra"}, 2, "unexpected arguments"},
-		{[]string{"dev", "--addr", "256.0.0.1:1"}, 1, "listen"},
+		{[]string{"dev", "--addr", "256.0.0.1:1", "--issuer-addr", "127.0.0.1:0"}, 1, "listen"},
+		{[]string{"token"}, 2, "--sub is required"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
