@@ -152,7 +152,9 @@ func isGocloudDriver(dep string) bool {
 	case "aws", "gcp", "azure":
 		return true
 	case "blob", "pubsub", "secrets", "runtimevar", "docstore":
-		return len(parts) > 1 && !slices.Contains([]string{"driver", "batcher"}, parts[1])
+		// The portable API's own driver interface, batcher and internal
+		// helpers come with it; any other sub-package is a driver.
+		return len(parts) > 1 && !slices.Contains([]string{"driver", "batcher", "internal"}, parts[1])
 	}
 	return false
 }

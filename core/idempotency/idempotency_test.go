@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"gocloud.dev/docstore"
+	_ "gocloud.dev/docstore/memdocstore"
+
 	"github.com/polyfn/polyfn/core"
 	"github.com/polyfn/polyfn/core/idempotency"
 	"github.com/polyfn/polyfn/internal/emulators"
@@ -20,6 +23,14 @@ import (
 // stores runs f against every store: in-process, and the machine's Redis.
 func stores(t *testing.T, f func(t *testing.T, s idempotency.Store)) {
 	t.Run("memory", func(t *testing.T) { f(t, idempotency.NewMemory()) })
+	t.Run("docstore", func(t *testing.T) {
+		coll, err := docstore.OpenCollection(t.Context(), "mem://idempotency/key")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { coll.Close() })
+		f(t, idempotency.NewDocstore(coll))
+	})
 	t.Run("redis", func(t *testing.T) {
 		s, err := idempotency.OpenRedis(emulators.RedisURL(t), fmt.Sprintf("polyfn-test:%s:%d:", t.Name(), time.Now().UnixNano()))
 		if err != nil {
