@@ -150,3 +150,11 @@ func (c Code) IsClientError() bool {
 	}
 	return false
 }
+
+// ShowsDetail reports whether an error with this code shows its message to
+// the caller: client errors, and the conflicts and limits a caller can act
+// on (Aborted, ResourceExhausted). Every other code answers generically, so
+// internal text never leaks.
+func (c Code) ShowsDetail() bool {
+	return c.IsClientError() || c == ResourceExhausted || c == Aborted
+}

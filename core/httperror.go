@@ -104,7 +104,7 @@ func ProblemFor(err error, instance string) Problem {
 	if p.Title == "" {
 		p.Title = code.String()
 	}
-	if code.IsClientError() || code == ResourceExhausted || code == Aborted {
+	if code.ShowsDetail() {
 		p.Detail = err.Error()
 	}
 	var ve *ValidationError

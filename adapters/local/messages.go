@@ -76,15 +76,15 @@ type delivery struct {
 // which it is dead-lettered and acknowledged. An ordered trigger handles one
 // message at a time.
 func (rt *Runtime) startMessages(ctx context.Context, a *app, fn core.EventFunc, t core.MessageTrigger) error {
-	if t.Topic != "" {
-		if u := a.env(t.Topic); strings.HasPrefix(u, "mem://") {
-			// An in-memory subscription can only be opened on an existing topic.
-			if _, err := rt.topics.open(ctx, u); err != nil {
-				return err
-			}
+	subURL := a.env(t.Subscription)
+	if strings.HasPrefix(subURL, "mem://") {
+		// An in-memory subscription can only be opened on an existing topic:
+		// create it (the same one publishers get, by name).
+		topicURL, _, _ := strings.Cut(subURL, "?")
+		if _, err := rt.topics.open(ctx, topicURL); err != nil {
+			return err
 		}
 	}
-	subURL := a.env(t.Subscription)
 	sub, err := pubsub.OpenSubscription(ctx, subURL)
 	if err != nil {
 		return fmt.Errorf("local: %s: opening subscription %s: %w", fn.Name, redact(subURL), err)
