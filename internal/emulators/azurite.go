@@ -1,6 +1,7 @@
 package emulators
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -57,28 +58,58 @@ func (a *Azurite) Env() []string {
 // when the test ends.
 func StartAzurite(t testing.TB) *Azurite {
 	t.Helper()
-	bin := filepath.Join(ModuleRoot(t), "node_modules", ".bin", "azurite")
-	if _, err := os.Stat(bin); err != nil {
-		Missing(t, "Azurite is not installed: run `npm ci` at the repository root (scripts/test does)")
+	a, stop, err := LaunchAzurite(ModuleRoot(t))
+	if u := (*UnavailableError)(nil); errors.As(err, &u) {
+		Missing(t, "%s", u.Reason)
 	}
-	a := &Azurite{BlobPort: FreePort(t), QueuePort: FreePort(t), TablePort: FreePort(t)}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return a
+}
+
+// UnavailableError is a Launch function's error when its peer is not
+// installed or cannot be run: for a test, Missing rather than a failure.
+type UnavailableError struct {
+	Reason string // what is missing, and how to install it
+}
+
+func (e *UnavailableError) Error() string { return "emulators: " + e.Reason }
+
+// LaunchAzurite is StartAzurite for a caller with no test to tie Azurite's
+// life to: a TestMain that shares one Azurite among a package's tests calls
+// stop when they are done. root is the module root (ModuleRoot).
+func LaunchAzurite(root string) (a *Azurite, stop func(), err error) {
+	bin := filepath.Join(root, "node_modules", ".bin", "azurite")
+	if _, err := os.Stat(bin); err != nil {
+		return nil, nil, &UnavailableError{"Azurite is not installed: run `npm ci` at the repository root (scripts/test does)"}
+	}
+	a = &Azurite{}
+	for _, p := range []*int{&a.BlobPort, &a.QueuePort, &a.TablePort} {
+		if *p, err = freePort(); err != nil {
+			return nil, nil, err
+		}
+	}
 	cmd := exec.Command(bin, "--silent", "--inMemoryPersistence", "--skipApiVersionCheck", "--loose",
 		"--blobHost", "127.0.0.1", "--blobPort", strconv.Itoa(a.BlobPort),
 		"--queueHost", "127.0.0.1", "--queuePort", strconv.Itoa(a.QueuePort),
 		"--tableHost", "127.0.0.1", "--tablePort", strconv.Itoa(a.TablePort))
 	// Its own process group, so that stopping it stops node's children too.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out, err := os.CreateTemp(t.TempDir(), "azurite-*.log")
+	out, err := os.CreateTemp("", "azurite-*.log")
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
-		Missing(t, "starting Azurite: %v", err)
+		out.Close()
+		os.Remove(out.Name())
+		return nil, nil, &UnavailableError{"starting Azurite: " + err.Error()}
 	}
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
+	stop = func() {
 		// Azurite closes its services on SIGTERM but keeps running: give it
 		// a moment, then kill the group.
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
@@ -88,14 +119,17 @@ func StartAzurite(t testing.TB) *Azurite {
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			<-done
 		}
-	})
+		out.Close()
+		os.Remove(out.Name())
+	}
 	for _, port := range []int{a.BlobPort, a.QueuePort} {
 		if err := waitTCPOrExit(fmt.Sprintf("127.0.0.1:%d", port), 30*time.Second, done); err != nil {
 			log, _ := os.ReadFile(out.Name())
-			t.Fatalf("Azurite did not start: %v\n%s", err, log)
+			stop()
+			return nil, nil, fmt.Errorf("emulators: Azurite did not start: %v\n%s", err, log)
 		}
 	}
-	return a
+	return a, stop, nil
 }
 
 // waitTCPOrExit is WaitTCP that gives up as soon as the process has exited.

@@ -7,8 +7,9 @@ package local
 import (
 	_ "gocloud.dev/blob/fileblob"          // file://
 	_ "gocloud.dev/blob/memblob"           // mem://
+	_ "gocloud.dev/docstore/memdocstore"   // mem://
 	_ "gocloud.dev/pubsub/mempubsub"       // mem://
 	_ "gocloud.dev/runtimevar/constantvar" // constant://
 	_ "gocloud.dev/runtimevar/filevar"     // file://
-	_ "gocloud.dev/secrets/localsecrets"   // base64key://, stringkey://
+	_ "gocloud.dev/secrets/localsecrets"   // base64key://
 )
