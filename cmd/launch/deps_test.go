@@ -200,10 +200,30 @@ func TestDependencyRule(t *testing.T) {
 	}
 }
 
+// gocloudShared lists what gocloud.dev links into every build that uses one
+// of its cloud drivers: its shared user-agent helper imports Google's API
+// option package, and with it Google's auth libraries. They are linked into
+// the aws and azure builds through gocloud, not through polyfn, and hold no
+// GCP client (docs/providers.md measures what survives linking).
+func gocloudShared(t *testing.T) map[string]bool {
+	t.Helper()
+	out, err := goTool(t, "list", "-deps", "gocloud.dev/internal/useragent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared := map[string]bool{}
+	for _, p := range strings.Fields(out) {
+		shared[p] = true
+	}
+	return shared
+}
+
 // TestBinaryIsolation proves a binary built for one cloud links no other
-// cloud's SDK, for every example function and the local build.
+// cloud's SDK, for every example function and the local build, beyond what
+// gocloud itself shares between its drivers (gocloudShared).
 func TestBinaryIsolation(t *testing.T) {
 	mains := []string{"./cmd/users", "./cmd/thumbnails", "./cmd/orders"}
+	shared := gocloudShared(t)
 	for _, target := range []string{"local", "aws", "gcp", "azure"} {
 		t.Run(target, func(t *testing.T) {
 			args := []string{"list", "-deps"}
@@ -215,7 +235,7 @@ func TestBinaryIsolation(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, dep := range strings.Fields(out) {
-				if notCloudSDK[dep] {
+				if notCloudSDK[dep] || shared[dep] {
 					continue
 				}
 				for cloud, prefixes := range cloudSDKs {

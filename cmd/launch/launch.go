@@ -22,6 +22,7 @@ import (
 	"syscall"
 
 	"github.com/polyfn/polyfn/core"
+	"github.com/polyfn/polyfn/providers"
 	_ "github.com/polyfn/polyfn/providers/local" // file:// and mem:// resources in every build
 )
 
@@ -69,7 +70,9 @@ func Run(ctx context.Context, apps ...*core.App) error {
 	if len(apps) == 0 {
 		return fmt.Errorf("launch: no app to run")
 	}
-	return run(ctx, apps)
+	// A URL whose driver this build lacks is explained with the tag that
+	// would link it.
+	return providers.Explain(run(ctx, apps))
 }
 
 // LogLevel reads POLYFN_LOG_LEVEL (debug, info, warn, error; default info).

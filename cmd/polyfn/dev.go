@@ -13,7 +13,9 @@ import (
 	"github.com/polyfn/polyfn/functions/orders"
 	"github.com/polyfn/polyfn/functions/thumbnails"
 	"github.com/polyfn/polyfn/functions/users"
+	"github.com/polyfn/polyfn/providers"
 	_ "github.com/polyfn/polyfn/providers/local"
+	_ "github.com/polyfn/polyfn/providers/selfhosted" // nats://, rabbit://
 )
 
 func init() {
@@ -51,5 +53,6 @@ func dev(ctx context.Context, args []string, _, stderr io.Writer) error {
 	defer iss.Close()
 	logger.Info("development OIDC issuer serving", slog.String("issuer", iss.URL), slog.String("audience", local.DevAudience),
 		slog.String("tokens", "polyfn token --sub alice --scope 'users:read users:write'"))
-	return local.Run(ctx, exampleApps(), &local.Options{Addr: *addr, DataDir: *data, Logger: logger, OIDCIssuer: iss.URL}, *drain)
+	err = local.Run(ctx, exampleApps(), &local.Options{Addr: *addr, DataDir: *data, Logger: logger, OIDCIssuer: iss.URL}, *drain)
+	return providers.Explain(err)
 }

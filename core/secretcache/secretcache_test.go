@@ -19,7 +19,7 @@ import (
 	_ "gocloud.dev/runtimevar/constantvar"
 	"gocloud.dev/runtimevar/driver"
 
-	"github.com/polyfn/polyfn/providers/secretcache"
+	"github.com/polyfn/polyfn/core/secretcache"
 )
 
 // store is a fake secret store behind a runtimevar driver: it counts the

@@ -1,0 +1,110 @@
+package awslambda_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/polyfn/polyfn/adapters/awslambda/runtimeapi"
+)
+
+// deployBuilds holds the cold-start benchmark's bootstraps, built as
+// `polyfn build --cloud aws` builds them (static, trimmed, stripped).
+var deployBuilds struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+func deployBuild(b *testing.B, name string) string {
+	b.Helper()
+	deployBuilds.once.Do(func() {
+		deployBuilds.dir, deployBuilds.err = os.MkdirTemp("", "awslambda-coldstart-")
+		if deployBuilds.err != nil {
+			return
+		}
+		for _, t := range []struct{ out, pkg, tags string }{
+			{"users", "./cmd/users", "aws,lambda.norpc"},
+			{"adapteronly", "./adapters/awslambda/testdata/adapteronly", "lambda.norpc"},
+			{"rawhello", "./adapters/awslambda/testdata/rawhello", "lambda.norpc"},
+		} {
+			cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-tags", t.tags,
+				"-o", filepath.Join(deployBuilds.dir, t.out), t.pkg)
+			cmd.Dir = filepath.Join("..", "..")
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				deployBuilds.err = fmt.Errorf("go build %s: %v\n%s", t.pkg, err, out)
+				return
+			}
+		}
+	})
+	if deployBuilds.err != nil {
+		b.Fatal(deployBuilds.err)
+	}
+	return filepath.Join(deployBuilds.dir, name)
+}
+
+// BenchmarkColdStart measures, for the users function and a bare
+// aws-lambda-go function, the time from starting the bootstrap process to
+// its first response under the local Runtime API: process start, Go
+// runtime start, init, the first /next and one HTTP API request. Run it
+// with -benchtime=25x; it reports the median (p50-ms) and the binary's size.
+func BenchmarkColdStart(b *testing.B) {
+	event, err := json.Marshal(events.APIGatewayV2HTTPRequest{
+		Version: "2.0", RawPath: "/users/00000000-0000-4000-8000-000000000000",
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			Stage: "$default", DomainName: "api.example.com",
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET", Path: "/users/00000000-0000-4000-8000-000000000000"},
+		},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, name := range []string{"users", "adapteronly", "rawhello"} {
+		b.Run(name, func(b *testing.B) {
+			bin := deployBuild(b, name)
+			info, err := os.Stat(bin)
+			if err != nil {
+				b.Fatal(err)
+			}
+			env := []string{"USERS_BUCKET_URL=" + fileURL(b.TempDir())}
+			var starts []time.Duration
+			for b.Loop() {
+				start := time.Now()
+				s, err := runtimeapi.Start(b.Context(), "127.0.0.1:0", &runtimeapi.Options{
+					Bootstrap: bin, Env: env, Timeout: 10 * time.Second,
+					Stdout: io.Discard, Stderr: io.Discard, Logger: slog.New(slog.DiscardHandler),
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				ctx, cancel := context.WithTimeout(b.Context(), 10*time.Second)
+				r, err := s.Invoke(ctx, event)
+				cancel()
+				if err != nil || r.FunctionError != "" {
+					b.Fatalf("first invocation: %s, %v", r.Payload, err)
+				}
+				starts = append(starts, time.Since(start))
+				b.StopTimer()
+				if err := s.Close(); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+			slices.Sort(starts)
+			b.ReportMetric(float64(starts[len(starts)/2])/float64(time.Millisecond), "p50-ms")
+			b.ReportMetric(float64(info.Size())/(1<<20), "binary-MiB")
+		})
+	}
+}

@@ -1,0 +1,250 @@
+package awslambda_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"gocloud.dev/blob"
+	_ "gocloud.dev/blob/fileblob"
+
+	"github.com/polyfn/polyfn/adapters/awslambda/runtimeapi"
+)
+
+// The end-to-end tests run the example functions' real -tags aws bootstraps
+// under the local Runtime API: aws-lambda-go's runtime loop, the adapter and
+// the functions, as on Lambda.
+
+var bootstraps struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, dir := range []string{bootstraps.dir, deployBuilds.dir} {
+		if dir != "" {
+			_ = os.RemoveAll(dir)
+		}
+	}
+	os.Exit(code)
+}
+
+// bootstrap returns the path of the named example function's bootstrap,
+// building all of them once per test binary.
+func bootstrap(t *testing.T, name string) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the example functions' bootstraps; skipped with -short")
+	}
+	bootstraps.once.Do(func() {
+		bootstraps.dir, bootstraps.err = os.MkdirTemp("", "awslambda-e2e-")
+		if bootstraps.err != nil {
+			return
+		}
+		cmd := exec.Command("go", "build", "-tags", "aws,lambda.norpc", "-o", bootstraps.dir+string(filepath.Separator),
+			"./cmd/users", "./cmd/thumbnails", "./cmd/orders")
+		cmd.Dir = filepath.Join("..", "..")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			bootstraps.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if bootstraps.err != nil {
+		t.Fatal(bootstraps.err)
+	}
+	return filepath.Join(bootstraps.dir, name)
+}
+
+// syncBuffer collects a bootstrap's output, shown when a test fails.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// serve runs the named function's bootstrap under a local Runtime API.
+func serve(t *testing.T, name string, env ...string) *runtimeapi.Server {
+	t.Helper()
+	out := &syncBuffer{}
+	s, err := runtimeapi.Start(t.Context(), "127.0.0.1:0", &runtimeapi.Options{
+		Bootstrap: bootstrap(t, name), FunctionName: name, Env: env, Timeout: 20 * time.Second,
+		Stdout: out, Stderr: out, Logger: slog.New(slog.NewTextHandler(out, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("closing the server: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("%s's output and the server's log:\n%s", name, out)
+		}
+	})
+	return s
+}
+
+func invoke(t *testing.T, s *runtimeapi.Server, event any) []byte {
+	t.Helper()
+	payload, err := json.Marshal(event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	r, err := s.Invoke(ctx, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.FunctionError != "" {
+		t.Fatalf("function error: %s", r.Payload)
+	}
+	return r.Payload
+}
+
+// httpRequest is an HTTP API (payload 2.0) event.
+func httpRequest(method, path, body string) events.APIGatewayV2HTTPRequest {
+	return events.APIGatewayV2HTTPRequest{
+		Version: "2.0", RouteKey: "$default", RawPath: path,
+		Headers: map[string]string{"content-type": "application/json", "host": "api.example.com"},
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			RequestID: "e2e", Stage: "$default", DomainName: "api.example.com",
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: method, Path: path, Protocol: "HTTP/1.1", SourceIP: "192.0.2.1"},
+		},
+		Body: body,
+	}
+}
+
+func httpResponse(t *testing.T, s *runtimeapi.Server, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+	t.Helper()
+	var resp events.APIGatewayV2HTTPResponse
+	if out := invoke(t, s, req); json.Unmarshal(out, &resp) != nil {
+		t.Fatalf("reply %s is not an HTTP API response", out)
+	}
+	return resp
+}
+
+func fileURL(dir string) string { return "file://" + filepath.ToSlash(dir) }
+
+func TestUsersEndToEnd(t *testing.T) {
+	s := serve(t, "users", "USERS_BUCKET_URL="+fileURL(t.TempDir()))
+
+	created := httpResponse(t, s, httpRequest("POST", "/users", `{"name":"Ada Lovelace","email":"ada@example.com"}`))
+	if created.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /users: got %d %s, want 201", created.StatusCode, created.Body)
+	}
+	location := created.Headers["Location"]
+	if !strings.HasPrefix(location, "/users/") {
+		t.Fatalf("Location: got %q", location)
+	}
+
+	got := httpResponse(t, s, httpRequest("GET", location, ""))
+	if got.StatusCode != http.StatusOK || got.Body != created.Body {
+		t.Errorf("GET %s: got %d %s, want 200 %s", location, got.StatusCode, got.Body, created.Body)
+	}
+	missing := httpResponse(t, s, httpRequest("GET", "/users/00000000-0000-4000-8000-000000000000", ""))
+	if missing.StatusCode != http.StatusNotFound || missing.Headers["Content-Type"] != "application/problem+json" {
+		t.Errorf("GET of a missing user: got %d %v", missing.StatusCode, missing.Headers)
+	}
+}
+
+func TestThumbnailsEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	s := serve(t, "thumbnails", "MEDIA_BUCKET_URL="+fileURL(dir), "THUMBNAILS_TOPIC_URL=mem://thumbnails")
+
+	bucket, err := blob.OpenBucket(t.Context(), fileURL(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bucket.Close()
+	var img bytes.Buffer
+	src := image.NewRGBA(image.Rect(0, 0, 600, 400))
+	for x := range 600 {
+		src.Set(x, x%400, color.RGBA{R: 200, A: 255})
+	}
+	if err := png.Encode(&img, src); err != nil {
+		t.Fatal(err)
+	}
+	const key = "uploads/café cat+1.png"
+	if err := bucket.WriteAll(t.Context(), key, img.Bytes(), nil); err != nil {
+		t.Fatal(err)
+	}
+
+	// S3 sends the key form-encoded: a space is "+", a plus "%2B".
+	event := events.S3Event{Records: []events.S3EventRecord{{
+		EventVersion: "2.1", EventSource: "aws:s3", AWSRegion: "us-east-1", EventTime: time.Now().UTC(),
+		EventName: "ObjectCreated:Put",
+		S3: events.S3Entity{
+			Bucket: events.S3Bucket{Name: "media", Arn: "arn:aws:s3:::media"},
+			Object: events.S3Object{Key: "uploads/caf%C3%A9+cat%2B1.png", Size: int64(img.Len()), Sequencer: "0A1B2C3D4E5F678901"},
+		},
+	}}}
+	if out := invoke(t, s, event); string(out) != "null" {
+		t.Errorf("reply: got %s, want null", out)
+	}
+	thumb, err := bucket.ReadAll(t.Context(), "thumbnails/café cat+1.png")
+	if err != nil {
+		t.Fatalf("the thumbnail was not written: %v", err)
+	}
+	cfg, err := png.DecodeConfig(bytes.NewReader(thumb))
+	if err != nil || cfg.Width != 256 || cfg.Height != 171 {
+		t.Errorf("thumbnail: %dx%d, %v; want 256x171", cfg.Width, cfg.Height, err)
+	}
+}
+
+func TestOrdersEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	s := serve(t, "orders", "ORDERS_BUCKET_URL="+fileURL(dir))
+
+	message := func(id, body string) events.SQSMessage {
+		return events.SQSMessage{
+			MessageId: id, Body: body, EventSource: "aws:sqs", AWSRegion: "us-east-2",
+			EventSourceARN: "arn:aws:sqs:us-east-2:123456789012:orders",
+			Attributes:     map[string]string{"ApproximateReceiveCount": "1", "SentTimestamp": "1545082649183"},
+		}
+	}
+	batch := events.SQSEvent{Records: []events.SQSMessage{
+		message("m-1", `{"id":"o-1","customer":"c-1","items":[{"sku":"a","quantity":1}],"total":5}`),
+		message("m-2", `{"id":"o-2","customer":"","items":[]}`),
+		message("m-3", `{"id":"o-3","customer":"c-3","items":[{"sku":"b","quantity":2}],"total":7.5}`),
+	}}
+	var resp events.SQSEventResponse
+	if out := invoke(t, s, batch); json.Unmarshal(out, &resp) != nil {
+		t.Fatalf("reply %s is not a batch response", out)
+	}
+	want := []events.SQSBatchItemFailure{{ItemIdentifier: "m-2"}}
+	if fmt.Sprint(resp.BatchItemFailures) != fmt.Sprint(want) {
+		t.Errorf("batchItemFailures: got %+v, want %+v", resp.BatchItemFailures, want)
+	}
+	for _, id := range []string{"o-1", "o-3"} {
+		if _, err := os.Stat(filepath.Join(dir, "orders", id+".json")); err != nil {
+			t.Errorf("order %s was not recorded: %v", id, err)
+		}
+	}
+}

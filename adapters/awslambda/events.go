@@ -1,0 +1,446 @@
+package awslambda
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/polyfn/polyfn/core"
+)
+
+// handleEvents turns an event payload into neutral events, runs them through
+// the functions that accept them, and answers in the source's form: SQS and
+// DynamoDB batches with their failed records, everything else with an error
+// when any event failed.
+func (h *Handler) handleEvents(ctx context.Context, p *payload, s shape) ([]byte, error) {
+	evs, err := p.events(s)
+	if err != nil {
+		return nil, err
+	}
+	failures := core.ProcessBatch(ctx, core.HandlerFunc(h.deliver), evs, &core.BatchOptions{Ordered: h.ordered(s, evs)})
+	h.logFailures(ctx, evs, failures)
+	switch s {
+	case shapeSQS:
+		resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
+		for _, f := range failures {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: f.ID})
+		}
+		return json.Marshal(resp)
+	case shapeDynamoDB:
+		resp := events.DynamoDBEventResponse{BatchItemFailures: []events.DynamoDBBatchItemFailure{}}
+		for _, f := range failures {
+			resp.BatchItemFailures = append(resp.BatchItemFailures,
+				events.DynamoDBBatchItemFailure{ItemIdentifier: evs[f.Index].Change.Sequence})
+		}
+		return json.Marshal(resp)
+	}
+	if len(failures) > 0 {
+		first := failures[0]
+		return nil, core.Wrap(core.CodeOf(first.Err),
+			fmt.Errorf("awslambda: %d of %d events failed; the first, %q: %w", len(failures), len(evs), first.ID, first.Err))
+	}
+	return []byte("null"), nil
+}
+
+// deliver hands e to every function that accepts it, in declaration order,
+// and stops at the first failure: the event is redelivered to all of them.
+func (h *Handler) deliver(ctx context.Context, e core.Event) error {
+	fns, err := h.router.route(e)
+	if err != nil {
+		return err
+	}
+	for _, fn := range fns {
+		if err := fn.Handler.HandleEvent(ctx, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ordered reports whether a batch is processed in order, stopping at the
+// first failure. A DynamoDB stream always is: Lambda resumes it from the
+// lowest failed sequence number, so records after a failure would be handled
+// twice. An SQS batch is when it comes from a FIFO queue (whose failed
+// message and everything after it must be reported) or its function's
+// trigger says so.
+func (h *Handler) ordered(s shape, evs []core.Event) bool {
+	switch s {
+	case shapeDynamoDB:
+		return true
+	case shapeSQS:
+		if strings.HasSuffix(evs[0].Message.Subscription, ".fifo") {
+			return true
+		}
+		fns, _ := h.router.route(evs[0])
+		for _, fn := range fns {
+			if t, ok := fn.Trigger.(core.MessageTrigger); ok && t.Ordered {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// logFailures records each failed event, by the table: a permanent failure
+// is an error that redelivery will not fix.
+func (h *Handler) logFailures(ctx context.Context, evs []core.Event, failures []core.Failure) {
+	for _, f := range failures {
+		ff := failureFor(f.Err)
+		msg := "event failed; Lambda will redeliver it"
+		level := slog.LevelWarn
+		if !ff.transient {
+			msg = "event failed; redelivery will not fix it, and it ends in the dead-letter queue or on-failure destination"
+			level = slog.LevelError
+		}
+		h.log.Log(ctx, level, msg, slog.String("event_id", f.ID), slog.String("event_type", evs[f.Index].NativeType()),
+			slog.String("code", core.CodeOf(f.Err).String()), slog.Any("error", f.Err))
+	}
+}
+
+// events decodes the records of an event payload, one neutral event each.
+// A record that cannot be decoded makes the whole payload malformed: a record
+// without its id cannot even be reported as failed.
+func (p *payload) events(s shape) ([]core.Event, error) {
+	switch s {
+	case shapeEventBridge:
+		e, err := p.eventBridgeEvent()
+		return []core.Event{e}, err
+	case shapeScheduler:
+		e, err := p.schedulerEvent()
+		return []core.Event{e}, err
+	}
+	convert := recordEvent[s]
+	evs := make([]core.Event, len(p.Records))
+	for i, r := range p.Records {
+		e, err := convert(r.raw)
+		if err != nil {
+			return nil, core.Errorf(core.InvalidArgument, "awslambda: %s record %d: %w", s, i, err)
+		}
+		evs[i] = e
+	}
+	return evs, nil
+}
+
+// recordEvent maps one record of each Records shape to a neutral event.
+var recordEvent = map[shape]func(raw []byte) (core.Event, error){
+	shapeS3:       s3Event,
+	shapeSQS:      sqsEvent,
+	shapeSNS:      snsEvent,
+	shapeDynamoDB: dynamoDBEvent,
+}
+
+// newEvent returns a neutral event with its envelope set. The type and the
+// data always match here, so NewEvent cannot fail.
+func newEvent(typ, id, source, native string, t time.Time, data any) core.Event {
+	e, _ := core.NewEvent(typ, id, source, data)
+	e.SetExtension(core.NativeTypeExtension, native)
+	if !t.IsZero() {
+		e.SetTime(t.UTC())
+	}
+	return e
+}
+
+// s3Event maps an S3 record to an object event. aws-lambda-go decodes the
+// form-encoded key with url.QueryUnescape ("a+b%2B.jpg" is "a b+.jpg").
+func s3Event(raw []byte) (core.Event, error) {
+	var r events.S3EventRecord
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return core.Event{}, err
+	}
+	typ, ok := objectEventType(r.EventName)
+	if !ok {
+		return core.Event{}, fmt.Errorf("event %q is not an object creation or removal", r.EventName)
+	}
+	o := r.S3.Object
+	if r.S3.Bucket.Name == "" || o.Key == "" {
+		return core.Event{}, fmt.Errorf("no bucket name or object key")
+	}
+	obj := &core.Object{
+		Bucket: r.S3.Bucket.Name, Key: o.URLDecodedKey, Size: o.Size, ETag: o.ETag,
+		Version: o.VersionID, EventName: r.EventName,
+	}
+	source := r.S3.Bucket.Arn
+	if source == "" {
+		source = "arn:aws:s3:::" + obj.Bucket
+	}
+	e := newEvent(typ, objectEventID(r), source, r.EventName, r.EventTime, obj)
+	e.SetSubject(obj.Key)
+	return e, nil
+}
+
+func objectEventType(name string) (string, bool) {
+	switch {
+	case strings.HasPrefix(name, "ObjectCreated:"):
+		return core.TypeObjectCreated, true
+	case strings.HasPrefix(name, "ObjectRemoved:"), strings.HasPrefix(name, "LifecycleExpiration:"):
+		return core.TypeObjectDeleted, true
+	}
+	return "", false
+}
+
+// objectEventID derives an S3 event's id, which S3 does not send, from what
+// identifies the change: the same notification redelivered gets the same id
+// (so idempotency keys work), another change of the key another (the
+// sequencer orders the changes of one key).
+func objectEventID(r events.S3EventRecord) string {
+	sum := sha256.Sum256([]byte(r.S3.Bucket.Name + "\x00" + r.S3.Object.Key + "\x00" + r.S3.Object.Sequencer + "\x00" + r.EventName))
+	return hex.EncodeToString(sum[:16])
+}
+
+// sqsEvent maps an SQS message to a message event.
+func sqsEvent(raw []byte) (core.Event, error) {
+	var m events.SQSMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return core.Event{}, err
+	}
+	if m.MessageId == "" {
+		return core.Event{}, fmt.Errorf("no messageId")
+	}
+	msg := &core.Message{
+		ID:            m.MessageId,
+		Body:          []byte(m.Body),
+		Attributes:    sqsAttributes(m.MessageAttributes),
+		DeliveryCount: atoi(m.Attributes["ApproximateReceiveCount"]),
+		PublishTime:   epochMillis(m.Attributes["SentTimestamp"]),
+		OrderingKey:   m.Attributes["MessageGroupId"],
+		DedupID:       m.Attributes["MessageDeduplicationId"],
+		Sequence:      m.Attributes["SequenceNumber"],
+		Subscription:  m.EventSourceARN,
+	}
+	n, wrapped := snsInSQS(m.Body)
+	if wrapped {
+		unwrapSNS(msg, n)
+	}
+	msg.ContentType = contentType(msg.Attributes)
+	e := newEvent(core.TypeMessage, m.MessageId, m.EventSourceARN, "aws:sqs", msg.PublishTime, msg)
+	if wrapped {
+		recordSNS(&e, n)
+	}
+	return e, nil
+}
+
+// sqsAttributes flattens SQS message attributes; binary values are base64.
+func sqsAttributes(attrs map[string]events.SQSMessageAttribute) map[string]string {
+	if len(attrs) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(attrs))
+	for k, a := range attrs {
+		switch {
+		case a.StringValue != nil:
+			out[k] = *a.StringValue
+		case a.BinaryValue != nil:
+			out[k] = base64.StdEncoding.EncodeToString(a.BinaryValue)
+		}
+	}
+	return out
+}
+
+// snsNotification is an SNS message, as SNS delivers it to Lambda (the Sns
+// member of a record) and, without raw message delivery, as the body of an
+// SQS message.
+type snsNotification struct {
+	Type              string                  `json:"Type"`
+	MessageID         string                  `json:"MessageId"`
+	TopicARN          string                  `json:"TopicArn"`
+	Subject           string                  `json:"Subject"`
+	Message           *string                 `json:"Message"`
+	Timestamp         string                  `json:"Timestamp"`
+	MessageAttributes map[string]snsAttribute `json:"MessageAttributes"`
+}
+
+// snsAttribute is a message attribute: Type String, String.Array (Value is
+// a JSON array), Number or Binary (Value is base64).
+type snsAttribute struct {
+	Type  string `json:"Type"`
+	Value string `json:"Value"`
+}
+
+// snsInSQS recognises the SNS envelope that an SQS queue subscribed to a
+// topic receives unless raw message delivery is on.
+func snsInSQS(body string) (snsNotification, bool) {
+	var n snsNotification
+	if !strings.HasPrefix(strings.TrimSpace(body), "{") || json.Unmarshal([]byte(body), &n) != nil {
+		return n, false
+	}
+	return n, n.Type == "Notification" && n.MessageID != "" && strings.HasPrefix(n.TopicARN, "arn:") && n.Message != nil
+}
+
+// unwrapSNS makes the SNS message the message: its body is the SNS Message,
+// its attributes gain the SNS message attributes (the queue's own win a
+// clash), and its publish time is when the topic received it.
+func unwrapSNS(msg *core.Message, n snsNotification) {
+	msg.Body = []byte(*n.Message)
+	if len(n.MessageAttributes) > 0 && msg.Attributes == nil {
+		msg.Attributes = make(map[string]string, len(n.MessageAttributes))
+	}
+	for k, a := range n.MessageAttributes {
+		if _, ok := msg.Attributes[k]; !ok {
+			msg.Attributes[k] = a.Value
+		}
+	}
+	if t, err := time.Parse(time.RFC3339Nano, n.Timestamp); err == nil {
+		msg.PublishTime = t.UTC()
+	}
+}
+
+// The CloudEvents extensions that record an SNS message's topic and id on
+// an event: core.Message has no field for the topic a message came through.
+const (
+	extensionSNSTopic     = "snstopicarn"
+	extensionSNSMessageID = "snsmessageid"
+)
+
+// recordSNS records on e that its message was an SNS notification, and its
+// subject.
+func recordSNS(e *core.Event, n snsNotification) {
+	e.SetExtension(extensionSNSTopic, n.TopicARN)
+	e.SetExtension(extensionSNSMessageID, n.MessageID)
+	if n.Subject != "" {
+		e.SetSubject(n.Subject)
+	}
+}
+
+// snsEvent maps an SNS record (a topic's direct delivery) to a message event.
+func snsEvent(raw []byte) (core.Event, error) {
+	var r struct {
+		EventSubscriptionARN string          `json:"EventSubscriptionArn"`
+		SNS                  snsNotification `json:"Sns"`
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return core.Event{}, err
+	}
+	n := r.SNS
+	if n.MessageID == "" || n.Message == nil {
+		return core.Event{}, fmt.Errorf("no MessageId or Message")
+	}
+	msg := &core.Message{ID: n.MessageID, Subscription: r.EventSubscriptionARN}
+	unwrapSNS(msg, n)
+	msg.ContentType = contentType(msg.Attributes)
+	e := newEvent(core.TypeMessage, n.MessageID, n.TopicARN, "aws:sns", msg.PublishTime, msg)
+	recordSNS(&e, n)
+	return e, nil
+}
+
+// contentType reads a content-type attribute, in any case (gocloud's
+// publishers set "content-type", others "Content-Type").
+func contentType(attrs map[string]string) string {
+	for k, v := range attrs {
+		if strings.EqualFold(k, "content-type") {
+			return v
+		}
+	}
+	return ""
+}
+
+// eventBridgeEvent maps an EventBridge event: a scheduled rule's firing to a
+// timer event, any other event to a message whose body is the detail.
+func (p *payload) eventBridgeEvent() (core.Event, error) {
+	if p.ID == "" {
+		return core.Event{}, core.Errorf(core.InvalidArgument, "awslambda: EventBridge event without an id")
+	}
+	t, _ := time.Parse(time.RFC3339, p.Time)
+	if p.DetailType == "Scheduled Event" && p.Source == "aws.events" {
+		source, name := "aws.events", ""
+		if len(p.Resources) > 0 {
+			source = p.Resources[0]
+			_, name, _ = strings.Cut(source, ":rule/")
+		}
+		timer := &core.Timer{Name: name, ScheduledTime: t.UTC(), PastDue: pastDue(t)}
+		return newEvent(core.TypeTimer, p.ID, source, p.DetailType, t, timer), nil
+	}
+	body := []byte(p.Detail)
+	if body == nil {
+		body = []byte("null")
+	}
+	msg := &core.Message{
+		ID:          p.ID,
+		Body:        body,
+		Attributes:  map[string]string{"detail-type": p.DetailType, "source": p.Source},
+		PublishTime: t.UTC(),
+		ContentType: "application/json",
+	}
+	return newEvent(core.TypeMessage, p.ID, p.Source, p.DetailType, t, msg), nil
+}
+
+// SchedulerInput returns the input that `polyfn build --cloud aws`
+// configures on the EventBridge Scheduler schedule of the named timer
+// function: the Scheduler fills in its context attributes, and the adapter
+// reads a timer event from the result.
+func SchedulerInput(function string) string {
+	return `{"job":` + strconv.Quote(function) + `,"scheduled_at":"<aws.scheduler.scheduled-time>",` +
+		`"schedule_arn":"<aws.scheduler.schedule-arn>","execution_id":"<aws.scheduler.execution-id>",` +
+		`"attempt":"<aws.scheduler.attempt-number>"}`
+}
+
+// schedulerEvent maps an EventBridge Scheduler invocation with polyfn's
+// input to a timer event.
+func (p *payload) schedulerEvent() (core.Event, error) {
+	t, err := time.Parse(time.RFC3339, p.SchedulerTime)
+	if err != nil {
+		return core.Event{}, core.Errorf(core.InvalidArgument, "awslambda: schedule input: scheduled_at: %v", err)
+	}
+	attempt, err := attemptOf(p.SchedulerAttempt)
+	if err != nil {
+		return core.Event{}, err
+	}
+	id := p.SchedulerExecution
+	if id == "" {
+		id = p.SchedulerARN + "@" + p.SchedulerTime
+	}
+	timer := &core.Timer{Name: p.SchedulerJob, ScheduledTime: t.UTC(), PastDue: pastDue(t), Attempt: attempt}
+	return newEvent(core.TypeTimer, id, p.SchedulerARN, "aws.scheduler", t, timer), nil
+}
+
+// attemptOf reads the attempt number, a string (as polyfn's input quotes
+// the context attribute) or a number; absent is 0, unknown.
+func attemptOf(raw json.RawMessage) (int, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, nil
+	}
+	var s string
+	if raw[0] == '"' {
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return 0, err
+		}
+	} else {
+		s = string(raw)
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, core.Errorf(core.InvalidArgument, "awslambda: schedule input: attempt %s is not a count", raw)
+	}
+	return n, nil
+}
+
+// pastDueAfter is how late a timer may fire before it is flagged past due.
+// EventBridge delivers within seconds; a later firing is a retry (Lambda
+// waits a minute or more before one) or a backlog.
+const pastDueAfter = time.Minute
+
+func pastDue(scheduled time.Time) bool {
+	return !scheduled.IsZero() && time.Since(scheduled) > pastDueAfter
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
+// epochMillis reads a Unix time in milliseconds, or gives the zero time.
+func epochMillis(s string) time.Time {
+	ms, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || ms <= 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}

@@ -1,0 +1,236 @@
+package awslambda
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambda/messages"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/polyfn/polyfn/core"
+)
+
+// Options configure a Handler. A nil *Options means the defaults.
+type Options struct {
+	// Env reads the variables of the app's triggers, whose URLs route
+	// events to functions; default os.Getenv. Start passes the app's
+	// resolved environment.
+	Env core.Env
+	// Logger receives a record of each failed event; default slog.Default().
+	Logger *slog.Logger
+	// ReplyMargin is how long before Lambda's deadline the function's
+	// context ends, so that a partial-batch reply still reaches Lambda when a
+	// handler overruns (a reply after the deadline is lost, and Lambda then
+	// retries the whole batch). Default 200ms; negative means none.
+	ReplyMargin time.Duration
+}
+
+const defaultReplyMargin = 200 * time.Millisecond
+
+// Handler serves one App on AWS Lambda. It implements aws-lambda-go's
+// lambda.Handler; create one with New.
+type Handler struct {
+	http     http.Handler
+	router   router
+	log      *slog.Logger
+	margin   time.Duration
+	function string
+}
+
+var _ lambda.Handler = (*Handler)(nil)
+
+// New returns the Handler of app, whose init hooks the caller has run.
+func New(app *core.App, opts *Options) (*Handler, error) {
+	if app == nil {
+		return nil, errors.New("awslambda: New needs an app")
+	}
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Env == nil {
+		o.Env = os.Getenv
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	switch {
+	case o.ReplyMargin == 0:
+		o.ReplyMargin = defaultReplyMargin
+	case o.ReplyMargin < 0:
+		o.ReplyMargin = 0
+	}
+	function := lambdacontext.FunctionName // AWS_LAMBDA_FUNCTION_NAME
+	if function == "" {
+		function = app.Name()
+	}
+	return &Handler{
+		http: app.HTTPHandler(), router: newRouter(app.EventFuncs(), o.Env), log: o.Logger,
+		margin: o.ReplyMargin, function: function,
+	}, nil
+}
+
+// Invoke handles one invocation: payload is the event JSON Lambda delivered,
+// the reply is the JSON Lambda returns to the caller (API Gateway, the ALB,
+// an event source mapping). A payload that is malformed or of an unknown
+// shape, and an event batch that fails as a whole, return an error: the
+// runtime reports it to Lambda as the invocation's function error.
+func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	p, s, err := probe(payload)
+	if err != nil {
+		return nil, h.functionError(err)
+	}
+	ctx, cancel := h.invocation(ctx, payload)
+	defer cancel()
+	var reply []byte
+	if s.isHTTP() {
+		reply, err = h.serveHTTP(ctx, p, s)
+	} else {
+		reply, err = h.handleEvents(ctx, p, s)
+	}
+	if err != nil {
+		return nil, h.functionError(err)
+	}
+	return reply, nil
+}
+
+// invocation returns the context of one invocation: its metadata
+// (core.InvocationFrom), the raw payload (RawEvent, As) and a deadline
+// ReplyMargin before Lambda's.
+func (h *Handler) invocation(ctx context.Context, payload []byte) (context.Context, context.CancelFunc) {
+	inv := &core.Invocation{
+		Cloud:     core.CloudAWS,
+		Function:  h.function,
+		Trace:     traceFrom(ctx),
+		ColdStart: core.ColdStart(),
+	}
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		inv.ID = lc.AwsRequestID
+	}
+	if d, ok := ctx.Deadline(); ok {
+		inv.Deadline = d.Add(-h.margin)
+	}
+	ctx = context.WithValue(ctx, rawKey{}, payload)
+	return core.WithInvocation(ctx, inv)
+}
+
+// traceKey is the context key under which aws-lambda-go stores the
+// invocation's Lambda-Runtime-Trace-Id header: a plain string, by its design.
+const traceKey = "x-amzn-trace-id"
+
+// traceFrom reads the X-Ray trace header the runtime received
+// ("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1").
+func traceFrom(ctx context.Context) core.Trace {
+	raw, _ := ctx.Value(traceKey).(string)
+	return parseXRay(raw)
+}
+
+func parseXRay(raw string) core.Trace {
+	t := core.Trace{Format: core.TraceXRay, Raw: raw}
+	for field := range strings.SplitSeq(raw, ";") {
+		k, v, _ := strings.Cut(strings.TrimSpace(field), "=")
+		switch k {
+		case "Root":
+			t.TraceID = v
+		case "Parent":
+			t.SpanID = v
+		case "Sampled":
+			t.Sampled = v == "1"
+		}
+	}
+	if t.TraceID == "" {
+		return core.Trace{}
+	}
+	return t
+}
+
+type rawKey struct{}
+
+// RawEvent returns a copy of the payload Lambda delivered for the current
+// invocation, exactly as received: the API Gateway, ALB, S3, SQS, SNS,
+// EventBridge or DynamoDB event JSON. It reaches what polyfn does not map
+// (an authorizer's claims, an S3 object's sequencer). ok is false outside an
+// invocation of this adapter.
+func RawEvent(ctx context.Context) (json.RawMessage, bool) {
+	raw, ok := ctx.Value(rawKey{}).([]byte)
+	if !ok {
+		return nil, false
+	}
+	return bytes.Clone(raw), true
+}
+
+// As decodes the current invocation's payload into target, a pointer to an
+// event type of github.com/aws/aws-lambda-go/events such as
+// *events.APIGatewayV2HTTPRequest or *events.SQSEvent. It reports whether
+// there was a payload and it decoded.
+func As(ctx context.Context, target any) bool {
+	raw, ok := ctx.Value(rawKey{}).([]byte)
+	return ok && json.Unmarshal(raw, target) == nil
+}
+
+// failure is what Lambda is told about a failed event.
+type failure struct {
+	// errorType is the function error's type, which Lambda records in
+	// CloudWatch, in on-failure destination records and in the Invoke API's
+	// answer.
+	errorType string
+	// transient is true when redelivery may succeed. Lambda redelivers every
+	// failed event either way (it gives a function no way to dead-letter one
+	// event by itself, so reporting the failure is the only way not to lose
+	// it): a permanent failure is logged as an error that redelivery will not
+	// fix, and reaches the dead-letter queue or on-failure destination after
+	// the retries.
+	transient bool
+}
+
+// failureOf is the adapter's one table from error code to Lambda behaviour.
+// A failed SQS or DynamoDB record is reported in batchItemFailures; any other
+// failed event fails the invocation, and Lambda retries it (twice for
+// asynchronous invocations, then its on-failure destination).
+var failureOf = map[core.Code]failure{
+	core.Unknown:              {"Polyfn.Unknown", true},
+	core.InvalidArgument:      {"Polyfn.InvalidArgument", false},
+	core.Unauthenticated:      {"Polyfn.Unauthenticated", false},
+	core.PermissionDenied:     {"Polyfn.PermissionDenied", false},
+	core.NotFound:             {"Polyfn.NotFound", false},
+	core.AlreadyExists:        {"Polyfn.AlreadyExists", false},
+	core.Aborted:              {"Polyfn.Aborted", true},
+	core.FailedPrecondition:   {"Polyfn.FailedPrecondition", false},
+	core.TooLarge:             {"Polyfn.TooLarge", false},
+	core.UnsupportedMediaType: {"Polyfn.UnsupportedMediaType", false},
+	core.ResourceExhausted:    {"Polyfn.ResourceExhausted", true},
+	core.Canceled:             {"Polyfn.Canceled", true},
+	core.DeadlineExceeded:     {"Polyfn.DeadlineExceeded", true},
+	core.Unimplemented:        {"Polyfn.Unimplemented", false},
+	core.Unavailable:          {"Polyfn.Unavailable", true},
+	core.Internal:             {"Polyfn.Internal", true},
+}
+
+func failureFor(err error) failure {
+	if f, ok := failureOf[core.CodeOf(err)]; ok {
+		return f
+	}
+	return failureOf[core.Internal]
+}
+
+// functionError turns err into the error aws-lambda-go reports to Lambda:
+// its type from the table, its message the error's text for client errors
+// (the caller's input was wrong) and only the code otherwise, since internal
+// text never leaves the function; the log has it.
+func (h *Handler) functionError(err error) error {
+	code := core.CodeOf(err)
+	msg := err.Error()
+	if !code.IsClientError() {
+		msg = fmt.Sprintf("awslambda: the invocation failed (%s); see the function's log", code)
+	}
+	return messages.InvokeResponse_Error{Type: failureFor(err).errorType, Message: msg}
+}

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+func TestLambdaUsage(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"lambda"}, "Usage: polyfn lambda serve"},
+		{[]string{"lambda", "run"}, "Usage: polyfn lambda serve"},
+		{[]string{"lambda", "serve"}, "--bootstrap is required"},
+		{[]string{"lambda", "serve", "--bootstrap", "b", "--env", "NOEQUALS"}, "want KEY=VALUE"},
+	}
+	for _, tt := range tests {
+		var stdout, stderr bytes.Buffer
+		if code := run(t.Context(), tt.args, &stdout, &stderr); code != 2 {
+			t.Errorf("%v: exit %d, want 2", tt.args, code)
+		}
+		if !strings.Contains(stderr.String(), tt.want) {
+			t.Errorf("%v: stderr %q does not contain %q", tt.args, stderr.String(), tt.want)
+		}
+	}
+}
+
+// lockedBuffer is a command's output, read while the command runs.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// unzipBootstrap extracts the zip's bootstrap with the mode the zip records.
+func unzipBootstrap(t *testing.T, zipPath, dir string) string {
+	t.Helper()
+	zr, err := zip.OpenReader(zipPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	if len(zr.File) != 1 || zr.File[0].Name != "bootstrap" {
+		t.Fatalf("zip entries: got %v, want bootstrap alone", zr.File)
+	}
+	f := zr.File[0]
+	if f.Mode().Perm()&0o111 == 0 {
+		t.Fatalf("bootstrap mode %v is not executable", f.Mode())
+	}
+	rc, err := f.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	bin := filepath.Join(dir, "bootstrap")
+	out, err := os.OpenFile(bin, os.O_CREATE|os.O_WRONLY, f.Mode().Perm())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, rc); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// TestBuildAWSRunsUnderLambdaServe packs the users function with
+// `polyfn build --cloud aws` and runs the zip's bootstrap under
+// `polyfn lambda serve`, invoked over HTTP as the Lambda Invoke API is.
+func TestBuildAWSRunsUnderLambdaServe(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cross-builds the users function; skipped with -short")
+	}
+	if runtime.GOOS != "linux" || (runtime.GOARCH != "amd64" && runtime.GOARCH != "arm64") {
+		t.Skipf("a Lambda bootstrap is a linux/amd64 or linux/arm64 binary; this is %s/%s", runtime.GOOS, runtime.GOARCH)
+	}
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	if code := run(t.Context(), []string{"build", "--cloud", "aws", "--arch", runtime.GOARCH, "--out", out, "../users"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("polyfn build: exit %d\n%s", code, stderr.String())
+	}
+	tmpl, err := os.ReadFile(filepath.Join(out, "aws", "users", "template.yaml"))
+	if err != nil || !bytes.Contains(tmpl, []byte("Runtime: provided.al2023")) {
+		t.Fatalf("template: %v\n%s", err, tmpl)
+	}
+	bin := unzipBootstrap(t, filepath.Join(out, "aws", "users.zip"), t.TempDir())
+
+	ctx, cancel := context.WithCancel(t.Context())
+	serveOut, serveErr := &lockedBuffer{}, &lockedBuffer{}
+	exited := make(chan int, 1)
+	go func() {
+		exited <- run(ctx, []string{"lambda", "serve", "--bootstrap", bin, "--addr", "127.0.0.1:0", "--name", "users",
+			"--env", "USERS_BUCKET_URL=file://" + filepath.ToSlash(t.TempDir())}, serveOut, serveErr)
+	}()
+	defer func() {
+		cancel()
+		if code := <-exited; code != 0 {
+			t.Errorf("polyfn lambda serve: exit %d\n%s", code, serveErr.String())
+		}
+		if t.Failed() {
+			t.Logf("polyfn lambda serve's output:\n%s", serveErr.String())
+		}
+	}()
+	invokeURL := waitForInvokeURL(t, serveOut, exited)
+
+	invoke := func(method, path, body string) events.APIGatewayV2HTTPResponse {
+		t.Helper()
+		event, _ := json.Marshal(events.APIGatewayV2HTTPRequest{
+			Version: "2.0", RawPath: path, Headers: map[string]string{"content-type": "application/json"},
+			RequestContext: events.APIGatewayV2HTTPRequestContext{
+				DomainName: "api.example.com", Stage: "$default",
+				HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: method, Path: path},
+			},
+			Body: body,
+		})
+		resp, err := http.Post(invokeURL, "application/json", bytes.NewReader(event))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		reply, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Amz-Function-Error") != "" {
+			t.Fatalf("invoke: %d %s", resp.StatusCode, reply)
+		}
+		var r events.APIGatewayV2HTTPResponse
+		if err := json.Unmarshal(reply, &r); err != nil {
+			t.Fatalf("reply %s: %v", reply, err)
+		}
+		return r
+	}
+	created := invoke("POST", "/users", `{"name":"Grace Hopper","email":"grace@example.com"}`)
+	if created.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /users: %d %s", created.StatusCode, created.Body)
+	}
+	if got := invoke("GET", created.Headers["Location"], ""); got.StatusCode != http.StatusOK || got.Body != created.Body {
+		t.Errorf("GET %s: %d %s", created.Headers["Location"], got.StatusCode, got.Body)
+	}
+}
+
+var invokeURLPattern = regexp.MustCompile(`http://\S+/invocations`)
+
+func waitForInvokeURL(t *testing.T, out *lockedBuffer, exited <-chan int) string {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		if u := invokeURLPattern.FindString(out.String()); u != "" {
+			return u
+		}
+		select {
+		case code := <-exited:
+			t.Fatalf("polyfn lambda serve exited with %d", code)
+		case <-deadline:
+			t.Fatal("polyfn lambda serve did not announce its address")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
