@@ -4,10 +4,12 @@ package launch
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"log/slog"
 	"os"
+	"time"
 
+	"github.com/polyfn/polyfn/adapters/azurefunctions"
 	"github.com/polyfn/polyfn/core"
 )
 
@@ -18,15 +20,95 @@ const polyfn_build_tags_aws_gcp_azure_are_mutually_exclusive_use_exactly_one = t
 // Target is the platform this binary was built for.
 const Target = core.CloudAzure
 
-// run checks the environment, then reports that the Azure Functions custom-handler adapter (adapters/azurefunctions) is not
-// built yet (polyfn issue #5).
+// drainTimeout bounds how long invocations in flight may finish after the
+// host (or a signal) stops the process.
+const drainTimeout = 30 * time.Second
+
+// run serves apps as an Azure Functions custom handler on
+// 127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT (7071 when run on its own), with
+// the route prefix and function timeout of the host.json in
+// $FUNCTIONS_APP_ROOT_PATH (the working directory when unset).
 func run(ctx context.Context, apps []*core.App) error {
 	if err := checkEnv(apps); err != nil {
 		return err
 	}
-	return fmt.Errorf("launch: the %s target is not yet available: the Azure Functions custom-handler adapter (adapters/azurefunctions) has not been built", Target)
+	root := os.Getenv("FUNCTIONS_APP_ROOT_PATH")
+	if root == "" {
+		root = "."
+	}
+	opts, err := azurefunctions.HostOptions(root)
+	if err != nil {
+		return err
+	}
+	h, err := azurefunctions.New(apps, opts)
+	if err != nil {
+		return err
+	}
+	started, err := initApps(ctx, apps)
+	if err == nil {
+		err = azurefunctions.Run(ctx, azurefunctions.Addr(nil), h, drainTimeout)
+	}
+	return errors.Join(err, closeApps(context.WithoutCancel(ctx), started))
 }
 
+// initApps resolves each app's environment and runs its init hooks, and
+// returns the apps that started.
+func initApps(ctx context.Context, apps []*core.App) ([]*core.App, error) {
+	for i, a := range apps {
+		env, err := core.ResolveEnv(a, nil, nil)
+		if err == nil {
+			err = a.Init(ctx, env)
+		}
+		if err != nil {
+			return apps[:i], err
+		}
+	}
+	return apps, nil
+}
+
+// closeApps runs the close hooks of apps, last started first.
+func closeApps(ctx context.Context, apps []*core.App) error {
+	var errs []error
+	for i := len(apps) - 1; i >= 0; i-- {
+		errs = append(errs, apps[i].Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// newLogHandler writes JSON lines, which the host collects from the
+// process: warnings and errors to stderr, which the host reports as errors,
+// and the rest to stdout. It also keeps each invocation's lines for the Logs
+// of its reply.
 func newLogHandler() slog.Handler {
-	return slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: LogLevel()})
+	opts := &slog.HandlerOptions{Level: LogLevel()}
+	return azurefunctions.NewLogHandler(levelSplit{
+		low:  slog.NewJSONHandler(os.Stdout, opts),
+		high: slog.NewJSONHandler(os.Stderr, opts),
+	})
+}
+
+// levelSplit sends records below slog.LevelWarn to low, the others to high.
+type levelSplit struct{ low, high slog.Handler }
+
+func (s levelSplit) pick(l slog.Level) slog.Handler {
+	if l >= slog.LevelWarn {
+		return s.high
+	}
+	return s.low
+}
+
+func (s levelSplit) Enabled(ctx context.Context, l slog.Level) bool {
+	return s.pick(l).Enabled(ctx, l)
+}
+
+func (s levelSplit) Handle(ctx context.Context, r slog.Record) error {
+	return s.pick(r.Level).Handle(ctx, r)
+}
+
+func (s levelSplit) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return levelSplit{low: s.low.WithAttrs(attrs), high: s.high.WithAttrs(attrs)}
+}
+
+func (s levelSplit) WithGroup(name string) slog.Handler {
+	return levelSplit{low: s.low.WithGroup(name), high: s.high.WithGroup(name)}
 }
