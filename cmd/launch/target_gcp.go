@@ -4,10 +4,15 @@ package launch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 
+	"github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
+
+	"github.com/polyfn/polyfn/adapters/gcpfunctions"
 	"github.com/polyfn/polyfn/core"
 )
 
@@ -18,15 +23,55 @@ const polyfn_build_tags_aws_gcp_azure_are_mutually_exclusive_use_exactly_one = t
 // Target is the platform this binary was built for.
 const Target = core.CloudGCP
 
-// run checks the environment, then reports that the Google Cloud Functions adapter (adapters/gcpfunctions) is not
-// built yet (polyfn issue #4).
+// run starts apps (resolving their environment and running their init
+// hooks), registers their entry points with the Functions Framework and
+// serves the one FUNCTION_TARGET names, on every interface and $PORT (8080),
+// or on POLYFN_ADDR when it is set. When ctx ends it drains in-flight
+// invocations and closes the apps within gcpfunctions.ShutdownTimeout.
 func run(ctx context.Context, apps []*core.App) error {
-	if err := checkEnv(apps); err != nil {
+	host, port, err := gcpfunctions.ListenAddress(os.Getenv)
+	if err != nil {
 		return err
 	}
-	return fmt.Errorf("launch: the %s target is not yet available: the Google Cloud Functions adapter (adapters/gcpfunctions) has not been built", Target)
+	reg, err := gcpfunctions.Register(ctx, apps, nil)
+	if err != nil {
+		return err
+	}
+	shutdown := func() error {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), gcpfunctions.ShutdownTimeout)
+		defer cancel()
+		return reg.Shutdown(sctx)
+	}
+	if err := chooseTarget(reg.EntryPoints()); err != nil {
+		return errors.Join(err, shutdown())
+	}
+	served := make(chan error, 1)
+	go func() { served <- funcframework.StartHostPort(host, port) }()
+	slog.Info("launch: serving", slog.String("target", string(Target)),
+		slog.String("function", os.Getenv("FUNCTION_TARGET")), slog.String("addr", host+":"+port))
+	select {
+	case err := <-served:
+		return errors.Join(fmt.Errorf("launch: serving on %s:%s: %w", host, port, err), shutdown())
+	case <-ctx.Done():
+		// The framework's server cannot be stopped; the process exits once
+		// the invocations have drained, and the gate answers 503 meanwhile.
+		return shutdown()
+	}
+}
+
+// chooseTarget makes sure the framework serves one entry point at "/". Cloud
+// Run sets FUNCTION_TARGET; a binary run by hand with a single entry point
+// needs none, and one with several must be told which.
+func chooseTarget(entryPoints []string) error {
+	if os.Getenv("FUNCTION_TARGET") != "" {
+		return nil
+	}
+	if len(entryPoints) == 1 {
+		return os.Setenv("FUNCTION_TARGET", entryPoints[0])
+	}
+	return fmt.Errorf("launch: set FUNCTION_TARGET to the entry point to serve, one of: %s", strings.Join(entryPoints, ", "))
 }
 
 func newLogHandler() slog.Handler {
-	return slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: LogLevel()})
+	return gcpfunctions.NewLogHandler(os.Stderr, LogLevel())
 }

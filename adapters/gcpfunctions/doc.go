@@ -1,0 +1,28 @@
+// Package gcpfunctions runs polyfn apps on Cloud Run functions (Cloud
+// Functions 2nd gen) through the Functions Framework for Go
+// (github.com/GoogleCloudPlatform/functions-framework-go).
+//
+// Register starts apps and registers their entry points with the framework;
+// FUNCTION_TARGET picks the one an instance serves:
+//
+//   - an app's HTTP routes are one HTTP function named after the app; the
+//     framework's *http.Request goes straight to the app's handler;
+//   - each event function is a CloudEvent function named after itself. The
+//     framework decodes binary- and structured-mode CloudEvents and converts
+//     legacy background events and plain Pub/Sub push requests; this package
+//     turns Cloud Storage, Pub/Sub and Firestore events into neutral
+//     core.Events (see docs/gcp.md for the mapping);
+//   - a timer function is an HTTP function named after itself that takes
+//     Cloud Scheduler firings through a Pub/Sub target (a CloudEvent) or an
+//     HTTP target (X-CloudScheduler-* headers).
+//
+// An event function answers 200 when its handler succeeds. A failure is
+// logged, and the error's code decides through one table (statusOf) whether
+// the sender redelivers the event (a non-2xx status) or it is acknowledged
+// (202), so that a poison event cannot loop.
+//
+// Each invocation's core.Invocation carries the execution id
+// (Function-Execution-Id) or the CloudEvent id, the trace from traceparent
+// or X-Cloud-Trace-Context, and the deadline the framework sets when
+// CLOUD_RUN_TIMEOUT_SECONDS is set.
+package gcpfunctions

@@ -1,0 +1,141 @@
+package gcpfunctions
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+
+	"github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/event"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+
+	"github.com/polyfn/polyfn/core"
+)
+
+// entryPoint is one function registered with the Functions Framework, served
+// when FUNCTION_TARGET names it: an HTTP function or a CloudEvent function.
+type entryPoint struct {
+	name       string
+	http       http.HandlerFunc
+	cloudEvent func(context.Context, event.Event) error
+}
+
+// httpFunction serves an app's routes. The framework passes the request as
+// it arrived: repeated headers and query keys, and the body, are untouched.
+func (r *Registration) httpFunction(name string, h http.Handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, req *http.Request) {
+		if !r.gate.enter() {
+			core.WriteError(w, req, core.Errorf(core.Unavailable, "gcpfunctions: shutting down"))
+			return
+		}
+		defer r.gate.leave()
+		ctx, cancel := core.WithInvocation(req.Context(), httpInvocation(req, name))
+		defer cancel()
+		h.ServeHTTP(w, req.WithContext(ctx))
+	}
+}
+
+// cloudEventFunction runs an event function for each CloudEvent the
+// framework receives: binary and structured mode, and legacy background
+// events and Pub/Sub push requests, which the framework converts first.
+func (r *Registration) cloudEventFunction(fn core.EventFunc) func(context.Context, event.Event) error {
+	return func(ctx context.Context, ce event.Event) error {
+		status, reason := r.deliver(ctx, fn, cloudEventInvocation(ctx, &ce, fn.Name), ce.Type(),
+			func() (core.Event, error) { return toNeutral(&ce, fn.Trigger, fn.Name) })
+		if status == http.StatusOK {
+			return nil
+		}
+		return cehttp.NewResult(status, "%s", reason)
+	}
+}
+
+// timerFunction runs a timer function. It is an HTTP function so that it
+// can take Cloud Scheduler's HTTP-target requests, which are not
+// CloudEvents; CloudEvents (a Pub/Sub target through Eventarc) go through
+// the CloudEvents SDK's receive handler, as the framework's CloudEvent
+// functions do.
+func (r *Registration) timerFunction(fn core.EventFunc) (http.HandlerFunc, error) {
+	p, err := cloudevents.NewHTTP()
+	if err != nil {
+		return nil, err
+	}
+	ceHandler, err := cloudevents.NewHTTPReceiveHandler(context.Background(), p, r.cloudEventFunction(fn))
+	if err != nil {
+		return nil, err
+	}
+	return func(w http.ResponseWriter, req *http.Request) {
+		if !isSchedulerRequest(req) {
+			ceHandler.ServeHTTP(w, req)
+			return
+		}
+		status, reason := r.deliver(req.Context(), fn, httpInvocation(req, fn.Name), schedulerType,
+			func() (core.Event, error) { return timerFromRequest(w, req) })
+		if status != http.StatusOK {
+			http.Error(w, reason, status)
+		}
+	}, nil
+}
+
+// deliver runs one delivery of an event to fn: it decodes the event, applies
+// the trigger's filter and calls the handler, with panics contained. It
+// returns the status to answer with and, for any other status than 200, a
+// short reason.
+func (r *Registration) deliver(ctx context.Context, fn core.EventFunc, inv *core.Invocation, nativeType string, decode func() (core.Event, error)) (int, string) {
+	if !r.gate.enter() {
+		return http.StatusServiceUnavailable, "gcpfunctions: shutting down; redeliver"
+	}
+	defer r.gate.leave()
+	ctx, cancel := core.WithInvocation(ctx, inv)
+	defer cancel()
+	id := inv.ID
+	e, err := decode()
+	if err == nil {
+		id = e.ID()
+		if filtered(fn.Trigger, e) {
+			return http.StatusOK, ""
+		}
+		if err = core.Invoke(ctx, fn.Handler, e); err == nil {
+			return http.StatusOK, ""
+		}
+	}
+	return failed(ctx, fn.Name, id, nativeType, err)
+}
+
+// httpInvocation is the invocation metadata of an HTTP request: the
+// execution id from Function-Execution-Id or the framework, the trace from
+// the headers, and the deadline the framework set from
+// CLOUD_RUN_TIMEOUT_SECONDS.
+func httpInvocation(r *http.Request, function string) *core.Invocation {
+	inv := &core.Invocation{
+		ID:        first(r.Header.Get("Function-Execution-Id"), funcframework.ExecutionIDFromContext(r.Context())),
+		Cloud:     core.CloudGCP,
+		Function:  function,
+		Trace:     traceFromHeader(r.Header),
+		ColdStart: core.ColdStart(),
+	}
+	if inv.ID == "" { // served outside the framework
+		inv.ID = newID()
+	}
+	inv.Deadline, _ = r.Context().Deadline()
+	return inv
+}
+
+// cloudEventInvocation is the invocation metadata of a CloudEvent: its id,
+// the trace from its traceparent extension (the framework does not show an
+// event function the request's headers), and the context's deadline.
+func cloudEventInvocation(ctx context.Context, ce *event.Event, function string) *core.Invocation {
+	inv := &core.Invocation{ID: ce.ID(), Cloud: core.CloudGCP, Function: function, ColdStart: core.ColdStart()}
+	if tp, ok := ce.Extensions()["traceparent"].(string); ok {
+		inv.Trace, _ = core.ParseTraceparent(tp)
+	}
+	inv.Deadline, _ = ctx.Deadline()
+	return inv
+}
+
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,89 @@
+package e2e_test
+
+import (
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// BenchmarkColdStart measures, per iteration, one cold start: from starting
+// the process to its first 200 answer. users is the -tags gcp build, reading
+// a stored user (GET /users/{id}); usersnodrivers is the same function on
+// the adapter without the Google Cloud drivers (testdata/usersnodrivers);
+// hello is testdata/hello, a function served by the framework with no polyfn
+// code. Each also reports its binary's size.
+// Run each start as its own sample, and compare medians:
+//
+//	go test -run='^$' -bench='^BenchmarkColdStart$' -benchtime=1x -count=25 ./adapters/gcpfunctions > cold.txt
+//	go tool benchstat -col /binary cold.txt
+func BenchmarkColdStart(b *testing.B) {
+	const userID = "6c792c37-a1d3-4387-a78a-267a711a9c3e"
+	bucket := b.TempDir()
+	user := `{"id":"` + userID + `","name":"Ada","email":"ada@example.com","createdAt":"2026-11-21T10:30:00Z"}`
+	if err := os.MkdirAll(filepath.Join(bucket, "users"), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bucket, "users", userID+".json"), []byte(user), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	tests := []struct {
+		name, path string
+		env        []string
+	}{
+		{"users", "/users/" + userID, []string{"FUNCTION_TARGET=users", "USERS_BUCKET_URL=" + fileBucket(bucket)}},
+		{"usersnodrivers", "/users/" + userID, []string{"FUNCTION_TARGET=users", "USERS_BUCKET_URL=" + fileBucket(bucket)}},
+		{"hello", "/", []string{"FUNCTION_TARGET=hello"}},
+	}
+	for _, tt := range tests {
+		b.Run("binary="+tt.name, func(b *testing.B) {
+			bin := binary(b, tt.name)
+			fi, err := os.Stat(bin)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				coldStart(b, bin, tt.path, tt.env)
+			}
+			b.ReportMetric(float64(fi.Size()), "binary-bytes")
+		})
+	}
+}
+
+// coldStart starts bin and polls path until it answers 200, then kills it.
+func coldStart(b *testing.B, bin, path string, env []string) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	_, port, _ := net.SplitHostPort(addr)
+	cmd := exec.Command(bin)
+	cmd.Env = append(withoutFunctionTarget(os.Environ()), append(env, "PORT="+port, "POLYFN_ADDR="+addr)...)
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		b.StopTimer()
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		b.StartTimer()
+	}()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Microsecond) {
+		resp, err := client.Get("http://" + addr + path)
+		if err != nil {
+			continue
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			return
+		}
+		b.Fatalf("%s %s answered %d", bin, path, resp.StatusCode)
+	}
+	b.Fatalf("%s did not answer within 10s", bin)
+}

@@ -1,0 +1,341 @@
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"image/png"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/pubsub"
+)
+
+// The end-to-end tests build the example functions with -tags gcp and run
+// each as a child process under the real Functions Framework on 127.0.0.1,
+// as Cloud Run would (FUNCTION_TARGET, PORT), and send it real requests.
+
+// examples are the example functions, built together with the cold-start
+// benchmark's testdata/hello and testdata/usersnodrivers: one go command
+// links them in parallel.
+var examples = []string{"users", "thumbnails", "orders"}
+
+var binaries struct {
+	once sync.Once
+	dir  string // removed by TestMain
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binaries.dir != "" {
+		os.RemoveAll(binaries.dir)
+	}
+	os.Exit(code)
+}
+
+// binary returns the program name, an example function or a testdata
+// program, built with -tags gcp.
+func binary(tb testing.TB, name string) string {
+	tb.Helper()
+	if testing.Short() {
+		tb.Skip("builds the example functions; skipped with -short")
+	}
+	binaries.once.Do(func() {
+		if binaries.dir, binaries.err = os.MkdirTemp("", "gcpfunctions-e2e-"); binaries.err != nil {
+			return
+		}
+		pkgs := []string{"./testdata/hello", "./testdata/usersnodrivers"}
+		for _, e := range examples {
+			pkgs = append(pkgs, "github.com/polyfn/polyfn/cmd/"+e)
+		}
+		binaries.err = goBuild(binaries.dir+string(filepath.Separator), pkgs...)
+	})
+	if binaries.err != nil {
+		tb.Fatal(binaries.err)
+	}
+	return filepath.Join(binaries.dir, name)
+}
+
+// goBuild builds pkgs with -tags gcp, stripped as for a deployment.
+func goBuild(out string, pkgs ...string) error {
+	args := append([]string{"build", "-tags", "gcp", "-trimpath", "-ldflags=-s -w", "-o", out}, pkgs...)
+	if output, err := exec.Command("go", args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, output)
+	}
+	return nil
+}
+
+// child is a function running as a child process.
+type child struct {
+	cmd  *exec.Cmd
+	url  string
+	logs *bytes.Buffer
+	done chan error
+}
+
+// startFunction runs the example function name, serving the entry point
+// target, with env added to the environment.
+func startFunction(t *testing.T, name, target string, env ...string) *child {
+	t.Helper()
+	bin := binary(t, name)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(bin)
+	cmd.Env = append(withoutFunctionTarget(os.Environ()), append(env, "FUNCTION_TARGET="+target, "POLYFN_ADDR="+addr)...)
+	c := &child{cmd: cmd, url: "http://" + addr, logs: &bytes.Buffer{}, done: make(chan error, 1)}
+	cmd.Stdout, cmd.Stderr = c.logs, c.logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { c.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-c.done
+		if t.Failed() {
+			t.Logf("%s logs:\n%s", name, c.logs)
+		}
+	})
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		select {
+		case err := <-c.done:
+			c.done <- err
+			t.Fatalf("%s exited early: %v", name, err)
+		default:
+		}
+		if conn, err := net.Dial("tcp", addr); err == nil {
+			conn.Close()
+			return c
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s is not listening after 10s", name)
+		}
+	}
+}
+
+func withoutFunctionTarget(env []string) []string {
+	var out []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "FUNCTION_TARGET=") && !strings.HasPrefix(kv, "POLYFN_ADDR=") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// stop sends SIGTERM, as Cloud Run does, and expects a clean exit.
+func (c *child) stop(t *testing.T) {
+	t.Helper()
+	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-c.done:
+		c.done <- err
+		if err != nil {
+			t.Errorf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("still running 10s after SIGTERM")
+	}
+}
+
+func fileBucket(dir string) string { return "file://" + dir + "?no_tmp_dir=true" }
+
+func TestUsersEndToEnd(t *testing.T) {
+	c := startFunction(t, "users", "users", "USERS_BUCKET_URL="+fileBucket(t.TempDir()))
+	status, body := do(t, newRequest(t, http.MethodPost, c.url+"/users",
+		[]byte(`{"name":"Ada Lovelace","email":"ada@example.com"}`), "Content-Type", "application/json"))
+	if status != http.StatusCreated {
+		t.Fatalf("POST /users: %d %s", status, body)
+	}
+	var user struct{ ID, Name string }
+	if err := json.Unmarshal(body, &user); err != nil || user.Name != "Ada Lovelace" {
+		t.Fatalf("POST /users answered %s (%v)", body, err)
+	}
+	tests := []struct {
+		name, method, path, contentType, body string
+		want                                  int
+	}{
+		{"read the user", http.MethodGet, "/users/" + user.ID, "", "", http.StatusOK},
+		{"unknown user", http.MethodGet, "/users/6c792c37-a1d3-4387-a78a-267a711a9c3e", "", "", http.StatusNotFound},
+		{"invalid user", http.MethodPost, "/users", "application/json", `{"name":""}`, http.StatusBadRequest},
+		{"not JSON", http.MethodPost, "/users", "text/plain", "hi", http.StatusUnsupportedMediaType},
+		{"no such route", http.MethodGet, "/nothing", "", "", http.StatusNotFound},
+	}
+	for _, tt := range tests {
+		status, body := do(t, newRequest(t, tt.method, c.url+tt.path, []byte(tt.body), "Content-Type", tt.contentType))
+		if status != tt.want {
+			t.Errorf("%s: %s %s = %d %s, want %d", tt.name, tt.method, tt.path, status, body, tt.want)
+		}
+		if status == http.StatusOK && !bytes.Contains(body, []byte(user.ID)) {
+			t.Errorf("%s: body %s lacks the user", tt.name, body)
+		}
+	}
+	c.stop(t)
+}
+
+// TestThumbnailsEndToEnd runs thumbnails against the Cloud Storage and
+// Pub/Sub protocols: the binary reads the upload from and writes the
+// thumbnail to fake-gcs-server through gcsblob, and publishes to pstest
+// through gcppubsub (STORAGE_EMULATOR_HOST and PUBSUB_EMULATOR_HOST).
+func TestThumbnailsEndToEnd(t *testing.T) {
+	withPeers(t)
+	ctx := t.Context()
+	c := startFunction(t, "thumbnails", "make-thumbnail",
+		"MEDIA_BUCKET_URL=gs://media", "THUMBNAILS_TOPIC_URL=gcppubsub://projects/"+project+"/topics/thumbnails-e2e")
+	media, err := blob.OpenBucket(ctx, "gs://media")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer media.Close()
+	sub, err := pubsub.OpenSubscription(ctx, "gcppubsub://projects/"+project+"/subscriptions/thumbnails-e2e-check")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Shutdown(context.WithoutCancel(ctx))
+
+	object := func(name string) []byte {
+		return []byte(fmt.Sprintf(`{"kind":"storage#object","bucket":"media","name":%q,"size":"100","contentType":"image/png"}`, name))
+	}
+	source := "//storage.googleapis.com/projects/_/buckets/media"
+	tests := []struct {
+		name, image string
+		request     func(image string) ([]byte, []string)
+	}{
+		{"binary CloudEvent", "e2e-cat.png", func(image string) ([]byte, []string) {
+			return binaryMode(typeFinal, source, "objects/uploads/"+image, "application/json", object("uploads/"+image))
+		}},
+		{"structured CloudEvent", "e2e-dog.png", func(image string) ([]byte, []string) {
+			return structured(t, typeFinal, source, "objects/uploads/"+image, "application/json", object("uploads/"+image))
+		}},
+		{"legacy background event, name with + and space", "e2e-bird+1 (copy).png", func(image string) ([]byte, []string) {
+			b, _ := json.Marshal(map[string]any{
+				"context": map[string]any{"eventId": "1147091835525187", "timestamp": "2026-11-21T10:30:00Z",
+					"eventType": "google.storage.object.finalize",
+					"resource":  map[string]any{"service": "storage.googleapis.com", "name": "projects/_/buckets/media/objects/uploads/" + image, "type": "storage#object"}},
+				"data": json.RawMessage(object("uploads/" + image)),
+			})
+			return b, []string{"Content-Type", "application/json"}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := media.WriteAll(ctx, "uploads/"+tt.image, pngOf(t, 600, 300), nil); err != nil {
+				t.Fatal(err)
+			}
+			body, headers := tt.request(tt.image)
+			if status, resp := do(t, newRequest(t, http.MethodPost, c.url+"/", body, headers...)); status != http.StatusOK {
+				t.Fatalf("status %d: %s", status, resp)
+			}
+			thumb, err := media.ReadAll(ctx, "thumbnails/"+tt.image)
+			if err != nil {
+				t.Fatalf("no thumbnail in the bucket: %v", err)
+			}
+			if cfg, err := png.DecodeConfig(bytes.NewReader(thumb)); err != nil || cfg.Width != 256 || cfg.Height != 128 {
+				t.Errorf("thumbnail %dx%d (%v), want 256x128", cfg.Width, cfg.Height, err)
+			}
+			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			msg, err := sub.Receive(rctx)
+			if err != nil {
+				t.Fatalf("no message on the topic: %v", err)
+			}
+			msg.Ack()
+			if !bytes.Contains(msg.Body, []byte(`"thumbnailKey":"thumbnails/`+tt.image+`"`)) {
+				t.Errorf("message %s, want the thumbnail of %s", msg.Body, tt.image)
+			}
+		})
+	}
+	t.Run("outside the trigger's prefix", func(t *testing.T) {
+		body, headers := binaryMode(typeFinal, source, "", "application/json", object("other/x.png"))
+		if status, _ := do(t, newRequest(t, http.MethodPost, c.url+"/", body, headers...)); status != http.StatusOK {
+			t.Errorf("status %d, want 200", status)
+		}
+		if ok, _ := media.Exists(ctx, "thumbnails/x.png"); ok {
+			t.Error("a thumbnail was made of an object outside uploads/")
+		}
+	})
+	t.Run("malformed data", func(t *testing.T) {
+		body, headers := binaryMode(typeFinal, source, "", "application/json", []byte(`{"bucket":"media"}`))
+		if status, _ := do(t, newRequest(t, http.MethodPost, c.url+"/", body, headers...)); status != http.StatusAccepted {
+			t.Errorf("status %d, want 202", status)
+		}
+	})
+	c.stop(t)
+}
+
+func TestOrdersEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	c := startFunction(t, "orders", "record-order", "ORDERS_BUCKET_URL="+fileBucket(dir))
+	order := func(id string) string {
+		return `{"id":"` + id + `","customer":"Ada","items":[{"sku":"TEA-01","quantity":2}],"total":9.5}`
+	}
+	published := func(id, body string) []byte {
+		return []byte(`{"message":{"data":"` + base64.StdEncoding.EncodeToString([]byte(body)) + `","messageId":"` + id +
+			`","publishTime":"2026-11-21T10:30:00Z"},"subscription":"projects/p/subscriptions/orders"}`)
+	}
+	tests := []struct {
+		name, path, id string
+		request        func(id string) ([]byte, []string)
+		want           int
+	}{
+		{"binary CloudEvent", "/", "A-1", func(id string) ([]byte, []string) {
+			return binaryMode(typePublish, topicSource, "", "application/json", published(id, order(id)))
+		}, http.StatusOK},
+		{"structured CloudEvent", "/", "A-2", func(id string) ([]byte, []string) {
+			return structured(t, typePublish, topicSource, "", "application/json", published(id, order(id)))
+		}, http.StatusOK},
+		{"plain Pub/Sub push request", "/projects/p/topics/orders", "A-3", func(id string) ([]byte, []string) {
+			return published(id, order(id)), []string{"Content-Type", "application/json"}
+		}, http.StatusOK},
+		{"legacy background event", "/", "A-4", func(id string) ([]byte, []string) {
+			b, _ := json.Marshal(map[string]any{
+				"context": map[string]any{"eventId": id, "timestamp": "2026-11-21T10:30:00Z", "eventType": "google.pubsub.topic.publish",
+					"resource": map[string]any{"service": "pubsub.googleapis.com", "name": "projects/p/topics/orders"}},
+				"data": map[string]any{"data": base64.StdEncoding.EncodeToString([]byte(order(id)))},
+			})
+			return b, []string{"Content-Type", "application/json"}
+		}, http.StatusOK},
+		{"redelivered: acknowledged again", "/", "A-1", func(id string) ([]byte, []string) {
+			return binaryMode(typePublish, topicSource, "", "application/json", published(id, order(id)))
+		}, http.StatusOK},
+		{"invalid order: acknowledged, not retried", "/", "B-1", func(id string) ([]byte, []string) {
+			return binaryMode(typePublish, topicSource, "", "application/json", published(id, `{"id":"B-1"}`))
+		}, http.StatusAccepted},
+		{"same id, other contents: acknowledged, not retried", "/", "A-1", func(id string) ([]byte, []string) {
+			return binaryMode(typePublish, topicSource, "", "application/json", published(id, strings.Replace(order(id), "9.5", "10", 1)))
+		}, http.StatusAccepted},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body, headers := tt.request(tt.id)
+			if status, resp := do(t, newRequest(t, http.MethodPost, c.url+tt.path, body, headers...)); status != tt.want {
+				t.Fatalf("status %d: %s, want %d", status, resp, tt.want)
+			}
+			stored, err := os.ReadFile(filepath.Join(dir, "orders", tt.id+".json"))
+			if tt.want == http.StatusOK && (err != nil || string(stored) != order(tt.id)) {
+				t.Errorf("recorded %s (%v), want %s", stored, err, order(tt.id))
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(dir, "orders", "B-1.json")); err == nil {
+		t.Error("an invalid order was recorded")
+	}
+	c.stop(t)
+}

@@ -1,0 +1,232 @@
+package gcpfunctions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
+
+	"github.com/polyfn/polyfn/core"
+)
+
+// Options tune Register. A nil *Options means the defaults.
+type Options struct {
+	// Lookup reads the apps' environment; nil means os.LookupEnv.
+	Lookup func(key string) (string, bool)
+}
+
+// Registration is what Register registered: the apps and their entry points.
+type Registration struct {
+	apps        []*core.App
+	entryPoints []entryPoint
+	gate        gate
+}
+
+// registered holds the entry-point names registered in this process: the
+// framework's registry is global and exits the process on a duplicate name,
+// so Register refuses one first.
+var registered = struct {
+	sync.Mutex
+	names map[string]bool
+}{names: map[string]bool{}}
+
+// Register starts apps and registers their functions with the Functions
+// Framework's registry, each under its entry-point name (the FUNCTION_TARGET
+// that selects it):
+//
+//   - an app that declares HTTP routes is one HTTP function named after the
+//     app, serving every route;
+//   - each event function is a CloudEvent function named after itself;
+//   - a timer function is an HTTP function named after itself, taking
+//     CloudEvents (Cloud Scheduler through Pub/Sub and Eventarc) and Cloud
+//     Scheduler's HTTP-target requests.
+//
+// Starting an app resolves its environment, refusing to start when a
+// required variable is unset (naming each), then runs its init hooks. If an
+// app fails to start, the apps already started are closed and nothing is
+// registered. Entry-point names must be unique across apps and across calls.
+func Register(ctx context.Context, apps []*core.App, opts *Options) (*Registration, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	r := &Registration{apps: apps}
+	if err := r.build(); err != nil {
+		return nil, err
+	}
+	// The lock is held throughout, so that two calls cannot both claim a name.
+	registered.Lock()
+	defer registered.Unlock()
+	for _, ep := range r.entryPoints {
+		if registered.names[ep.name] {
+			return nil, fmt.Errorf("gcpfunctions: entry point %q is registered already", ep.name)
+		}
+	}
+	envs := make([]core.Env, len(apps))
+	for i, a := range apps {
+		env, err := core.ResolveEnv(a, opts.Lookup, nil)
+		if err != nil {
+			return nil, err
+		}
+		envs[i] = env
+	}
+	for i, a := range apps {
+		if err := a.Init(ctx, envs[i]); err != nil {
+			return nil, errors.Join(err, closeApps(ctx, apps[:i]))
+		}
+	}
+	for _, ep := range r.entryPoints {
+		registered.names[ep.name] = true
+		if ep.http != nil {
+			functions.HTTP(ep.name, ep.http)
+		} else {
+			functions.CloudEvent(ep.name, ep.cloudEvent)
+		}
+	}
+	return r, nil
+}
+
+// build makes the entry points of the apps, checking that their names are
+// unique.
+func (r *Registration) build() error {
+	seen := map[string]bool{}
+	add := func(ep entryPoint) error {
+		if seen[ep.name] {
+			return fmt.Errorf("gcpfunctions: two functions would be the entry point %q; rename one", ep.name)
+		}
+		seen[ep.name] = true
+		r.entryPoints = append(r.entryPoints, ep)
+		return nil
+	}
+	for _, a := range r.apps {
+		if len(a.Routes()) > 0 {
+			if err := add(entryPoint{name: a.Name(), http: r.httpFunction(a.Name(), a.HTTPHandler())}); err != nil {
+				return err
+			}
+		}
+		for _, fn := range a.EventFuncs() {
+			ep := entryPoint{name: fn.Name}
+			if _, timer := fn.Trigger.(core.TimerTrigger); timer {
+				h, err := r.timerFunction(fn)
+				if err != nil {
+					return fmt.Errorf("gcpfunctions: %s: %w", fn.Name, err)
+				}
+				ep.http = h
+			} else {
+				ep.cloudEvent = r.cloudEventFunction(fn)
+			}
+			if err := add(ep); err != nil {
+				return err
+			}
+		}
+	}
+	if len(r.entryPoints) == 0 {
+		return errors.New("gcpfunctions: the apps declare no HTTP route and no event function")
+	}
+	return nil
+}
+
+// EntryPoints returns the registered entry-point names, in declaration order.
+func (r *Registration) EntryPoints() []string {
+	names := make([]string, len(r.entryPoints))
+	for i, ep := range r.entryPoints {
+		names[i] = ep.name
+	}
+	return names
+}
+
+// Shutdown stops admitting invocations (later ones are answered 503, which
+// makes event senders redeliver), waits until those running have finished
+// or ctx ends, and then closes the apps.
+func (r *Registration) Shutdown(ctx context.Context) error {
+	drained := r.gate.close(ctx)
+	return errors.Join(drained, closeApps(ctx, r.apps))
+}
+
+// closeApps closes apps in reverse order.
+func closeApps(ctx context.Context, apps []*core.App) error {
+	var errs []error
+	for _, a := range slices.Backward(apps) {
+		errs = append(errs, a.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// ShutdownTimeout is how long MustRegister gives in-flight invocations and
+// the apps' close hooks after SIGTERM: Cloud Run kills the instance 10
+// seconds after sending it.
+const ShutdownTimeout = 9 * time.Second
+
+// MustRegister registers apps as Register does, for a process whose main is
+// not polyfn's: a source bundle's package, imported by the main that Google's
+// buildpacks generate. Call it from an init function. It sets the default
+// slog logger to NewLogHandler on standard error (level from
+// POLYFN_LOG_LEVEL); an app that cannot start ends the process with status 1,
+// so the instance fails its start-up; and on SIGTERM it drains in-flight
+// invocations, closes the apps and exits.
+func MustRegister(apps ...*core.App) {
+	slog.SetDefault(slog.New(core.NewLogHandler(NewLogHandler(os.Stderr, logLevel()))))
+	r, err := Register(context.Background(), apps, nil)
+	if err != nil {
+		slog.Error("gcpfunctions: cannot start", slog.Any("error", err))
+		os.Exit(1)
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
+	go func() {
+		<-sig
+		ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+		defer cancel()
+		if err := r.Shutdown(ctx); err != nil {
+			slog.Error("gcpfunctions: shutting down", slog.Any("error", err))
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}()
+}
+
+// gate admits invocations until it is closed, and lets the closer wait for
+// those admitted. Admission and closing share a lock so that no invocation
+// is admitted once the wait has begun.
+type gate struct {
+	mu      sync.Mutex
+	closed  bool
+	running sync.WaitGroup
+}
+
+func (g *gate) enter() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return false
+	}
+	g.running.Add(1)
+	return true
+}
+
+func (g *gate) leave() { g.running.Done() }
+
+// close stops admission and waits for the running invocations, or for ctx.
+func (g *gate) close(ctx context.Context) error {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		g.running.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("gcpfunctions: invocations still running at shutdown: %w", ctx.Err())
+	}
+}

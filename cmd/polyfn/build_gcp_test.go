@@ -1,0 +1,299 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"go/parser"
+	gotoken "go/token"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/polyfn/polyfn/core"
+	"github.com/polyfn/polyfn/functions/orders"
+	"github.com/polyfn/polyfn/functions/thumbnails"
+	"github.com/polyfn/polyfn/functions/users"
+)
+
+// Registered only once, so that other packagers' golden tests can share it.
+var _ = func() bool {
+	if flag.Lookup("update") == nil {
+		flag.Bool("update", false, "rewrite the golden files in testdata")
+	}
+	return true
+}()
+
+// gcpKitchenSink declares every trigger form the plan handles.
+func gcpKitchenSink() core.Manifest {
+	app := core.NewApp("kitchen-sink")
+	nop := core.HandlerFunc(nil)
+	app.Require(core.Bucket("ARCHIVE_BUCKET_URL"), core.Topic("ALERTS_TOPIC_URL"), core.Keeper("SIGNING_KEY_URL"),
+		core.Subscription("AUDIT_SUBSCRIPTION_URL"), core.Variable("FLAGS_VARIABLE_URL"),
+		core.Resource{Env: "CACHE_BUCKET_URL", Kind: core.KindBucket, Optional: true})
+	app.HandleFunc("GET /items/{id}", func(http.ResponseWriter, *http.Request) {})
+	app.HandleFunc("POST /items", func(http.ResponseWriter, *http.Request) {})
+	app.On("ingest", core.ObjectTrigger{Bucket: "MEDIA_BUCKET_URL", Prefix: "in/", Suffix: ".csv",
+		Events: []core.Kind{core.KindObjectCreated, core.KindObjectDeleted}}, nop)
+	app.On("record", core.MessageTrigger{Subscription: "ORDERS_SUBSCRIPTION_URL", Topic: "ORDERS_TOPIC_URL", MaxDeliveries: 3}, nop)
+	app.On("audit", core.MessageTrigger{Subscription: "AUDIT_SUBSCRIPTION_URL", Ordered: true}, nop)
+	app.On("user-changes", core.ChangeTrigger{Source: "USERS_COLLECTION"}, nop)
+	app.On("nightly", core.TimerTrigger{Schedule: "30 2 * * 1-5", TimeZone: "Europe/Paris"}, nop)
+	app.On("every-ten", core.TimerTrigger{Schedule: "@every 10m"}, nop)
+	return app.Manifest()
+}
+
+// goldenHost stands for the module polyfn build runs in, so that go.mod is
+// the same on every machine.
+var goldenHost = hostModule{
+	Path: "github.com/polyfn/polyfn", Dir: "/src/polyfn", GoVersion: "1.26.0",
+	Mod: modFile{Require: []struct{ Path, Version string }{
+		{"github.com/GoogleCloudPlatform/functions-framework-go", "v1.9.2"},
+		{"gocloud.dev", "v0.47.0"},
+	}},
+	GoSum: []byte("go.sum of the host\n"),
+}
+
+func TestGCPBundleGolden(t *testing.T) {
+	kitchenCall := launchCall{Args: []string{"sink.New()"}, Imports: []goImport{{"sink", "example.com/sink"}}}
+	tests := []struct {
+		name, pkg string
+		m         core.Manifest
+	}{
+		{"users", "./../users", users.New().Manifest()},
+		{"thumbnails", "./../thumbnails", thumbnails.New().Manifest()},
+		{"orders", "./../orders", orders.New().Manifest()},
+		{"kitchen-sink", "", gcpKitchenSink()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			call := kitchenCall
+			if tt.pkg != "" {
+				var err error
+				if call, err = readLaunchCall(t.Context(), tt.pkg); err != nil {
+					t.Fatal(err)
+				}
+			}
+			plan, err := planGCP([]core.Manifest{tt.m})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := gcpBundle{Name: tt.name, Pkg: "./cmd/" + tt.name, Module: bundleModulePrefix + tt.name, Call: call, Host: goldenHost, Plan: plan}
+			files, err := b.files()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(files["go.sum"], goldenHost.GoSum) {
+				t.Errorf("go.sum is not the host's")
+			}
+			delete(files, "go.sum")
+			dir := filepath.Join("testdata", "gcp", tt.name)
+			if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
+				if err := os.RemoveAll(dir); err != nil {
+					t.Fatal(err)
+				}
+				for name, content := range files {
+					p := filepath.Join(dir, filepath.FromSlash(name))
+					if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+						t.Fatal(err)
+					}
+					if err := os.WriteFile(p, content, 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			want := map[string]string{}
+			err = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					return err
+				}
+				b, err := os.ReadFile(p)
+				rel, _ := filepath.Rel(dir, p)
+				want[filepath.ToSlash(rel)] = string(b)
+				return err
+			})
+			if err != nil {
+				t.Fatalf("%v (run go test -run TestGCPBundleGolden -update)", err)
+			}
+			got := map[string]string{}
+			for name, content := range files {
+				got[name] = string(content)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("bundle (-golden +got); run go test -run TestGCPBundleGolden -update and review:\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestLaunchCallsIn(t *testing.T) {
+	tests := []struct {
+		name, src string
+		want      []launchCall
+		err       string
+	}{
+		{"the example form", `package main
+import ("github.com/polyfn/polyfn/cmd/launch"; "github.com/polyfn/polyfn/functions/users")
+func main() { launch.Start(users.New()) }`,
+			[]launchCall{{Args: []string{"users.New()"}, Imports: []goImport{{"users", "github.com/polyfn/polyfn/functions/users"}}}}, ""},
+		{"renamed imports, several apps, options", `package main
+import (l "github.com/polyfn/polyfn/cmd/launch"; "example.com/shop/v2"; api "example.com/api-server")
+func main() { l.Start(shop.New(&shop.Options{Strict: true, Name: "x"}), api.New(nil)) }`,
+			[]launchCall{{Args: []string{`shop.New(&shop.Options{Strict: true, Name: "x"})`, "api.New(nil)"},
+				Imports: []goImport{{"api", "example.com/api-server"}, {"shop", "example.com/shop/v2"}}}}, ""},
+		{"an app declared in main", `package main
+import "github.com/polyfn/polyfn/cmd/launch"
+func main() { app := newApp(); launch.Start(app) }`, nil, "uses app, which is declared in package main"},
+		{"a method of a local value", `package main
+import ("github.com/polyfn/polyfn/cmd/launch"; "example.com/x")
+var cfg x.Config
+func main() { launch.Start(x.New(cfg.Name())) }`, nil, "uses cfg"},
+		{"no launch import", `package main
+func main() {}`, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fset := gotoken.NewFileSet()
+			f, err := parser.ParseFile(fset, "main.go", tt.src, parser.SkipObjectResolution)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := launchCallsIn(fset, f)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %v, want one containing %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("calls (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestCloudSchedulerCron(t *testing.T) {
+	tests := []struct{ in, want, err string }{
+		{"30 2 * * 1-5", "30 2 * * 1-5", ""},
+		{"0 */5 * * * *", "*/5 * * * *", ""},
+		{"@hourly", "0 * * * *", ""},
+		{"@daily", "0 0 * * *", ""},
+		{"@every 10m", "*/10 * * * *", ""},
+		{"@every 1h", "0 * * * *", ""},
+		{"@every 6h", "0 */6 * * *", ""},
+		{"@every 24h", "0 0 * * *", ""},
+		{"@every 7m", "", "divide an hour"},
+		{"@every 90s", "", "divide an hour"},
+		{"30 0 */5 * * *", "", "five-field"},
+		{"* * *", "", "five-field"},
+	}
+	for _, tt := range tests {
+		got, err := cloudSchedulerCron(tt.in)
+		if got != tt.want || (err == nil) != (tt.err == "") || (err != nil && !strings.Contains(err.Error(), tt.err)) {
+			t.Errorf("cloudSchedulerCron(%q) = %q, %v; want %q, error containing %q", tt.in, got, err, tt.want, tt.err)
+		}
+	}
+}
+
+func TestPlanGCPRejects(t *testing.T) {
+	long := core.NewApp("long")
+	long.On(strings.Repeat("x", 60), core.ObjectTrigger{Bucket: "B", Events: []core.Kind{core.KindObjectCreated, core.KindObjectDeleted}}, core.HandlerFunc(nil))
+	odd := core.NewApp("odd")
+	odd.On("tick", core.TimerTrigger{Schedule: "@every 7m"}, core.HandlerFunc(nil))
+	for _, tt := range []struct {
+		m    core.Manifest
+		want string
+	}{
+		{long.Manifest(), "longer than"},
+		{odd.Manifest(), "divide an hour"},
+		{core.NewApp("empty").Manifest(), "no HTTP route and no event function"},
+	} {
+		if _, err := planGCP([]core.Manifest{tt.m}); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: planGCP = %v, want an error containing %q", tt.m.App, err, tt.want)
+		}
+	}
+}
+
+// TestBuildGCPServes runs `polyfn build --cloud gcp` on the users function,
+// builds the bundle with go build, and serves it with the bundle's own
+// cmd/main.go under the Functions Framework.
+func TestBuildGCPServes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a bundle; skipped with -short")
+	}
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	if code := run(t.Context(), []string{"build", "--cloud", "gcp", "--out", out, "./../users"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("polyfn build exited %d: %s", code, stderr.String())
+	}
+	dir := filepath.Join(out, "gcp", "users")
+	if !strings.Contains(stdout.String(), "entry points: users") {
+		t.Errorf("stdout %q does not name the entry point", stdout.String())
+	}
+	bin := filepath.Join(t.TempDir(), "server")
+	for _, args := range [][]string{{"vet", "./..."}, {"build", "./..."}, {"build", "-o", bin, "./cmd"}} {
+		cmd := exec.Command("go", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=readonly")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go %s in the bundle: %v\n%s", strings.Join(args, " "), err, b)
+		}
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	srv := exec.Command(bin)
+	srv.Env = append(os.Environ(), "FUNCTION_TARGET=users", "POLYFN_ADDR="+addr,
+		"USERS_BUCKET_URL=file://"+t.TempDir()+"?no_tmp_dir=true")
+	var logs bytes.Buffer
+	srv.Stderr = &logs
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Wait() }()
+	defer func() {
+		_ = srv.Process.Kill()
+		<-done
+	}()
+	var resp *http.Response
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		resp, err = http.Post("http://"+addr+"/users", "application/json", strings.NewReader(`{"name":"Ada","email":"ada@example.com"}`))
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("the bundle does not serve: %v\n%s", err, logs.String())
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /users = %d, want 201\n%s", resp.StatusCode, logs.String())
+	}
+	if err := srv.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		done <- err
+		if err != nil {
+			t.Errorf("exit after SIGTERM: %v\n%s", err, logs.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("still running 10s after SIGTERM")
+	}
+}
