@@ -21,7 +21,7 @@ import (
 // net/http request → the app's http.Handler → the reply's JSON) with a
 // hand-written custom handler that decodes the same JSON into structs with
 // encoding/json, calls the same business logic, and encodes the same reply.
-// Compare them with benchstat (docs/performance-azure.md).
+// Compare them with benchstat (docs/performance.md).
 
 // newUser is the business logic both handlers run: decode the user, answer it.
 func newUser(body []byte) ([]byte, error) {
