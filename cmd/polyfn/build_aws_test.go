@@ -3,7 +3,6 @@ package main
 import (
 	"archive/zip"
 	"bytes"
-	"flag"
 	"io"
 	"net/http"
 	"os"
@@ -18,19 +17,6 @@ import (
 	"github.com/polyfn/polyfn/functions/thumbnails"
 	"github.com/polyfn/polyfn/functions/users"
 )
-
-// Registered only once, so that other packagers' golden tests can share it.
-var _ = func() bool {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite the golden files in testdata")
-	}
-	return true
-}()
-
-func updateGolden() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
 
 // kitchenSink declares every route form and trigger the template handles.
 func kitchenSink() core.Manifest {
@@ -68,7 +54,7 @@ func TestSAMTemplateGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			golden := filepath.Join("testdata", "aws", tt.name+".template.yaml")
-			if updateGolden() {
+			if *update {
 				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
 					t.Fatal(err)
 				}

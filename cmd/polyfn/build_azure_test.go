@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"io"
 	"io/fs"
 	"net/http"
@@ -21,14 +20,6 @@ import (
 	"github.com/polyfn/polyfn/functions/thumbnails"
 	"github.com/polyfn/polyfn/functions/users"
 )
-
-// Registered only once, so that every packager's golden tests share it.
-var _ = func() bool {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite the golden files in testdata")
-	}
-	return true
-}()
 
 // azureKitchenSink declares every route form and trigger the function app
 // handles.
@@ -76,7 +67,7 @@ func TestAzureFunctionAppGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			dir := filepath.Join("testdata", "azure", m.App)
-			if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
+			if *update {
 				if err := os.RemoveAll(dir); err != nil {
 					t.Fatal(err)
 				}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"flag"
 	"go/parser"
 	gotoken "go/token"
 	"net"
@@ -22,14 +21,6 @@ import (
 	"github.com/polyfn/polyfn/functions/thumbnails"
 	"github.com/polyfn/polyfn/functions/users"
 )
-
-// Registered only once, so that other packagers' golden tests can share it.
-var _ = func() bool {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite the golden files in testdata")
-	}
-	return true
-}()
 
 // gcpKitchenSink declares every trigger form the plan handles.
 func gcpKitchenSink() core.Manifest {
@@ -95,7 +86,7 @@ func TestGCPBundleGolden(t *testing.T) {
 			}
 			delete(files, "go.sum")
 			dir := filepath.Join("testdata", "gcp", tt.name)
-			if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
+			if *update {
 				if err := os.RemoveAll(dir); err != nil {
 					t.Fatal(err)
 				}
