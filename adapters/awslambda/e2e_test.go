@@ -23,6 +23,7 @@ import (
 	_ "gocloud.dev/blob/fileblob"
 
 	"github.com/polyfn/polyfn/adapters/awslambda/runtimeapi"
+	"github.com/polyfn/polyfn/internal/emulators"
 )
 
 // The end-to-end tests run the example functions' real -tags aws bootstraps
@@ -70,28 +71,10 @@ func bootstrap(t *testing.T, name string) string {
 	return filepath.Join(bootstraps.dir, name)
 }
 
-// syncBuffer collects a bootstrap's output, shown when a test fails.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // serve runs the named function's bootstrap under a local Runtime API.
 func serve(t *testing.T, name string, env ...string) *runtimeapi.Server {
 	t.Helper()
-	out := &syncBuffer{}
+	out := &emulators.SyncBuffer{}
 	s, err := runtimeapi.Start(t.Context(), "127.0.0.1:0", &runtimeapi.Options{
 		Bootstrap: bootstrap(t, name), FunctionName: name, Env: env, Timeout: 20 * time.Second,
 		Stdout: out, Stderr: out, Logger: slog.New(slog.NewTextHandler(out, nil)),

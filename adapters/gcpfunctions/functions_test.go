@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/polyfn/polyfn/core"
+	"github.com/polyfn/polyfn/internal/emulators"
 )
 
 // testRegistration builds the entry points of apps without registering them
@@ -76,30 +76,13 @@ func pubsubRequest(id string, body string, headers ...string) *http.Request {
 }
 
 // captureLogs sends the default logger's records to a buffer for the test.
-func captureLogs(t *testing.T) *syncBuffer {
+func captureLogs(t *testing.T) *emulators.SyncBuffer {
 	t.Helper()
-	buf := &syncBuffer{}
+	buf := &emulators.SyncBuffer{}
 	old := slog.Default()
 	slog.SetDefault(slog.New(slog.NewJSONHandler(buf, nil)))
 	t.Cleanup(func() { slog.SetDefault(old) })
 	return buf
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestEventStatusForEveryCode drives the status table through the

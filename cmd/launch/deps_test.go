@@ -2,12 +2,12 @@ package launch_test
 
 import (
 	"bytes"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/polyfn/polyfn/internal/emulators"
 )
 
 const module = "github.com/polyfn/polyfn"
@@ -32,7 +32,7 @@ func goTool(t *testing.T, args ...string) (string, error) {
 		t.Fatalf("the go command is needed: %v", err)
 	}
 	cmd := exec.Command(gobin, args...)
-	cmd.Dir = moduleRoot(t)
+	cmd.Dir = emulators.ModuleRoot(t)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -49,24 +49,6 @@ type goError struct {
 
 func (e *goError) Error() string {
 	return "go " + strings.Join(e.args, " ") + ": " + e.err.Error() + "\n" + e.stderr
-}
-
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
 }
 
 // depsOf lists each package of the module with its transitive non-test

@@ -12,11 +12,12 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/polyfn/polyfn/internal/emulators"
 )
 
 func TestLambdaUsage(t *testing.T) {
@@ -38,24 +39,6 @@ func TestLambdaUsage(t *testing.T) {
 			t.Errorf("%v: stderr %q does not contain %q", tt.args, stderr.String(), tt.want)
 		}
 	}
-}
-
-// lockedBuffer is a command's output, read while the command runs.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // unzipBootstrap extracts the zip's bootstrap with the mode the zip records.
@@ -114,7 +97,7 @@ func TestBuildAWSRunsUnderLambdaServe(t *testing.T) {
 	bin := unzipBootstrap(t, filepath.Join(out, "aws", "users.zip"), t.TempDir())
 
 	ctx, cancel := context.WithCancel(t.Context())
-	serveOut, serveErr := &lockedBuffer{}, &lockedBuffer{}
+	serveOut, serveErr := &emulators.SyncBuffer{}, &emulators.SyncBuffer{}
 	exited := make(chan int, 1)
 	go func() {
 		exited <- run(ctx, []string{"lambda", "serve", "--bootstrap", bin, "--addr", "127.0.0.1:0", "--name", "users",
@@ -167,7 +150,7 @@ func TestBuildAWSRunsUnderLambdaServe(t *testing.T) {
 
 var invokeURLPattern = regexp.MustCompile(`http://\S+/invocations`)
 
-func waitForInvokeURL(t *testing.T, out *lockedBuffer, exited <-chan int) string {
+func waitForInvokeURL(t *testing.T, out *emulators.SyncBuffer, exited <-chan int) string {
 	t.Helper()
 	deadline := time.After(10 * time.Second)
 	for {

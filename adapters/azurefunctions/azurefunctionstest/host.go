@@ -21,10 +21,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/polyfn/polyfn/internal/emulators"
 )
 
 // HostVersion is the host version the simulator reports in its headers.
@@ -54,7 +55,7 @@ type Host struct {
 	RoutePrefix string
 
 	client *http.Client
-	out    *lockedBuffer
+	out    *emulators.SyncBuffer
 }
 
 // Start starts the custom handler executable bin as the host does, with
@@ -87,7 +88,7 @@ func Start(t testing.TB, bin string, opts *Options) *Host {
 		"FUNCTIONS_WORKER_RUNTIME=Custom",
 	)
 	cmd.Env = append(cmd.Env, o.Env...)
-	out := &lockedBuffer{}
+	out := &emulators.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("azurefunctionstest: starting %s: %v", bin, err)
@@ -123,10 +124,10 @@ func writeHostJSON(dir, prefix string) error {
 // httptest.Server in the test's own process). routePrefix is as in Options,
 // "/" meaning none.
 func Attach(url, routePrefix string) *Host {
-	return newHost(url, routePrefix, &lockedBuffer{})
+	return newHost(url, routePrefix, &emulators.SyncBuffer{})
 }
 
-func newHost(url, prefix string, out *lockedBuffer) *Host {
+func newHost(url, prefix string, out *emulators.SyncBuffer) *Host {
 	if prefix == "" {
 		prefix = "api"
 	}
@@ -166,7 +167,7 @@ func (h *Host) waitReady(timeout time.Duration, exited <-chan error) error {
 	}
 }
 
-func stop(t testing.TB, cmd *exec.Cmd, exited <-chan error, out *lockedBuffer) {
+func stop(t testing.TB, cmd *exec.Cmd, exited <-chan error, out *emulators.SyncBuffer) {
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-exited:
@@ -422,24 +423,6 @@ func newID() string {
 func newUUID() string {
 	id := newID()
 	return id[:8] + "-" + id[8:12] + "-" + id[12:16] + "-" + id[16:20] + "-" + id[20:]
-}
-
-// lockedBuffer collects a process's output from two pipes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // urlEscape encodes a query key or value as ASP.NET Core's UrlEncoder does:
