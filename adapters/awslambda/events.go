@@ -224,6 +224,10 @@ func sqsEvent(raw []byte) (core.Event, error) {
 	e := newEvent(core.TypeMessage, m.MessageId, m.EventSourceARN, "aws:sqs", msg.PublishTime, msg)
 	if wrapped {
 		recordSNS(&e, n)
+		recordSNSAttributes(&e, n)
+	}
+	if th := m.Attributes["AWSTraceHeader"]; th != "" {
+		e.SetExtension(core.XRayTraceExtension, th)
 	}
 	return e, nil
 }
@@ -293,21 +297,35 @@ func unwrapSNS(msg *core.Message, n snsNotification) {
 	}
 }
 
-// The CloudEvents extensions that record an SNS message's topic and id on
-// an event: core.Message has no field for the topic a message came through.
+// The CloudEvents extensions that record, on a message event, that the
+// message came through SNS: core.Message has no field for the topic a
+// message came through. ExtensionSNSAttributes is set only on an SQS message
+// unwrapped from an SNS notification: the notification's own message
+// attributes as the JSON text of an object (name → value), since the
+// message's attributes merge them with the queue's.
 const (
-	extensionSNSTopic     = "snstopicarn"
-	extensionSNSMessageID = "snsmessageid"
+	ExtensionSNSTopic      = "snstopicarn"
+	ExtensionSNSMessageID  = "snsmessageid"
+	ExtensionSNSAttributes = "snsattributes"
 )
 
 // recordSNS records on e that its message was an SNS notification, and its
 // subject.
 func recordSNS(e *core.Event, n snsNotification) {
-	e.SetExtension(extensionSNSTopic, n.TopicARN)
-	e.SetExtension(extensionSNSMessageID, n.MessageID)
+	e.SetExtension(ExtensionSNSTopic, n.TopicARN)
+	e.SetExtension(ExtensionSNSMessageID, n.MessageID)
 	if n.Subject != "" {
 		e.SetSubject(n.Subject)
 	}
+}
+
+func recordSNSAttributes(e *core.Event, n snsNotification) {
+	attrs := make(map[string]string, len(n.MessageAttributes))
+	for k, a := range n.MessageAttributes {
+		attrs[k] = a.Value
+	}
+	b, _ := json.Marshal(attrs) // a map of strings always marshals
+	e.SetExtension(ExtensionSNSAttributes, string(b))
 }
 
 // snsEvent maps an SNS record (a topic's direct delivery) to a message event.

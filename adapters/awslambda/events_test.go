@@ -186,8 +186,8 @@ func TestSNSInSQS(t *testing.T) {
 		t.Errorf("ids: message %q, event %q; want the SQS message id, which batchItemFailures names", m.ID, e.ID())
 	}
 	ext := e.Extensions()
-	if ext[extensionSNSTopic] != "arn:aws:sns:us-east-2:123456789012:order-events" ||
-		ext[extensionSNSMessageID] != "95df01b4-ee98-5cb9-9903-4c221d41eb5e" || e.Subject() != "order placed" {
+	if ext[ExtensionSNSTopic] != "arn:aws:sns:us-east-2:123456789012:order-events" ||
+		ext[ExtensionSNSMessageID] != "95df01b4-ee98-5cb9-9903-4c221d41eb5e" || e.Subject() != "order placed" {
 		t.Errorf("SNS record: extensions %v, subject %q", ext, e.Subject())
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -107,20 +106,23 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 // (core.InvocationFrom), the raw payload (RawEvent, As) and a deadline
 // ReplyMargin before Lambda's.
 func (h *Handler) invocation(ctx context.Context, payload []byte) (context.Context, context.CancelFunc) {
-	inv := &core.Invocation{
-		Cloud:     core.CloudAWS,
-		Function:  h.function,
-		Trace:     traceFrom(ctx),
-		ColdStart: core.ColdStart(),
-	}
+	inv := h.invocationOf(ctx)
+	inv.ColdStart = core.ColdStart()
+	ctx = context.WithValue(ctx, rawKey{}, payload)
+	return core.WithInvocation(ctx, inv)
+}
+
+// invocationOf reads an invocation's metadata from the context that
+// aws-lambda-go's runtime loop made from the Runtime API's headers.
+func (h *Handler) invocationOf(ctx context.Context) *core.Invocation {
+	inv := &core.Invocation{Cloud: core.CloudAWS, Function: h.function, Trace: traceFrom(ctx)}
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		inv.ID = lc.AwsRequestID
 	}
 	if d, ok := ctx.Deadline(); ok {
 		inv.Deadline = d.Add(-h.margin)
 	}
-	ctx = context.WithValue(ctx, rawKey{}, payload)
-	return core.WithInvocation(ctx, inv)
+	return inv
 }
 
 // traceKey is the context key under which aws-lambda-go stores the
@@ -135,21 +137,7 @@ func traceFrom(ctx context.Context) core.Trace {
 }
 
 func parseXRay(raw string) core.Trace {
-	t := core.Trace{Format: core.TraceXRay, Raw: raw}
-	for field := range strings.SplitSeq(raw, ";") {
-		k, v, _ := strings.Cut(strings.TrimSpace(field), "=")
-		switch k {
-		case "Root":
-			t.TraceID = v
-		case "Parent":
-			t.SpanID = v
-		case "Sampled":
-			t.Sampled = v == "1"
-		}
-	}
-	if t.TraceID == "" {
-		return core.Trace{}
-	}
+	t, _ := core.ParseXRay(raw)
 	return t
 }
 

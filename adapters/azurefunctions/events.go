@@ -83,24 +83,17 @@ type decoded struct {
 // payload becomes neutral events, which go through core.ProcessBatch; any
 // failure fails the invocation so that the host retries it.
 func (h *Handler) serveEvents(ctx context.Context, w http.ResponseWriter, fn function, body []byte, logs *logBuffer) {
-	var in eventInvocation
-	if err := json.Unmarshal(body, &in); err != nil {
-		h.reject(ctx, w, fn, core.Errorf(core.InvalidArgument, "azurefunctions: malformed invocation request: %w", err))
-		return
-	}
 	d, _ := ctx.Value(deliveryKey{}).(delivery)
-	ctx, cancel := h.invocation(ctx, fn.name, d)
-	defer cancel()
-	inv, _ := core.InvocationFrom(ctx)
-	batch, err := decodeEvents(fn.event, in, inv.ID)
+	inv, events, err := h.decodeInvocation(ctx, fn, body, d)
+	if inv != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = h.run(ctx, inv)
+		defer cancel()
+	}
 	if err != nil {
 		h.reject(ctx, w, fn, err)
 		return
 	}
-	if inv.Trace.IsZero() {
-		inv.Trace = batch.trace
-	}
-	events := h.matching(ctx, fn.event, batch.events)
 	failures := core.ProcessBatch(ctx, fn.event.Handler, events, &core.BatchOptions{Ordered: ordered(fn.event.Trigger)})
 	if len(failures) == 0 {
 		writeReply(w, http.StatusOK, invocationReply{Outputs: map[string]any{}, Logs: logs.close()})
@@ -112,6 +105,27 @@ func (h *Handler) serveEvents(ctx context.Context, w http.ResponseWriter, fn fun
 			slog.String("code", core.CodeOf(f.Err).String()), slog.Any("error", f.Err))
 	}
 	core.WriteProblem(w, problem(failures[0].Err, fn.name))
+}
+
+// decodeInvocation decodes a default-mode invocation of the event function
+// fn that the host described with d: its metadata, and the events for the
+// function's handler. The invocation is nil when the request is not an
+// invocation at all; it is set with any error of the payload. Every error
+// has the code InvalidArgument.
+func (h *Handler) decodeInvocation(ctx context.Context, fn function, body []byte, d delivery) (*core.Invocation, []core.Event, error) {
+	var in eventInvocation
+	if err := json.Unmarshal(body, &in); err != nil {
+		return nil, nil, core.Errorf(core.InvalidArgument, "azurefunctions: malformed invocation request: %w", err)
+	}
+	inv := h.newInvocation(fn.name, d)
+	batch, err := decodeEvents(fn.event, in, d.id)
+	if err != nil {
+		return inv, nil, err
+	}
+	if inv.Trace.IsZero() {
+		inv.Trace = batch.trace
+	}
+	return inv, h.matching(ctx, fn.event, batch.events), nil
 }
 
 // matching leaves out the object events the trigger does not ask for: a

@@ -72,7 +72,7 @@ type Handler struct {
 	timeout   time.Duration
 	maxBody   int64
 	log       *slog.Logger
-	routes    http.Handler        // every app's routes, each behind its invocation metadata
+	routes    routeMux            // every app's routes, each behind its invocation metadata
 	functions map[string]function // by lower-case function name
 }
 
@@ -146,16 +146,17 @@ func routePrefix(p string) string {
 // routeHandler merges the apps' routes into one handler. Each route is
 // served by its own app's handler (its middleware, its panic recovery)
 // inside the invocation metadata of its Azure function.
-func (h *Handler) routeHandler(routes []core.Route, apps []*core.App, names []string) (handler http.Handler, err error) {
+func (h *Handler) routeHandler(routes []core.Route, apps []*core.App, names []string) (m routeMux, err error) {
 	defer func() {
 		if v := recover(); v != nil { // ServeMux panics on conflicting patterns
 			err = fmt.Errorf("azurefunctions: conflicting HTTP routes: %v", v)
 		}
 	}()
-	m := routeMux{mux: http.NewServeMux()}
+	m = routeMux{mux: http.NewServeMux(), functions: make(map[string]string, len(routes))}
 	unmatched := core.NewApp("azure-functions")
 	for i, r := range routes {
 		m.mux.Handle(r.Pattern, h.invoked(names[i], apps[i].HTTPHandler()))
+		m.functions[r.Pattern] = names[i]
 		unmatched.Handle(r.Pattern, http.NotFoundHandler()) // never called: it only shapes the 404s and 405s
 	}
 	m.unmatched = unmatched.HTTPHandler()
@@ -168,6 +169,7 @@ func (h *Handler) routeHandler(routes []core.Route, apps []*core.App, names []st
 type routeMux struct {
 	mux       *http.ServeMux
 	unmatched http.Handler
+	functions map[string]string // the Azure function of each route, by pattern
 }
 
 func (m routeMux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -178,17 +180,31 @@ func (m routeMux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m.unmatched.ServeHTTP(w, r)
 }
 
+// functionOf returns the Azure function whose route serves r.
+func (m routeMux) functionOf(r *http.Request) (string, bool) {
+	_, pattern := m.mux.Handler(r)
+	fn, ok := m.functions[pattern]
+	return fn, ok
+}
+
 // invoked runs next in the invocation metadata of function fn.
 func (h *Handler) invoked(fn string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		d, _ := r.Context().Value(deliveryKey{}).(delivery)
-		if d.trace.IsZero() { // no trace on the host's request: the client's, if any
-			d.trace, _ = core.ParseTraceparent(r.Header.Get("Traceparent"))
-		}
-		ctx, cancel := h.invocation(r.Context(), fn, d)
+		ctx, cancel := h.invocation(r.Context(), fn, routeDelivery(r))
 		defer cancel()
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// routeDelivery is what the host said about the invocation of an HTTP
+// request, kept in its context; without a trace on the host's request, the
+// client's, if any.
+func routeDelivery(r *http.Request) delivery {
+	d, _ := r.Context().Value(deliveryKey{}).(delivery)
+	if d.trace.IsZero() {
+		d.trace, _ = core.ParseTraceparent(r.Header.Get("Traceparent"))
+	}
+	return d
 }
 
 // delivery is what the host's request says about an invocation, kept in the
@@ -202,13 +218,26 @@ type deliveryKey struct{}
 
 // invocation returns the context of one invocation of fn, described by d.
 func (h *Handler) invocation(ctx context.Context, fn string, d delivery) (context.Context, context.CancelFunc) {
-	if d.id == "" {
-		d.id = newID()
-	}
-	inv := &core.Invocation{ID: d.id, Cloud: core.CloudAzure, Function: fn, Trace: d.trace, ColdStart: core.ColdStart()}
+	return h.run(ctx, h.newInvocation(fn, d))
+}
+
+// newInvocation is the metadata of one invocation of fn, described by d:
+// its ID is empty when the host sent none.
+func (h *Handler) newInvocation(fn string, d delivery) *core.Invocation {
+	inv := &core.Invocation{ID: d.id, Cloud: core.CloudAzure, Function: fn, Trace: d.trace}
 	if h.timeout > 0 {
 		inv.Deadline = time.Now().Add(h.timeout)
 	}
+	return inv
+}
+
+// run returns the context in which inv runs, giving it an id when the host
+// sent none.
+func (h *Handler) run(ctx context.Context, inv *core.Invocation) (context.Context, context.CancelFunc) {
+	if inv.ID == "" {
+		inv.ID = newID()
+	}
+	inv.ColdStart = core.ColdStart()
 	return core.WithInvocation(ctx, inv)
 }
 
@@ -219,25 +248,65 @@ func (h *Handler) invocation(ctx context.Context, fn string, d delivery) (contex
 //   - anything else is an HTTP request, forwarded or proxied by the host,
 //     or sent directly when the handler runs on its own.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch t := h.targetOf(r); t.kind {
+	case targetInvocation:
+		h.serveInvocation(w, r, t.fn, t.id)
+	case targetReadiness:
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, "ready\n")
+	default:
+		h.serveHTTPRequest(w, r)
+	}
+}
+
+// target is what a request to the handler asks for.
+type target struct {
+	kind targetKind
+	fn   function // of an invocation
+	id   string   // of an invocation
+}
+
+type targetKind int
+
+const (
+	targetHTTPRequest targetKind = iota // a forwarded, proxied or direct HTTP request
+	targetInvocation                    // a default-mode invocation of fn
+	targetReadiness                     // the host's readiness poll
+)
+
+// targetOf tells the requests the host sends apart: POST /<function> with
+// an invocation id is a default-mode invocation; GET / without one is the
+// host's readiness poll; anything else is an HTTP request.
+func (h *Handler) targetOf(r *http.Request) target {
 	id := r.Header.Get(invocationIDHeader)
 	if id != "" && r.Method == http.MethodPost {
 		if fn, ok := h.functions[strings.ToLower(strings.TrimPrefix(r.URL.Path, "/"))]; ok {
-			h.serveInvocation(w, r, fn, id)
-			return
+			return target{kind: targetInvocation, fn: fn, id: id}
 		}
 	}
 	if r.URL.Path == "/" && id == "" && r.Header.Get(proxyInvocationIDHeader) == "" {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = io.WriteString(w, "ready\n")
-		return
+		return target{kind: targetReadiness}
 	}
-	h.serveHTTPRequest(w, r)
+	return target{kind: targetHTTPRequest}
 }
 
 // serveHTTPRequest serves a request forwarded (enableForwardingHttpRequest)
 // or proxied (enableProxyingHttpRequest) by the host to the app's routes,
 // with the route prefix removed from its path.
 func (h *Handler) serveHTTPRequest(w http.ResponseWriter, r *http.Request) {
+	r2, err := h.httpRequest(r)
+	if err != nil {
+		core.WriteError(w, r, err)
+		return
+	}
+	h.routes.ServeHTTP(w, r2)
+}
+
+// httpRequest prepares a forwarded, proxied or direct request for the
+// routes: what the host says about its invocation goes into its context,
+// forwarding's damage to its query is undone where it can be, and the route
+// prefix is removed from its path. A path outside the prefix is NotFound.
+func (h *Handler) httpRequest(r *http.Request) (*http.Request, error) {
 	d := delivery{id: r.Header.Get(proxyInvocationIDHeader)}
 	if d.id == "" {
 		if d.id = r.Header.Get(invocationIDHeader); d.id != "" {
@@ -246,10 +315,9 @@ func (h *Handler) serveHTTPRequest(w http.ResponseWriter, r *http.Request) {
 	}
 	r2, ok := stripPrefix(r.WithContext(context.WithValue(r.Context(), deliveryKey{}, d)), h.prefix)
 	if !ok {
-		core.WriteError(w, r, core.Errorf(core.NotFound, "no route for %s %s: HTTP paths start with %s/", r.Method, r.URL.Path, h.prefix))
-		return
+		return nil, core.Errorf(core.NotFound, "no route for %s %s: HTTP paths start with %s/", r.Method, r.URL.Path, h.prefix)
 	}
-	h.routes.ServeHTTP(w, r2)
+	return r2, nil
 }
 
 // stripPrefix returns r with prefix removed from its path, matched without
@@ -324,8 +392,7 @@ func (h *Handler) serveInvocation(w http.ResponseWriter, r *http.Request, fn fun
 		h.reject(r.Context(), w, fn, core.Errorf(core.Canceled, "azurefunctions: reading the invocation request: %w", err))
 		return
 	}
-	d := delivery{id: id}
-	d.trace, _ = core.ParseTraceparent(r.Header.Get("Traceparent"))
+	d := invocationDelivery(r, id)
 	logs := &logBuffer{}
 	ctx := withLogs(context.WithValue(r.Context(), deliveryKey{}, d), logs)
 	if fn.http {
@@ -333,6 +400,14 @@ func (h *Handler) serveInvocation(w http.ResponseWriter, r *http.Request, fn fun
 		return
 	}
 	h.serveEvents(ctx, w, fn, body, logs)
+}
+
+// invocationDelivery is what the host's request for a default-mode
+// invocation says about it.
+func invocationDelivery(r *http.Request, id string) delivery {
+	d := delivery{id: id}
+	d.trace, _ = core.ParseTraceparent(r.Header.Get("Traceparent"))
+	return d
 }
 
 // readBody reads r's body, at most max bytes: in one allocation when the

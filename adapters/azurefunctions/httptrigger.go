@@ -70,6 +70,16 @@ func decodeHTTPTrigger(body []byte) (*httpTrigger, error) {
 	return &t.httpTrigger, nil
 }
 
+// triggerRequest rebuilds the client's request from the body of a
+// default-mode HTTP invocation.
+func (h *Handler) triggerRequest(ctx context.Context, body []byte) (*http.Request, error) {
+	t, err := decodeHTTPTrigger(body)
+	if err != nil {
+		return nil, err
+	}
+	return t.request(ctx, h.prefix)
+}
+
 // stringList is a header's values: the host sends an array; one string is
 // accepted as a list of one.
 type stringList []string
@@ -222,11 +232,7 @@ type invocationReply struct {
 // and returns the app's response in the http output binding. It is also
 // the ReturnValue, for a function.json that names the output $return.
 func (h *Handler) serveHTTPFunction(ctx context.Context, w http.ResponseWriter, fn function, body []byte, logs *logBuffer) {
-	t, err := decodeHTTPTrigger(body)
-	var req *http.Request
-	if err == nil {
-		req, err = t.request(ctx, h.prefix)
-	}
+	req, err := h.triggerRequest(ctx, body)
 	if err != nil {
 		h.reject(ctx, w, fn, err)
 		return

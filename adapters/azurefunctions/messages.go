@@ -53,7 +53,11 @@ func decodeMessage(src source, payload json.RawMessage) (decoded, error) {
 		return decoded{}, err
 	}
 	d := decoded{events: []core.Event{e}}
-	d.trace, _ = core.ParseTraceparent(m.Attributes["Diagnostic-Id"])
+	var ok bool
+	if d.trace, ok = core.ParseTraceparent(m.Attributes["Diagnostic-Id"]); ok {
+		// The message's own trace, which it keeps whatever invocation delivers it.
+		d.events[0].SetExtension(core.TraceparentExtension, d.trace.Raw)
+	}
 	return d, nil
 }
 

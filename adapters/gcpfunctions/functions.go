@@ -91,6 +91,10 @@ func (r *Registration) deliver(ctx context.Context, fn core.EventFunc, inv *core
 	defer cancel()
 	id := inv.ID
 	e, err := decode()
+	if r.decoded != nil {
+		r.decoded(delivery(inv, fn.Trigger, e, err))
+		return http.StatusOK, ""
+	}
 	if err == nil {
 		id = e.ID()
 		if filtered(fn.Trigger, e) {

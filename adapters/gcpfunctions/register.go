@@ -28,6 +28,9 @@ type Registration struct {
 	apps        []*core.App
 	entryPoints []entryPoint
 	gate        gate
+	// decoded, when set, takes each event entry point's decoded delivery
+	// instead of the function (RegisterDecoder).
+	decoded func(*core.Delivery, error)
 }
 
 // registered holds the entry-point names registered in this process: the
@@ -64,10 +67,8 @@ func Register(ctx context.Context, apps []*core.App, opts *Options) (*Registrati
 	// The lock is held throughout, so that two calls cannot both claim a name.
 	registered.Lock()
 	defer registered.Unlock()
-	for _, ep := range r.entryPoints {
-		if registered.names[ep.name] {
-			return nil, fmt.Errorf("gcpfunctions: entry point %q is registered already", ep.name)
-		}
+	if err := checkUnregistered(r.entryPoints); err != nil {
+		return nil, err
 	}
 	envs := make([]core.Env, len(apps))
 	for i, a := range apps {
@@ -82,7 +83,25 @@ func Register(ctx context.Context, apps []*core.App, opts *Options) (*Registrati
 			return nil, errors.Join(err, closeApps(ctx, apps[:i]))
 		}
 	}
-	for _, ep := range r.entryPoints {
+	registerEntryPoints(r.entryPoints)
+	return r, nil
+}
+
+// checkUnregistered fails when an entry point's name is registered already.
+// The caller holds the registered lock.
+func checkUnregistered(eps []entryPoint) error {
+	for _, ep := range eps {
+		if registered.names[ep.name] {
+			return fmt.Errorf("gcpfunctions: entry point %q is registered already", ep.name)
+		}
+	}
+	return nil
+}
+
+// registerEntryPoints registers eps with the framework. The caller holds
+// the registered lock and has checked the names.
+func registerEntryPoints(eps []entryPoint) {
+	for _, ep := range eps {
 		registered.names[ep.name] = true
 		if ep.http != nil {
 			functions.HTTP(ep.name, ep.http)
@@ -90,7 +109,6 @@ func Register(ctx context.Context, apps []*core.App, opts *Options) (*Registrati
 			functions.CloudEvent(ep.name, ep.cloudEvent)
 		}
 	}
-	return r, nil
 }
 
 // build makes the entry points of the apps, checking that their names are
@@ -112,15 +130,9 @@ func (r *Registration) build() error {
 			}
 		}
 		for _, fn := range a.EventFuncs() {
-			ep := entryPoint{name: fn.Name}
-			if _, timer := fn.Trigger.(core.TimerTrigger); timer {
-				h, err := r.timerFunction(fn)
-				if err != nil {
-					return fmt.Errorf("gcpfunctions: %s: %w", fn.Name, err)
-				}
-				ep.http = h
-			} else {
-				ep.cloudEvent = r.cloudEventFunction(fn)
+			ep, err := r.eventEntryPoint(fn)
+			if err != nil {
+				return err
 			}
 			if err := add(ep); err != nil {
 				return err
@@ -131,6 +143,22 @@ func (r *Registration) build() error {
 		return errors.New("gcpfunctions: the apps declare no HTTP route and no event function")
 	}
 	return nil
+}
+
+// eventEntryPoint makes the entry point of an event function: an HTTP
+// function for a timer (see timerFunction), a CloudEvent function otherwise.
+func (r *Registration) eventEntryPoint(fn core.EventFunc) (entryPoint, error) {
+	ep := entryPoint{name: fn.Name}
+	if _, timer := fn.Trigger.(core.TimerTrigger); timer {
+		h, err := r.timerFunction(fn)
+		if err != nil {
+			return entryPoint{}, fmt.Errorf("gcpfunctions: %s: %w", fn.Name, err)
+		}
+		ep.http = h
+	} else {
+		ep.cloudEvent = r.cloudEventFunction(fn)
+	}
+	return ep, nil
 }
 
 // EntryPoints returns the registered entry-point names, in declaration order.

@@ -1,0 +1,63 @@
+package gcpfunctions
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/polyfn/polyfn/core"
+)
+
+// RegisterDecoder registers with the Functions Framework, under name, an
+// entry point that decodes what it receives as Register's entry points do,
+// with the same code, and hands the result to decoded instead of running a
+// function: polyfn inspect serves it to show what a function would receive.
+//
+// With a nil trigger it is an HTTP function, and decoded gets the request
+// as an app's routes would, during the request (read its body then).
+// Otherwise it is the entry point of an event function with trigger t: a
+// CloudEvent function, which the framework also feeds legacy background
+// events and Pub/Sub push requests, or, for a TimerTrigger, an HTTP function
+// that also takes Cloud Scheduler's HTTP-target requests. decoded gets the
+// event, none when the trigger's filter declines it, or the decoding error;
+// the entry point then answers 200. A request the framework or the
+// CloudEvents SDK refuses before decoding never reaches decoded: the
+// framework answers it with an error status.
+func RegisterDecoder(name string, t core.Trigger, decoded func(*core.Delivery, error)) error {
+	if decoded == nil {
+		return errors.New("gcpfunctions: RegisterDecoder needs a function to take the deliveries")
+	}
+	r := &Registration{decoded: decoded}
+	var ep entryPoint
+	if t == nil {
+		ep = entryPoint{name: name, http: r.httpFunction(name, http.HandlerFunc(func(_ http.ResponseWriter, req *http.Request) {
+			inv, _ := core.InvocationFrom(req.Context())
+			decoded(&core.Delivery{Invocation: *inv, Request: req}, nil)
+		}))}
+	} else {
+		var err error
+		if ep, err = r.eventEntryPoint(core.EventFunc{Name: name, Trigger: t}); err != nil {
+			return err
+		}
+	}
+	registered.Lock()
+	defer registered.Unlock()
+	if err := checkUnregistered([]entryPoint{ep}); err != nil {
+		return fmt.Errorf("gcpfunctions: RegisterDecoder: %w", err)
+	}
+	registerEntryPoints([]entryPoint{ep})
+	return nil
+}
+
+// delivery is the delivery of the event e that an entry point of a function
+// with trigger t decoded, in invocation inv, or the decoding error.
+func delivery(inv *core.Invocation, t core.Trigger, e core.Event, err error) (*core.Delivery, error) {
+	if err != nil {
+		return nil, err
+	}
+	d := &core.Delivery{Invocation: *inv}
+	if !filtered(t, e) {
+		d.Events = []core.Event{e}
+	}
+	return d, nil
+}
