@@ -1,15 +1,24 @@
 // Package users is an HTTP function that creates and reads users, stored as
-// JSON objects in a blob bucket.
+// JSON objects in a blob bucket, behind the portable gateway policies.
 //
 //	POST /users       {"name": "Ada Lovelace", "email": "ada@example.com"} → 201
 //	GET  /users/{id}  → 200 with the user, or 404
 //
 // The bucket is opened from the URL in USERS_BUCKET_URL; user <id> is stored
 // at users/<id>.json. Every error is answered with application/problem+json.
+//
+// Every request is authenticated: a bearer token from the OIDC issuer in
+// USERS_OIDC_ISSUER for the audience in USERS_OIDC_AUDIENCE, or an API key
+// from the list in USERS_API_KEYS_URL. POST /users requires the scope
+// users:write or an API key; GET /users/{id} requires users:read. Each
+// caller is rate limited (USERS_RATE_LIMIT); POST honours an
+// Idempotency-Key; its body is checked against create-user.schema.json.
+// Without an issuer and an audience the app does not start.
 package users
 
 import (
 	"context"
+	_ "embed" // the request schema
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +30,9 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/polyfn/polyfn/core"
+	"github.com/polyfn/polyfn/core/auth"
+	"github.com/polyfn/polyfn/core/idempotency"
+	"github.com/polyfn/polyfn/core/validate"
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 )
@@ -30,6 +42,14 @@ const BucketEnv = "USERS_BUCKET_URL"
 
 // maxBodyBytes caps the body of POST /users.
 const maxBodyBytes = 1 << 20
+
+// createSchemaJSON is the JSON Schema of the body of POST /users, compiled
+// once, when the program starts.
+//
+//go:embed create-user.schema.json
+var createSchemaJSON []byte
+
+var createSchema = validate.MustCompile("create-user.schema.json", createSchemaJSON)
 
 // User is a stored user, and the JSON body of the responses.
 type User struct {
@@ -42,43 +62,72 @@ type User struct {
 	CreatedAt time.Time `json:"createdAt"`
 }
 
-// service holds what the handlers share: the bucket, opened at start-up.
+// service holds what the handlers share, opened at start-up: the bucket,
+// the gateway policies, and each route's handler behind its policies.
 type service struct {
-	bucket *blob.Bucket
-	now    func() time.Time
+	bucket   *blob.Bucket
+	policies *policies
+	now      func() time.Time
+
+	post, read http.Handler
 }
 
-// New returns the users app. Its bucket is opened when the app is started
-// (App.Init) from the URL in USERS_BUCKET_URL, and closed by App.Close.
+// New returns the users app. Its bucket and policies are opened when the
+// app is started (App.Init) from its environment (USERS_BUCKET_URL,
+// USERS_OIDC_ISSUER, USERS_OIDC_AUDIENCE and the optional variables of
+// gateway.go), and closed by App.Close.
 func New() *core.App {
-	s := &service{now: time.Now}
+	s := &service{now: time.Now, post: notStarted, read: notStarted}
 	app := core.NewApp("users")
-	app.Require(core.Bucket(BucketEnv))
+	app.Require(
+		core.Bucket(BucketEnv),
+		core.Resource{Env: IssuerEnv, Kind: core.KindOIDCIssuer},
+		core.Resource{Env: AudienceEnv, Kind: core.KindOIDCAudience},
+		core.Resource{Env: APIKeysEnv, Kind: core.KindVariable, Optional: true},
+	)
 	app.OnInit(s.open)
 	app.OnClose(s.close)
-	app.HandleFunc("POST /users", s.create)
-	app.HandleFunc("GET /users/{id}", s.get)
+	app.HandleFunc("POST /users", func(w http.ResponseWriter, r *http.Request) { s.post.ServeHTTP(w, r) })
+	app.HandleFunc("GET /users/{id}", func(w http.ResponseWriter, r *http.Request) { s.read.ServeHTTP(w, r) })
 	return app
 }
+
+// notStarted answers requests that arrive before the app is started.
+var notStarted = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	core.WriteError(w, r, core.Errorf(core.Unavailable, "users: the app is not started"))
+})
 
 func (s *service) open(ctx context.Context, env core.Env) error {
 	u := env(BucketEnv)
 	if u == "" {
 		return fmt.Errorf("users: %s is not set", BucketEnv)
 	}
+	p, err := openPolicies(ctx, env)
+	if err != nil {
+		return err
+	}
 	b, err := blob.OpenBucket(ctx, u)
 	if err != nil {
+		_ = p.close()
 		return fmt.Errorf("users: opening the bucket in %s: %w", BucketEnv, err)
 	}
-	s.bucket = b
+	s.bucket, s.policies = b, p
+	// Outermost first: authenticate, throttle the caller, authorize the
+	// route; a POST is then made idempotent before it creates anything.
+	s.post = p.authn(p.throttle(canCreate(idempotency.HTTP(p.idem, nil)(http.HandlerFunc(s.create)))))
+	s.read = p.authn(p.throttle(auth.RequireScopes(ScopeRead)(http.HandlerFunc(s.get))))
 	return nil
 }
 
 func (s *service) close(context.Context) error {
-	if s.bucket == nil {
-		return nil
+	var errs []error
+	if s.policies != nil {
+		errs = append(errs, s.policies.close())
 	}
-	return s.bucket.Close()
+	if s.bucket != nil {
+		errs = append(errs, s.bucket.Close())
+	}
+	return errors.Join(errs...)
 }
 
 func objectKey(id string) string { return "users/" + id + ".json" }
@@ -97,6 +146,12 @@ func (s *service) create(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		core.WriteError(w, r, core.Errorf(core.InvalidArgument, "users: reading the request body: %w", err))
+		return
+	}
+	// The schema checks the body's shape; decodeCreate then applies what
+	// a schema cannot say (the trimmed name, the address as net/mail reads it).
+	if err := createSchema.Check(body); err != nil {
+		core.WriteError(w, r, err)
 		return
 	}
 	in, err := decodeCreate(body)

@@ -15,9 +15,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 	"github.com/polyfn/polyfn/core"
+	"github.com/polyfn/polyfn/core/auth/authtest"
 	"github.com/polyfn/polyfn/functions/users"
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/fileblob"
+	_ "gocloud.dev/runtimevar/filevar"
 )
 
 // bucketURL is a fileblob URL for dir, as the local runtime builds one.
@@ -25,50 +27,94 @@ func bucketURL(dir string) string {
 	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(dir), RawQuery: "create_dir=true&no_tmp_dir=true"}).String()
 }
 
-// start starts a users app on a bucket in dir and returns its HTTP handler.
-func start(t *testing.T, dir string) http.Handler {
+// app is a started users app and the credentials it accepts.
+type app struct {
+	t   *testing.T
+	h   http.Handler
+	iss *authtest.Issuer
+	// authz is the Authorization header sent unless a request sets its
+	// own: a token with both scopes.
+	authz string
+}
+
+// start starts a users app on a bucket in dir that trusts a new test
+// issuer, with vars (key, value, …) added to its environment. Unless vars
+// set another, its rate limit is too high for a test to reach.
+func start(t *testing.T, dir string, vars ...string) *app {
 	t.Helper()
-	app := users.New()
-	env := func(key string) string {
-		if key == users.BucketEnv {
-			return bucketURL(dir)
-		}
-		return ""
+	return startTrusting(t, authtest.NewIssuer(t), dir, vars...)
+}
+
+// startTrusting is start with the issuer iss.
+func startTrusting(t *testing.T, iss *authtest.Issuer, dir string, vars ...string) *app {
+	t.Helper()
+	a := &app{t: t, iss: iss, authz: iss.Bearer(t, "alice", users.ScopeRead, users.ScopeWrite)}
+	a.h = startEnv(t, envOf(append([]string{
+		users.BucketEnv, bucketURL(dir),
+		users.IssuerEnv, iss.URL,
+		users.AudienceEnv, authtest.Audience,
+		users.RateLimitEnv, "100000/s",
+	}, vars...)...))
+	return a
+}
+
+// envOf is an environment holding only vars (key, value, …).
+func envOf(vars ...string) core.Env {
+	m := map[string]string{}
+	for i := 0; i+1 < len(vars); i += 2 {
+		m[vars[i]] = vars[i+1]
 	}
-	if err := app.Init(t.Context(), env); err != nil {
+	return func(k string) string { return m[k] }
+}
+
+// startEnv starts a users app with env and returns its HTTP handler.
+func startEnv(t *testing.T, env core.Env) http.Handler {
+	t.Helper()
+	a := users.New()
+	if err := a.Init(t.Context(), env); err != nil {
 		t.Fatalf("Init: %v", err)
 	}
 	t.Cleanup(func() {
-		if err := app.Close(context.Background()); err != nil {
+		if err := a.Close(context.Background()); err != nil {
 			t.Errorf("Close: %v", err)
 		}
 	})
-	return app.HTTPHandler()
+	return a.HTTPHandler()
 }
 
-func serve(t *testing.T, h http.Handler, method, target, contentType, body string) *httptest.ResponseRecorder {
-	t.Helper()
-	r := httptest.NewRequestWithContext(t.Context(), method, target, strings.NewReader(body))
+// do sends a request with the app's default credentials. header holds
+// more headers (name, value, …); an Authorization header there replaces
+// the default, and an empty one sends none.
+func (a *app) do(method, target, contentType, body string, header ...string) *httptest.ResponseRecorder {
+	a.t.Helper()
+	r := httptest.NewRequestWithContext(a.t.Context(), method, target, strings.NewReader(body))
 	if contentType != "" {
 		r.Header.Set("Content-Type", contentType)
 	}
+	r.Header.Set("Authorization", a.authz)
+	for i := 0; i+1 < len(header); i += 2 {
+		r.Header.Set(header[i], header[i+1])
+	}
+	if r.Header.Get("Authorization") == "" {
+		r.Header.Del("Authorization")
+	}
 	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
+	a.h.ServeHTTP(w, r)
 	return w
 }
 
 // create posts a valid user and returns it, failing the test unless the
 // answer is a 201.
-func create(t *testing.T, h http.Handler, name, email string) users.User {
-	t.Helper()
+func (a *app) create(name, email string) users.User {
+	a.t.Helper()
 	body, _ := json.Marshal(map[string]string{"name": name, "email": email})
-	w := serve(t, h, http.MethodPost, "/users", "application/json", string(body))
+	w := a.do(http.MethodPost, "/users", "application/json", string(body))
 	if w.Code != http.StatusCreated {
-		t.Fatalf("POST /users: got status %d, want %d; body %s", w.Code, http.StatusCreated, w.Body)
+		a.t.Fatalf("POST /users: got status %d, want %d; body %s", w.Code, http.StatusCreated, w.Body)
 	}
 	var u users.User
 	if err := json.Unmarshal(w.Body.Bytes(), &u); err != nil {
-		t.Fatalf("POST /users: decoding %q: %v", w.Body, err)
+		a.t.Fatalf("POST /users: decoding %q: %v", w.Body, err)
 	}
 	return u
 }
@@ -89,9 +135,9 @@ func problemOf(t *testing.T, w *httptest.ResponseRecorder) core.Problem {
 }
 
 func TestCreate(t *testing.T) {
-	h := start(t, t.TempDir())
+	a := start(t, t.TempDir())
 	before := time.Now().UTC()
-	w := serve(t, h, http.MethodPost, "/users", "application/json", `{"name":"  Ada Lovelace ","email":"ada@example.com"}`)
+	w := a.do(http.MethodPost, "/users", "application/json", `{"name":"  Ada Lovelace ","email":"ada@example.com"}`)
 	after := time.Now().UTC()
 
 	if got, want := w.Code, http.StatusCreated; got != want {
@@ -131,7 +177,7 @@ func TestCreate(t *testing.T) {
 
 func TestCreateStoresJSON(t *testing.T) {
 	dir := t.TempDir()
-	u := create(t, start(t, dir), "Ada", "ada@example.com")
+	u := start(t, dir).create("Ada", "ada@example.com")
 
 	b, err := blob.OpenBucket(t.Context(), bucketURL(dir))
 	if err != nil {
@@ -159,41 +205,48 @@ func TestCreateStoresJSON(t *testing.T) {
 	}
 }
 
+// TestCreateInvalid checks that every invalid body is answered 400 listing
+// each violation with its JSON pointer: first what the schema
+// (create-user.schema.json) finds, then, for bodies of the right shape,
+// what only the function checks. A violation of the whole body points at
+// "/" (the schema) or has no pointer (not JSON at all).
 func TestCreateInvalid(t *testing.T) {
-	h := start(t, t.TempDir())
+	a := start(t, t.TempDir())
+	type v struct{ pointer, detail string } // detail: a part of the violation's detail
 	tests := []struct {
-		name         string
-		body         string
-		wantPointers []string // "" is a violation of the whole body
+		name string
+		body string
+		want []v
 	}{
-		{"missing name", `{"email":"ada@example.com"}`, []string{"/name"}},
-		{"blank name", `{"name":" \t ","email":"ada@example.com"}`, []string{"/name"}},
-		{"name too long", `{"name":"` + strings.Repeat("é", 201) + `","email":"ada@example.com"}`, []string{"/name"}},
-		{"control character in name", `{"name":"Ada\nLovelace","email":"ada@example.com"}`, []string{"/name"}},
-		{"null name", `{"name":null,"email":"ada@example.com"}`, []string{"/name"}},
-		{"missing email", `{"name":"Ada"}`, []string{"/email"}},
-		{"bad email", `{"name":"Ada","email":"not-an-email"}`, []string{"/email"}},
-		{"email with display name", `{"name":"Ada","email":"Ada <ada@example.com>"}`, []string{"/email"}},
-		{"email with angle brackets", `{"name":"Ada","email":"<ada@example.com>"}`, []string{"/email"}},
-		{"email with surrounding space", `{"name":"Ada","email":" ada@example.com"}`, []string{"/email"}},
-		{"two addresses", `{"name":"Ada","email":"ada@example.com, bob@example.com"}`, []string{"/email"}},
-		{"email too long", `{"name":"Ada","email":"` + strings.Repeat("a", 64) + "@" + strings.Repeat("b", 190) + `.com"}`, []string{"/email"}},
-		{"wrong types", `{"name":42,"email":["ada@example.com"]}`, []string{"/name", "/email"}},
-		{"empty object", `{}`, []string{"/name", "/email"}},
-		{"unknown field", `{"name":"Ada","email":"ada@example.com","admin":true}`, []string{"/admin"}},
-		{"every violation", `{"name":"","email":"x","a/b~c":1,"admin":true}`, []string{"/name", "/email", "/a~1b~0c", "/admin"}},
-		{"malformed JSON", `{"name":"Ada",`, []string{""}},
-		{"empty body", ``, []string{""}},
-		{"white space only", " \n ", []string{""}},
-		{"trailing garbage", `{"name":"Ada","email":"ada@example.com"} x`, []string{""}},
-		{"two objects", `{"name":"Ada","email":"ada@example.com"}{}`, []string{""}},
-		{"array", `[{"name":"Ada","email":"ada@example.com"}]`, []string{""}},
-		{"null", `null`, []string{""}},
-		{"string", `"Ada"`, []string{""}},
+		{"missing name", `{"email":"ada@example.com"}`, []v{{"/", "missing property 'name'"}}},
+		{"blank name", `{"name":" \t ","email":"ada@example.com"}`, []v{{"/name", "must not be blank"}}},
+		{"empty name", `{"name":"","email":"ada@example.com"}`, []v{{"/name", "minLength: got 0, want 1"}}},
+		{"name too long", `{"name":"` + strings.Repeat("é", 201) + `","email":"ada@example.com"}`, []v{{"/name", "must be at most 200 characters"}}},
+		{"control character in name", `{"name":"Ada\nLovelace","email":"ada@example.com"}`, []v{{"/name", "must not contain control characters"}}},
+		{"null name", `{"name":null,"email":"ada@example.com"}`, []v{{"/name", "got null, want string"}}},
+		{"missing email", `{"name":"Ada"}`, []v{{"/", "missing property 'email'"}}},
+		{"bad email", `{"name":"Ada","email":"not-an-email"}`, []v{{"/email", "is not valid email"}}},
+		{"email with display name", `{"name":"Ada","email":"Ada <ada@example.com>"}`, []v{{"/email", "is not valid email"}}},
+		{"email with angle brackets", `{"name":"Ada","email":"<ada@example.com>"}`, []v{{"/email", "is not valid email"}}},
+		{"email with surrounding space", `{"name":"Ada","email":" ada@example.com"}`, []v{{"/email", "is not valid email"}}},
+		{"two addresses", `{"name":"Ada","email":"ada@example.com, bob@example.com"}`, []v{{"/email", "is not valid email"}}},
+		{"email too long", `{"name":"Ada","email":"` + strings.Repeat("a", 64) + "@" + strings.Repeat("b", 190) + `.com"}`, []v{{"/email", "characters long"}}},
+		{"wrong types", `{"name":42,"email":["ada@example.com"]}`, []v{{"/email", "got array, want string"}, {"/name", "got number, want string"}}},
+		{"empty object", `{}`, []v{{"/", "missing properties 'name', 'email'"}}},
+		{"unknown field", `{"name":"Ada","email":"ada@example.com","admin":true}`, []v{{"/", "additional properties 'admin' not allowed"}}},
+		{"every violation", `{"name":"","email":"x","a/b~c":1,"admin":true}`, []v{{"/", "additional properties"}, {"/email", "is not valid email"}, {"/name", "minLength"}}},
+		{"malformed JSON", `{"name":"Ada",`, []v{{"", "not valid JSON"}}},
+		{"empty body", ``, []v{{"", "not valid JSON"}}},
+		{"white space only", " \n ", []v{{"", "not valid JSON"}}},
+		{"trailing garbage", `{"name":"Ada","email":"ada@example.com"} x`, []v{{"", "not valid JSON"}}},
+		{"two objects", `{"name":"Ada","email":"ada@example.com"}{}`, []v{{"", "not valid JSON"}}},
+		{"array", `[{"name":"Ada","email":"ada@example.com"}]`, []v{{"/", "got array, want object"}}},
+		{"null", `null`, []v{{"/", "got null, want object"}}},
+		{"string", `"Ada"`, []v{{"/", "got string, want object"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			w := serve(t, h, http.MethodPost, "/users", "application/json", tt.body)
+			w := a.do(http.MethodPost, "/users", "application/json", tt.body)
 			if got, want := w.Code, http.StatusBadRequest; got != want {
 				t.Fatalf("status: got %d, want %d; body %s", got, want, w.Body)
 			}
@@ -201,15 +254,13 @@ func TestCreateInvalid(t *testing.T) {
 			if got, want := p.Type, core.ProblemTypePrefix+"invalid-argument"; got != want {
 				t.Errorf("problem type: got %q, want %q", got, want)
 			}
-			var got []string
-			for _, v := range p.Errors {
-				got = append(got, v.Pointer)
-				if v.Detail == "" {
-					t.Errorf("violation at %q has no detail", v.Pointer)
-				}
+			if len(p.Errors) != len(tt.want) {
+				t.Fatalf("violations: got %+v, want %d like %+v", p.Errors, len(tt.want), tt.want)
 			}
-			if diff := cmp.Diff(tt.wantPointers, got); diff != "" {
-				t.Errorf("violation pointers (-want +got):\n%s", diff)
+			for i, got := range p.Errors {
+				if got.Pointer != tt.want[i].pointer || !strings.Contains(got.Detail, tt.want[i].detail) {
+					t.Errorf("violation %d: got %+v, want pointer %q and a detail containing %q", i, got, tt.want[i].pointer, tt.want[i].detail)
+				}
 			}
 		})
 	}
@@ -217,7 +268,7 @@ func TestCreateInvalid(t *testing.T) {
 
 func TestCreateBodyLimit(t *testing.T) {
 	const limit = 1 << 20
-	h := start(t, t.TempDir())
+	a := start(t, t.TempDir())
 	valid := `{"name":"Ada","email":"ada@example.com"}`
 	tests := []struct {
 		name       string
@@ -230,7 +281,7 @@ func TestCreateBodyLimit(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			w := serve(t, h, http.MethodPost, "/users", "application/json", tt.body)
+			w := a.do(http.MethodPost, "/users", "application/json", tt.body)
 			if got := w.Code; got != tt.wantStatus {
 				t.Fatalf("status: got %d, want %d; body %.200s", got, tt.wantStatus, w.Body)
 			}
@@ -244,7 +295,7 @@ func TestCreateBodyLimit(t *testing.T) {
 }
 
 func TestCreateContentType(t *testing.T) {
-	h := start(t, t.TempDir())
+	a := start(t, t.TempDir())
 	tests := []struct {
 		contentType string
 		wantStatus  int
@@ -262,7 +313,7 @@ func TestCreateContentType(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.contentType, func(t *testing.T) {
-			w := serve(t, h, http.MethodPost, "/users", tt.contentType, `{"name":"Ada","email":"ada@example.com"}`)
+			w := a.do(http.MethodPost, "/users", tt.contentType, `{"name":"Ada","email":"ada@example.com"}`)
 			if got := w.Code; got != tt.wantStatus {
 				t.Fatalf("status: got %d, want %d; body %s", got, tt.wantStatus, w.Body)
 			}
@@ -276,8 +327,8 @@ func TestCreateContentType(t *testing.T) {
 }
 
 func TestGet(t *testing.T) {
-	h := start(t, t.TempDir())
-	u := create(t, h, "Ada", "ada@example.com")
+	a := start(t, t.TempDir())
+	u := a.create("Ada", "ada@example.com")
 	tests := []struct {
 		name       string
 		path       string
@@ -295,7 +346,7 @@ func TestGet(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			w := serve(t, h, http.MethodGet, tt.path, "", "")
+			w := a.do(http.MethodGet, tt.path, "", "")
 			if got := w.Code; got != tt.wantStatus {
 				t.Fatalf("status: got %d, want %d; body %s", got, tt.wantStatus, w.Body)
 			}
@@ -319,9 +370,9 @@ func TestGet(t *testing.T) {
 
 func TestPersistsAcrossRestart(t *testing.T) {
 	dir := t.TempDir()
-	u := create(t, start(t, dir), "Ada", "ada@example.com")
+	u := start(t, dir).create("Ada", "ada@example.com")
 
-	w := serve(t, start(t, dir), http.MethodGet, "/users/"+u.ID, "", "")
+	w := start(t, dir).do(http.MethodGet, "/users/"+u.ID, "", "")
 	if got, want := w.Code, http.StatusOK; got != want {
 		t.Fatalf("status: got %d, want %d; body %s", got, want, w.Body)
 	}
@@ -339,7 +390,7 @@ func TestPersistsAcrossRestart(t *testing.T) {
 // storage error's text.
 func TestStorageFailure(t *testing.T) {
 	dir := t.TempDir()
-	h := start(t, dir)
+	a := start(t, dir)
 	if err := os.WriteFile(filepath.Join(dir, "users"), []byte("not a directory"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -351,7 +402,7 @@ func TestStorageFailure(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			w := serve(t, h, tt.method, tt.path, "application/json", tt.body)
+			w := a.do(tt.method, tt.path, "application/json", tt.body)
 			if got, want := w.Code, http.StatusServiceUnavailable; got != want {
 				t.Fatalf("status: got %d, want %d; body %s", got, want, w.Body)
 			}
@@ -387,7 +438,12 @@ func TestDeclaration(t *testing.T) {
 	if diff := cmp.Diff([]string{"POST /users", "GET /users/{id}"}, patterns); diff != "" {
 		t.Errorf("routes (-want +got):\n%s", diff)
 	}
-	want := []core.Resource{{Env: users.BucketEnv, Kind: core.KindBucket}}
+	want := []core.Resource{
+		{Env: users.APIKeysEnv, Kind: core.KindVariable, Optional: true},
+		{Env: users.BucketEnv, Kind: core.KindBucket},
+		{Env: users.AudienceEnv, Kind: core.KindOIDCAudience},
+		{Env: users.IssuerEnv, Kind: core.KindOIDCIssuer},
+	}
 	if diff := cmp.Diff(want, app.Resources()); diff != "" {
 		t.Errorf("resources (-want +got):\n%s", diff)
 	}
