@@ -12,8 +12,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -24,6 +26,7 @@ import (
 	"gocloud.dev/pubsub"
 
 	"github.com/polyfn/polyfn/adapters/local"
+	"github.com/polyfn/polyfn/core/auth/authtest"
 )
 
 // buildPolyfn builds the CLI once per test binary.
@@ -55,10 +58,13 @@ type devProcess struct {
 	done chan error
 }
 
-func startDev(t *testing.T, bin, data string) *devProcess {
+// startDev runs `polyfn dev` on data with env (NAME=value) added to its
+// environment.
+func startDev(t *testing.T, bin, data string, env ...string) *devProcess {
 	t.Helper()
 	addr := freeAddr(t)
 	cmd := exec.Command(bin, "dev", "--addr", addr, "--data", data, "--log-format", "json", "--issuer-addr", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), env...)
 	logs := &bytes.Buffer{}
 	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
@@ -108,7 +114,27 @@ func (p *devProcess) stop(t *testing.T) {
 	}
 }
 
-func call(t *testing.T, method, url, body string) (int, map[string]any) {
+// devToken runs `polyfn token` for the polyfn dev serving data, as the README
+// shows, and returns the Authorization header of the token it prints.
+func devToken(t *testing.T, bin, data, sub, scope string) string {
+	t.Helper()
+	out, err := exec.Command(bin, "token", "--data", data, "--sub", sub, "--scope", scope).Output()
+	if err != nil {
+		t.Fatalf("polyfn token: %v", err)
+	}
+	return "Bearer " + strings.TrimSpace(string(out))
+}
+
+// call sends a request with the headers (name, value, …) and returns the
+// status and the decoded JSON body.
+func call(t *testing.T, method, url, body string, header ...string) (int, map[string]any) {
+	t.Helper()
+	code, _, v := callFull(t, method, url, body, header...)
+	return code, v
+}
+
+// callFull is call that returns the response headers too.
+func callFull(t *testing.T, method, url, body string, header ...string) (int, http.Header, map[string]any) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
@@ -116,6 +142,9 @@ func call(t *testing.T, method, url, body string) (int, map[string]any) {
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -129,17 +158,19 @@ func call(t *testing.T, method, url, body string) (int, map[string]any) {
 			t.Fatalf("%s %s: body %q is not JSON: %v", method, url, b, err)
 		}
 	}
-	return resp.StatusCode, v
+	return resp.StatusCode, resp.Header, v
 }
 
-// TestDevUsersEndToEnd runs the real CLI: create, read and validate users,
-// then restart the server and find the user still there.
+// TestDevUsersEndToEnd runs the real CLI: create, read and validate users
+// with a token from `polyfn token`, then restart the server and find the
+// user still there.
 func TestDevUsersEndToEnd(t *testing.T) {
 	bin := buildPolyfn(t)
 	data := t.TempDir()
 	p := startDev(t, bin, data)
+	authz := devToken(t, bin, data, "ada", "users:read users:write")
 
-	code, created := call(t, "POST", p.url+"/users", `{"name":"Ada Lovelace","email":"ada@example.com"}`)
+	code, created := call(t, "POST", p.url+"/users", `{"name":"Ada Lovelace","email":"ada@example.com"}`, "Authorization", authz)
 	if code != 201 {
 		t.Fatalf("POST /users = %d %v, want 201", code, created)
 	}
@@ -150,13 +181,13 @@ func TestDevUsersEndToEnd(t *testing.T) {
 	if _, err := time.Parse(time.RFC3339, fmt.Sprint(created["createdAt"])); err != nil {
 		t.Errorf("createdAt %v is not RFC 3339: %v", created["createdAt"], err)
 	}
-	if code, body := call(t, "POST", p.url+"/users", `{"name":"","email":"not-an-email"}`); code != 400 || body["status"] != float64(400) {
+	if code, body := call(t, "POST", p.url+"/users", `{"name":"","email":"not-an-email"}`, "Authorization", authz); code != 400 || body["status"] != float64(400) {
 		t.Errorf("invalid POST = %d %v, want a 400 problem", code, body)
 	}
-	if code, got := call(t, "GET", p.url+"/users/"+id, ""); code != 200 || fmt.Sprint(got) != fmt.Sprint(created) {
+	if code, got := call(t, "GET", p.url+"/users/"+id, "", "Authorization", authz); code != 200 || fmt.Sprint(got) != fmt.Sprint(created) {
 		t.Errorf("GET = %d %v, want 200 %v", code, got, created)
 	}
-	if code, _ := call(t, "GET", p.url+"/users/6f1c1a9e-3b8e-4c55-9d6e-2b1f0f3c9a11", ""); code != 404 {
+	if code, _ := call(t, "GET", p.url+"/users/6f1c1a9e-3b8e-4c55-9d6e-2b1f0f3c9a11", "", "Authorization", authz); code != 404 {
 		t.Errorf("GET unknown = %d, want 404", code)
 	}
 	p.stop(t)
@@ -164,9 +195,77 @@ func TestDevUsersEndToEnd(t *testing.T) {
 		t.Errorf("no structured invocation log line:\n%s", p.logs)
 	}
 
+	// The issuer moved to another port: tokens are issued anew.
 	p = startDev(t, bin, data)
-	if code, got := call(t, "GET", p.url+"/users/"+id, ""); code != 200 || fmt.Sprint(got) != fmt.Sprint(created) {
+	authz = devToken(t, bin, data, "ada", "users:read")
+	if code, got := call(t, "GET", p.url+"/users/"+id, "", "Authorization", authz); code != 200 || fmt.Sprint(got) != fmt.Sprint(created) {
 		t.Errorf("after restart: GET = %d %v, want 200 %v", code, got, created)
+	}
+	p.stop(t)
+}
+
+// TestDevUsersPolicies checks the users function's gateway policies in the
+// real CLI: its development issuer's tokens, an API key from the local key
+// list, the rate limit from USERS_RATE_LIMIT, Idempotency-Key and the
+// request schema.
+func TestDevUsersPolicies(t *testing.T) {
+	bin := buildPolyfn(t)
+	data := t.TempDir()
+	// The local default of USERS_API_KEYS_URL is this file.
+	keys := filepath.Join(data, "variables", "users-api-keys")
+	if err := os.MkdirAll(filepath.Dir(keys), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keys, authtest.KeyList(authtest.Key{Name: "importer", Secret: "importer-secret"}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := startDev(t, bin, data, "USERS_RATE_LIMIT=5/h")
+	users := p.url + "/users"
+	const ada = `{"name":"Ada Lovelace","email":"ada@example.com"}`
+
+	code, header, body := callFull(t, "POST", users, ada)
+	if code != 401 || header.Get("WWW-Authenticate") != `Bearer realm="polyfn"` || body["status"] != float64(401) {
+		t.Errorf("no token: %d %v %v, want a 401 problem with a Bearer challenge", code, header.Get("WWW-Authenticate"), body)
+	}
+	code, header, body = callFull(t, "POST", users, ada, "Authorization", devToken(t, bin, data, "reader", "users:read"))
+	if code != 403 || !strings.Contains(header.Get("WWW-Authenticate"), `error="insufficient_scope", scope="users:write"`) {
+		t.Errorf("a token without users:write: %d %v %v, want 403 insufficient_scope", code, header.Get("WWW-Authenticate"), body)
+	}
+	if code, body := call(t, "POST", users, ada, "X-API-Key", "importer-secret"); code != 201 || body["name"] != "Ada Lovelace" {
+		t.Errorf("an API key: %d %v, want 201", code, body)
+	}
+
+	writer := devToken(t, bin, data, "writer", "users:read users:write")
+	code, first := call(t, "POST", users, ada, "Authorization", writer, "Idempotency-Key", "k-1")
+	code2, header, again := callFull(t, "POST", users, ada, "Authorization", writer, "Idempotency-Key", "k-1")
+	if code != 201 || code2 != 201 || first["id"] == nil || fmt.Sprint(again) != fmt.Sprint(first) || header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("a retried Idempotency-Key: %d %v then %d %v (replayed %q), want the same user twice",
+			code, first, code2, again, header.Get("Idempotent-Replayed"))
+	}
+
+	code, header, body = callFull(t, "POST", users, `{"name":42,"email":"x","admin":true}`, "Authorization", devToken(t, bin, data, "sloppy", "users:write"))
+	var pointers []string
+	errs, _ := body["errors"].([]any)
+	for _, e := range errs {
+		v, _ := e.(map[string]any)
+		pointers = append(pointers, fmt.Sprint(v["pointer"]))
+	}
+	if code != 400 || header.Get("Content-Type") != "application/problem+json" || fmt.Sprint(pointers) != "[/ /email /name]" {
+		t.Errorf("a body against the schema: %d %s %v, want a 400 problem pointing at /, /email and /name", code, header.Get("Content-Type"), body)
+	}
+
+	throttled := devToken(t, bin, data, "throttled", "users:read")
+	for i := range 5 {
+		if code, body := call(t, "GET", users+"/6f1c1a9e-3b8e-4c55-9d6e-2b1f0f3c9a11", "", "Authorization", throttled); code != 404 {
+			t.Fatalf("request %d within the limit: %d %v, want 404", i+1, code, body)
+		}
+	}
+	code, header, body = callFull(t, "GET", users+"/6f1c1a9e-3b8e-4c55-9d6e-2b1f0f3c9a11", "", "Authorization", throttled)
+	if retry, err := strconv.Atoi(header.Get("Retry-After")); code != 429 || err != nil || retry < 1 {
+		t.Errorf("the 6th request of 5/h: %d, Retry-After %q, %v; want 429 with Retry-After", code, header.Get("Retry-After"), body)
+	}
+	if code, _ := call(t, "GET", users+"/6f1c1a9e-3b8e-4c55-9d6e-2b1f0f3c9a11", "", "Authorization", devToken(t, bin, data, "other", "users:read")); code != 404 {
+		t.Errorf("another caller: %d, want 404 (limits are per caller)", code)
 	}
 	p.stop(t)
 }
@@ -182,8 +281,14 @@ func startExamples(t *testing.T) (*local.Runtime, map[string]string) {
 		"THUMBNAILS_TOPIC_URL": fmt.Sprintf("mem://thumbnails-%d", n),
 		"ORDERS_TOPIC_URL":     fmt.Sprintf("mem://orders-%d", n),
 	}
+	data := t.TempDir()
+	iss, err := local.StartIssuer(t.Context(), data, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { iss.Close() })
 	rt, err := local.Start(t.Context(), exampleApps(), &local.Options{
-		Addr: "127.0.0.1:0", DataDir: t.TempDir(),
+		Addr: "127.0.0.1:0", DataDir: data, OIDCIssuer: iss.URL,
 		Lookup:       func(k string) (string, bool) { v, ok := env[k]; return v, ok },
 		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Settle:       20 * time.Millisecond,
