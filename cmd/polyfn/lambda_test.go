@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/polyfn/polyfn/core/auth/authtest"
 	"github.com/polyfn/polyfn/internal/emulators"
 )
 
@@ -96,12 +97,14 @@ func TestBuildAWSRunsUnderLambdaServe(t *testing.T) {
 	}
 	bin := unzipBootstrap(t, filepath.Join(out, "aws", "users.zip"), t.TempDir())
 
+	iss := authtest.NewIssuer(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	serveOut, serveErr := &emulators.SyncBuffer{}, &emulators.SyncBuffer{}
 	exited := make(chan int, 1)
 	go func() {
 		exited <- run(ctx, []string{"lambda", "serve", "--bootstrap", bin, "--addr", "127.0.0.1:0", "--name", "users",
-			"--env", "USERS_BUCKET_URL=file://" + filepath.ToSlash(t.TempDir())}, serveOut, serveErr)
+			"--env", "USERS_BUCKET_URL=file://" + filepath.ToSlash(t.TempDir()),
+			"--env", "USERS_OIDC_ISSUER=" + iss.URL, "--env", "USERS_OIDC_AUDIENCE=" + authtest.Audience}, serveOut, serveErr)
 	}()
 	defer func() {
 		cancel()
@@ -114,10 +117,11 @@ func TestBuildAWSRunsUnderLambdaServe(t *testing.T) {
 	}()
 	invokeURL := waitForInvokeURL(t, serveOut, exited)
 
+	authz := iss.Bearer(t, "grace", "users:read", "users:write")
 	invoke := func(method, path, body string) events.APIGatewayV2HTTPResponse {
 		t.Helper()
 		event, _ := json.Marshal(events.APIGatewayV2HTTPRequest{
-			Version: "2.0", RawPath: path, Headers: map[string]string{"content-type": "application/json"},
+			Version: "2.0", RawPath: path, Headers: map[string]string{"content-type": "application/json", "authorization": authz},
 			RequestContext: events.APIGatewayV2HTTPRequestContext{
 				DomainName: "api.example.com", Stage: "$default",
 				HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: method, Path: path},
@@ -145,6 +149,10 @@ func TestBuildAWSRunsUnderLambdaServe(t *testing.T) {
 	}
 	if got := invoke("GET", created.Headers["Location"], ""); got.StatusCode != http.StatusOK || got.Body != created.Body {
 		t.Errorf("GET %s: %d %s", created.Headers["Location"], got.StatusCode, got.Body)
+	}
+	authz = ""
+	if got := invoke("GET", created.Headers["Location"], ""); got.StatusCode != http.StatusUnauthorized || got.Headers["Www-Authenticate"] != `Bearer realm="polyfn"` {
+		t.Errorf("GET without a token: %d %v, want 401 with WWW-Authenticate", got.StatusCode, got.Headers)
 	}
 }
 
