@@ -4,148 +4,223 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/polyfn/polyfn/core"
 )
 
-// RunConformanceTests runs every case against the adapter newHarness makes.
+// RunConformanceTests runs every case against the adapter newHarness makes,
+// then prints the platform's column of the capability matrix, writes it
+// where $POLYFN_CONFORMANCE_OUT says, and checks it against
+// docs/conformance.md.
 func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
-	t.Run("HTTP", func(t *testing.T) { testHTTP(t, newHarness(t)) })
-	t.Run("Events", func(t *testing.T) { testEvents(t, newHarness(t)) })
+	h := newHarness(t)
+	app := newConformanceApp()
+	s := &session{h: h, app: app, now: time.Now().UTC().Truncate(time.Second), arrivals: map[core.Kind]*arrival{}}
+	s.cl = h.Start(t, app.App, nil)
+	col := newColumn(h)
+	for _, c := range cases() {
+		col.run(t, s, c)
+	}
+	col.finish(t)
 }
 
-// conformanceApp is the function every case runs: HTTP routes that echo and
-// misbehave on request, and an event function per kind that records what
-// it receives.
-type conformanceApp struct {
-	*core.App
-	mu     sync.Mutex
-	got    map[string][]core.Event // by function
-	trace  []string
-	panics bool
+// session is one run of the suite: the harness, the started app, and the
+// fixture events delivered so far.
+type session struct {
+	h        Harness
+	app      *conformanceApp
+	cl       Client
+	now      time.Time
+	arrivals map[core.Kind]*arrival
 }
 
-func newConformanceApp() *conformanceApp {
-	c := &conformanceApp{App: core.NewApp("conformance"), got: map[string][]core.Event{}}
-	c.Use(c.httpMark("outer"), c.httpMark("inner"))
-	c.UseEvents(c.eventMark("outer"), c.eventMark("inner"))
-	c.HandleFunc("POST /echo", func(w http.ResponseWriter, r *http.Request) {
-		b, err := io.ReadAll(r.Body)
-		if err != nil {
-			core.WriteError(w, r, core.Errorf(core.InvalidArgument, "body: %v", err))
-			return
-		}
-		w.Header().Set("Content-Type", r.Header.Get("Content-Type"))
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(b)
-	})
-	c.HandleFunc("GET /inspect/{id}/items/{item}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{
-			"id": r.PathValue("id"), "item": r.PathValue("item"),
-			"multi": r.Header.Values("X-Multi"), "q": r.URL.Query()["q"], "single": r.Header.Get("X-Single"),
-		})
-	})
-	c.HandleFunc("GET /status/{code}", func(w http.ResponseWriter, r *http.Request) {
-		code, _ := strconv.Atoi(r.PathValue("code"))
-		w.WriteHeader(code)
-	})
-	c.HandleFunc("GET /error/{code}", func(w http.ResponseWriter, r *http.Request) {
-		n, _ := strconv.Atoi(r.PathValue("code"))
-		core.WriteError(w, r, core.Errorf(core.Code(n), "secret internal detail %d", n))
-	})
-	c.HandleFunc("GET /cookies", func(w http.ResponseWriter, r *http.Request) {
-		http.SetCookie(w, &http.Cookie{Name: "a", Value: "1"})
-		http.SetCookie(w, &http.Cookie{Name: "b", Value: "2", Path: "/"})
-		w.Header().Add("X-Multi", "x")
-		w.Header().Add("X-Multi", "y")
-		w.WriteHeader(http.StatusNoContent)
-	})
-	c.HandleFunc("GET /panic", func(http.ResponseWriter, *http.Request) { panic("secret internal state") })
-	c.HandleFunc("GET /deadline", func(w http.ResponseWriter, r *http.Request) {
-		_, ok := r.Context().Deadline()
-		fmt.Fprint(w, ok)
-	})
-	record := func(name string) core.Handler {
-		return core.HandlerFunc(func(ctx context.Context, e core.Event) error {
-			c.mu.Lock()
-			c.got[name] = append(c.got[name], e)
-			c.mu.Unlock()
-			if e.Message != nil {
-				switch string(e.Message.Body) {
-				case "malformed":
-					return core.Errorf(core.InvalidArgument, "malformed message")
-				case "panic":
-					panic("secret internal state")
+// tcase is one row of the capability matrix.
+type tcase struct {
+	// name is the row's name: a group ("http", "events", "failures",
+	// "batches", "invocation"), a slash, and what is checked.
+	name string
+	// needs are the capabilities without which the case is skipped.
+	needs []Capability
+	// uses are the behavioural capabilities that choose what it expects.
+	uses []Capability
+	run  func(t *testing.T, s *session)
+}
+
+// cases returns every case, in the matrix's order.
+func cases() []tcase {
+	var cs []tcase
+	cs = append(cs, httpCases()...)
+	cs = append(cs, eventCases()...)
+	cs = append(cs, failureCases()...)
+	cs = append(cs, invocationCases()...)
+	return cs
+}
+
+// ---------------------------------------------------------------- HTTP
+
+func httpCases() []tcase {
+	allBytes := make([]byte, 256)
+	for i := range allBytes {
+		allBytes[i] = byte(i)
+	}
+	largeText := bytes.Repeat([]byte("polyfn conformance: five megabytes of text, byte for byte. ✓\n"), 5<<20/64)
+	bodies := []struct {
+		name, ct string
+		body     []byte
+		needs    []Capability
+	}{
+		{"utf-8", "text/plain; charset=utf-8", []byte("héllo wörld ✓ 世界\n"), nil},
+		{"json", "application/json", []byte(`{"n":9007199254740993,"s":"\u00e9"}`), nil},
+		{"empty", "text/plain", nil, nil},
+		{"binary", "application/octet-stream", allBytes, []Capability{BinaryResponses}},
+		{"5 MB text", "text/plain; charset=utf-8", largeText, []Capability{LargeBodies}},
+		{"5 MB binary", "application/octet-stream", bytes.Repeat(allBytes, 5<<20/256), []Capability{LargeBinaryBodies}},
+	}
+	var cs []tcase
+	for _, b := range bodies {
+		cs = append(cs, tcase{name: "http/body " + b.name + " byte for byte", needs: b.needs, run: func(t *testing.T, s *session) {
+			resp, got := s.do(t, "POST", "/echo", b.body, http.Header{"Content-Type": {b.ct}})
+			if resp.StatusCode != 200 || !bytes.Equal(got, b.body) {
+				t.Errorf("echo: status %d, %d bytes back of %d sent, equal %v", resp.StatusCode, len(got), len(b.body), bytes.Equal(got, b.body))
+			}
+		}})
+	}
+	return append(cs,
+		tcase{name: "http/headers, query and route parameters", run: func(t *testing.T, s *session) {
+			got := s.inspect(t, "/inspect/a%20b%C3%BC/items/7?one=x%26y", http.Header{"X-Single": {"s, t"}})
+			want := map[string]any{"id": "a bü", "item": "7", "single": "s, t", "one": []any{"x&y"}}
+			if diff := cmp.Diff(want, pick(got, "id", "item", "single", "one")); diff != "" {
+				t.Errorf("request as the function saw it (-want +got):\n%s", diff)
+			}
+		}},
+		tcase{name: "http/repeated request headers", needs: []Capability{RepeatedRequestHeaders}, run: func(t *testing.T, s *session) {
+			got := s.inspect(t, "/inspect/a/items/b", http.Header{"X-Multi": {"one", "two"}})
+			if diff := cmp.Diff([]any{"one", "two"}, got["multi"]); diff != "" {
+				t.Errorf("X-Multi as the function saw it (-want +got):\n%s", diff)
+			}
+		}},
+		tcase{name: "http/repeated query values", needs: []Capability{RepeatedQueryValues}, run: func(t *testing.T, s *session) {
+			got := s.inspect(t, "/inspect/a/items/b?q=1&q=2&q=c%20d&q=e%2Cf", nil)
+			if diff := cmp.Diff([]any{"1", "2", "c d", "e,f"}, got["q"]); diff != "" {
+				t.Errorf("q as the function saw it (-want +got):\n%s", diff)
+			}
+		}},
+		tcase{name: "http/status codes", run: func(t *testing.T, s *session) {
+			for _, code := range []int{200, 201, 202, 204, 301, 304, 400, 404, 409, 418, 500, 503} {
+				if resp, _ := s.do(t, "GET", fmt.Sprintf("/status/%d", code), nil, nil); resp.StatusCode != code {
+					t.Errorf("status %d arrived as %d", code, resp.StatusCode)
 				}
 			}
-			return nil
-		})
+		}},
+		tcase{name: "http/several cookies", needs: []Capability{MultipleCookies}, run: func(t *testing.T, s *session) {
+			resp, _ := s.do(t, "GET", "/cookies", nil, nil)
+			var got []string
+			for _, c := range resp.Cookies() {
+				got = append(got, c.Name+"="+c.Value)
+			}
+			if !slices.Equal(got, []string{"a=1", "b=2"}) {
+				t.Errorf("cookies %q, want [a=1 b=2]", got)
+			}
+		}},
+		tcase{name: "http/repeated response headers", needs: []Capability{RepeatedResponseHeaders}, run: func(t *testing.T, s *session) {
+			resp, _ := s.do(t, "GET", "/cookies", nil, nil)
+			if got := resp.Header.Values("X-Multi"); !slices.Equal(got, []string{"x", "y"}) {
+				t.Errorf("X-Multi = %q, want [x y]", got)
+			}
+		}},
+		tcase{name: "http/each error code's status", run: func(t *testing.T, s *session) {
+			for _, code := range core.Codes() {
+				resp, body := s.do(t, "GET", fmt.Sprintf("/error/%d", int(code)), nil, nil)
+				if resp.StatusCode != core.HTTPStatus(code) {
+					t.Errorf("%v: status %d, want %d", code, resp.StatusCode, core.HTTPStatus(code))
+				}
+				var p core.Problem
+				if err := json.Unmarshal(body, &p); err != nil || p.Type != core.ProblemTypePrefix+code.String() {
+					t.Errorf("%v: body %q is not the code's problem", code, body)
+				}
+			}
+		}},
+		tcase{name: "http/error text shown for client errors only", run: func(t *testing.T, s *session) {
+			for _, code := range core.Codes() {
+				_, body := s.do(t, "GET", fmt.Sprintf("/error/%d", int(code)), nil, nil)
+				if shown := strings.Contains(string(body), secretDetail); shown != code.ShowsDetail() {
+					t.Errorf("%v: the error text reached the client: %v, want %v: %s", code, shown, code.ShowsDetail(), body)
+				}
+			}
+		}},
+		tcase{name: "http/panic: a generic 500, and the next request served", run: func(t *testing.T, s *session) {
+			resp, body := s.do(t, "GET", "/panic", nil, nil)
+			if resp.StatusCode != 500 || strings.Contains(string(body), "secret") {
+				t.Errorf("panic: %d %s, want a generic 500", resp.StatusCode, body)
+			}
+			if resp, _ := s.do(t, "GET", "/status/204", nil, nil); resp.StatusCode != 204 {
+				t.Errorf("after a panic: %d, want the next request served", resp.StatusCode)
+			}
+		}},
+		tcase{name: "http/cancellation ends the request's context", needs: []Capability{Cancellation}, run: func(t *testing.T, s *session) {
+			drain(s.app.waiting)
+			drain(s.app.waited)
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			go func() {
+				select {
+				case <-s.app.waiting:
+					cancel()
+				case <-ctx.Done():
+				}
+			}()
+			req, _ := http.NewRequestWithContext(ctx, "GET", "http://function/wait", nil)
+			if resp, err := s.cl.Do(ctx, req); err == nil {
+				resp.Body.Close()
+				t.Errorf("the request was answered %d after its client went away", resp.StatusCode)
+			}
+			select {
+			case err := <-s.app.waited:
+				if !errors.Is(err, context.Canceled) {
+					t.Errorf("the handler's context ended with %v, want context.Canceled", err)
+				}
+			case <-time.After(15 * time.Second):
+				t.Errorf("the handler did not finish")
+			}
+		}},
+	)
+}
+
+func drain[T any](c chan T) {
+	for {
+		select {
+		case <-c:
+		default:
+			return
+		}
 	}
-	c.On("objects", ObjectTrigger, record("objects"))
-	c.On("messages", MessageTrigger, record("messages"))
-	c.On("changes", ChangeTrigger, record("changes"))
-	c.On("timer", TimerTrigger, record("timer"))
-	return c
 }
 
-// The triggers of the conformance app, for harnesses that map them.
-var (
-	ObjectTrigger  = core.ObjectTrigger{Bucket: "CONFORMANCE_BUCKET_URL", Events: []core.Kind{core.KindObjectCreated, core.KindObjectDeleted}}
-	MessageTrigger = core.MessageTrigger{Subscription: "CONFORMANCE_SUBSCRIPTION_URL"}
-	ChangeTrigger  = core.ChangeTrigger{Source: "CONFORMANCE_TABLE"}
-	TimerTrigger   = core.TimerTrigger{Schedule: "0 3 * * *"}
-)
-
-func (c *conformanceApp) httpMark(name string) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			c.mark("http:" + name)
-			next.ServeHTTP(w, r)
-		})
+// pick returns the members of m named keys that m has.
+func pick(m map[string]any, keys ...string) map[string]any {
+	out := map[string]any{}
+	for _, k := range keys {
+		if v, ok := m[k]; ok && v != nil {
+			out[k] = v
+		}
 	}
+	return out
 }
 
-func (c *conformanceApp) eventMark(name string) core.Middleware {
-	return func(next core.Handler) core.Handler {
-		return core.HandlerFunc(func(ctx context.Context, e core.Event) error {
-			c.mark("event:" + name)
-			return next.HandleEvent(ctx, e)
-		})
-	}
-}
-
-func (c *conformanceApp) mark(s string) {
-	c.mu.Lock()
-	c.trace = append(c.trace, s)
-	c.mu.Unlock()
-}
-
-func (c *conformanceApp) events(fn string) []core.Event {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Clone(c.got[fn])
-}
-
-func skipUnless(t *testing.T, h Harness, c Capability) {
-	t.Helper()
-	if ok, why := h.Can(c); !ok {
-		t.Skipf("%s cannot express %s: %s", h.Name(), c, why)
-	}
-}
-
-func do(t *testing.T, cl Client, method, path string, body []byte, header http.Header) (*http.Response, []byte) {
+// do sends a request through the client and returns the response with its
+// body read.
+func (s *session) do(t *testing.T, method, path string, body []byte, header http.Header) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), method, "http://function"+path, bytes.NewReader(body))
 	if err != nil {
@@ -154,7 +229,7 @@ func do(t *testing.T, cl Client, method, path string, body []byte, header http.H
 	for k, vs := range header {
 		req.Header[k] = vs
 	}
-	resp, err := cl.Do(t.Context(), req)
+	resp, err := s.cl.Do(t.Context(), req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -166,208 +241,505 @@ func do(t *testing.T, cl Client, method, path string, body []byte, header http.H
 	return resp, b
 }
 
-func testHTTP(t *testing.T, h Harness) {
-	app := newConformanceApp()
-	cl := h.Start(t, app.App, nil)
-
-	allBytes := make([]byte, 256)
-	for i := range allBytes {
-		allBytes[i] = byte(i)
+// inspect sends GET path and decodes the JSON the inspect route answers.
+func (s *session) inspect(t *testing.T, path string, header http.Header) map[string]any {
+	t.Helper()
+	resp, body := s.do(t, "GET", path, nil, header)
+	var got map[string]any
+	if err := json.Unmarshal(body, &got); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d %s", path, resp.StatusCode, body)
 	}
-	bodies := []struct {
-		name, ct string
-		body     []byte
-		needs    Capability
-	}{
-		{"utf-8", "text/plain; charset=utf-8", []byte("héllo wörld ✓ 世界\n"), ""},
-		{"json", "application/json", []byte(`{"n":9007199254740993,"s":"\u00e9"}`), ""},
-		{"empty", "text/plain", nil, ""},
-		{"binary", "application/octet-stream", allBytes, BinaryResponses},
-		{"5 MB", "application/octet-stream", bytes.Repeat(allBytes, 5<<20/256), LargeBodies},
-	}
-	for _, b := range bodies {
-		t.Run("body/"+b.name, func(t *testing.T) {
-			if b.needs != "" {
-				skipUnless(t, h, b.needs)
-			}
-			resp, got := do(t, cl, "POST", "/echo", b.body, http.Header{"Content-Type": {b.ct}})
-			if resp.StatusCode != 200 || !bytes.Equal(got, b.body) {
-				t.Errorf("echo: %d, %d bytes back of %d sent (equal %v)", resp.StatusCode, len(got), len(b.body), bytes.Equal(got, b.body))
-			}
-		})
-	}
-	t.Run("repeated headers, query and route parameters", func(t *testing.T) {
-		resp, body := do(t, cl, "GET", "/inspect/a%20b/items/7?q=1&q=2&q=c%20d", nil, http.Header{"X-Multi": {"one", "two"}, "X-Single": {"s"}})
-		var got map[string]any
-		if err := json.Unmarshal(body, &got); err != nil || resp.StatusCode != 200 {
-			t.Fatalf("%d %s", resp.StatusCode, body)
-		}
-		want := map[string]any{"id": "a b", "item": "7", "multi": []any{"one", "two"}, "q": []any{"1", "2", "c d"}, "single": "s"}
-		if diff := cmp.Diff(want, got); diff != "" {
-			t.Errorf("request as the function saw it (-want +got):\n%s", diff)
-		}
-	})
-	t.Run("status codes", func(t *testing.T) {
-		for _, code := range []int{200, 201, 202, 204, 301, 400, 404, 409, 418, 500, 503} {
-			if resp, _ := do(t, cl, "GET", fmt.Sprintf("/status/%d", code), nil, nil); resp.StatusCode != code {
-				t.Errorf("status %d arrived as %d", code, resp.StatusCode)
-			}
-		}
-	})
-	t.Run("cookies and repeated response headers", func(t *testing.T) {
-		resp, _ := do(t, cl, "GET", "/cookies", nil, nil)
-		var names []string
-		for _, c := range resp.Cookies() {
-			names = append(names, c.Name+"="+c.Value)
-		}
-		if got := strings.Join(names, ","); got != "a=1,b=2" {
-			t.Errorf("cookies %q, want a=1,b=2", got)
-		}
-		if ok, _ := h.Can(RepeatedResponseHeaders); ok {
-			if got := resp.Header.Values("X-Multi"); !slices.Equal(got, []string{"x", "y"}) {
-				t.Errorf("X-Multi = %q, want [x y]", got)
-			}
-		}
-	})
-	t.Run("error codes", func(t *testing.T) {
-		for _, code := range core.Codes() {
-			resp, body := do(t, cl, "GET", fmt.Sprintf("/error/%d", int(code)), nil, nil)
-			if resp.StatusCode != core.HTTPStatus(code) {
-				t.Errorf("%v: status %d, want %d", code, resp.StatusCode, core.HTTPStatus(code))
-			}
-			if leaked := strings.Contains(string(body), "secret internal"); leaked != code.ShowsDetail() {
-				t.Errorf("%v: the error text reached the client: %v, want %v: %s", code, leaked, code.ShowsDetail(), body)
-			}
-		}
-	})
-	t.Run("panic", func(t *testing.T) {
-		resp, body := do(t, cl, "GET", "/panic", nil, nil)
-		if resp.StatusCode != 500 || strings.Contains(string(body), "secret") {
-			t.Errorf("panic: %d %s, want a generic 500", resp.StatusCode, body)
-		}
-		if resp, _ := do(t, cl, "GET", "/status/204", nil, nil); resp.StatusCode != 204 {
-			t.Errorf("after a panic: %d, want the next request served", resp.StatusCode)
-		}
-	})
-	t.Run("deadline", func(t *testing.T) {
-		skipUnless(t, h, Deadline)
-		if _, body := do(t, cl, "GET", "/deadline", nil, nil); string(body) != "true" {
-			t.Errorf("the request context has no deadline")
-		}
-	})
-	t.Run("middleware order", func(t *testing.T) {
-		app.mu.Lock()
-		app.trace = nil
-		app.mu.Unlock()
-		do(t, cl, "GET", "/status/204", nil, nil)
-		app.mu.Lock()
-		defer app.mu.Unlock()
-		if got := strings.Join(app.trace, ","); got != "http:outer,http:inner" {
-			t.Errorf("middleware ran %q, want outer then inner", got)
-		}
-	})
+	return got
 }
 
+// -------------------------------------------------------------- events
+
+// when is the time of the fixture events other than the timer's.
 var when = time.Date(2026, 11, 21, 10, 30, 0, 0, time.UTC)
 
-// Events returns one neutral event of each kind, as every harness must
-// deliver them, keyed by the conformance app's function names.
-func Events() map[string]core.Event {
-	mk := func(typ, id, source, subject string, data any) core.Event {
-		e, err := core.NewEvent(typ, id, source, data)
-		if err != nil {
-			panic(err)
-		}
-		e.SetSubject(subject)
-		e.SetTime(when)
-		return e
-	}
-	return map[string]core.Event{
-		"objects": mk(core.TypeObjectCreated, "obj-1", "conformance-bucket", "uploads/red flower+1 ü.png",
-			&core.Object{Bucket: "conformance-bucket", Key: "uploads/red flower+1 ü.png", Size: 5 << 30, ContentType: "image/png", ETag: "d41d8cd98f00b204e9800998ecf8427e"}),
-		"messages": mk(core.TypeMessage, "msg-1", "conformance-queue", "",
-			&core.Message{ID: "msg-1", Body: []byte("{\"id\":\"o-1\"}"), Attributes: map[string]string{"kind": "order"}}),
-		"changes": mk(core.TypeChange, "chg-1", "conformance-table", "users/u1",
-			&core.Change{Op: core.OpModify, Key: json.RawMessage(`{"id":"u1"}`), New: json.RawMessage(`{"id":"u1","n":9007199254740993}`), Old: json.RawMessage(`{"id":"u1","n":1}`)}),
-		"timer": mk(core.TypeTimer, "tmr-1", "conformance-schedule", "",
-			&core.Timer{Name: "timer", ScheduledTime: when}),
-	}
+// objectKey is the key of the fixture objects: a space, a plus sign and a
+// non-ASCII letter, each of which some platform encodes.
+const objectKey = "uploads/red flower+1 ü.png"
+
+// The kinds of event, in the matrix's order, and the function of each.
+var kinds = []struct {
+	kind core.Kind
+	fn   string
+}{
+	{core.KindObjectCreated, "objects"},
+	{core.KindObjectDeleted, "objects"},
+	{core.KindMessage, "messages"},
+	{core.KindChange, "changes"},
+	{core.KindTimer, "timer"},
 }
 
-func testEvents(t *testing.T, h Harness) {
-	app := newConformanceApp()
-	cl := h.Start(t, app.App, nil)
-	for fn, e := range Events() {
-		t.Run("kind/"+string(e.Kind()), func(t *testing.T) {
-			out, err := cl.Deliver(t.Context(), fn, []core.Event{e})
-			if err != nil || len(out.Failed) != 0 {
-				t.Fatalf("Deliver: %+v, %v", out, err)
-			}
-			got := app.events(fn)
-			if len(got) != 1 {
-				t.Fatalf("%d events arrived, want 1", len(got))
-			}
-			g := got[0]
-			if g.ID() != e.ID() || g.Type() != e.Type() || g.Kind() != e.Kind() {
-				t.Errorf("envelope: id %q type %q, want %q %q", g.ID(), g.Type(), e.ID(), e.Type())
-			}
-			if diff := cmp.Diff(typed(e), typed(g)); diff != "" {
-				t.Errorf("typed data (-want +got):\n%s", diff)
-			}
+// fixture returns the neutral event of kind k that the suite delivers, with
+// the source the harness names.
+func (s *session) fixture(k core.Kind) core.Event {
+	switch k {
+	case core.KindObjectCreated:
+		return s.event(core.TypeObjectCreated, "obj-1", "objects", objectKey, when,
+			&core.Object{Bucket: "conformance-bucket", Key: objectKey, Size: 5 << 30, ContentType: "image/png", ETag: "d41d8cd98f00b204e9800998ecf8427e"})
+	case core.KindObjectDeleted:
+		return s.event(core.TypeObjectDeleted, "obj-2", "objects", objectKey, when,
+			&core.Object{Bucket: "conformance-bucket", Key: objectKey})
+	case core.KindMessage:
+		return s.message("msg-1", `{"id":"o-1"}`)
+	case core.KindChange:
+		return s.event(core.TypeChange, "chg-1", "changes", "", when, &core.Change{
+			Op: core.OpModify, Key: json.RawMessage(`{"id":"u1"}`),
+			New: json.RawMessage(`{"id":"u1","n":9007199254740993,"tags":["a","b"],"nested":{"ok":true,"none":null}}`),
+			Old: json.RawMessage(`{"id":"u1","n":1}`),
 		})
+	case core.KindTimer:
+		// Now, so that no platform finds it past due.
+		return s.event(core.TypeTimer, "tmr-1", "timer", "", s.now, &core.Timer{Name: "timer", ScheduledTime: s.now})
 	}
-	t.Run("batch: exactly the failed items", func(t *testing.T) {
-		var batch []core.Event
-		for i, body := range []string{"ok-0", "malformed", "ok-2", "panic", "ok-4"} {
-			id := fmt.Sprintf("batch-%d", i)
-			e, _ := core.NewEvent(core.TypeMessage, id, "conformance-queue", &core.Message{ID: id, Body: []byte(body)})
-			batch = append(batch, e)
-		}
-		out, err := cl.Deliver(t.Context(), "messages", batch)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := []string{"batch-1", "batch-3"}
-		if ok, _ := h.Can(PartialBatchFailure); !ok {
-			want = []string{"batch-0", "batch-1", "batch-2", "batch-3", "batch-4"}
-		}
-		if !slices.Equal(out.Failed, want) || !out.Retried {
-			t.Errorf("outcome %+v, want failed %v and a retry", out, want)
-		}
-		// The process survived the panic: the next delivery works.
-		ok, _ := core.NewEvent(core.TypeMessage, "after", "conformance-queue", &core.Message{ID: "after", Body: []byte("ok")})
-		if out, err := cl.Deliver(t.Context(), "messages", []core.Event{ok}); err != nil || len(out.Failed) != 0 {
-			t.Errorf("after a panic: %+v, %v", out, err)
-		}
-	})
-	t.Run("middleware order", func(t *testing.T) {
-		app.mu.Lock()
-		app.trace = nil
-		app.mu.Unlock()
-		e := Events()["timer"]
-		if _, err := cl.Deliver(t.Context(), "timer", []core.Event{e}); err != nil {
-			t.Fatal(err)
-		}
-		app.mu.Lock()
-		defer app.mu.Unlock()
-		if got := strings.Join(app.trace, ","); got != "event:outer,event:inner" {
-			t.Errorf("middleware ran %q, want outer then inner", got)
-		}
-	})
+	panic("adaptertest: no fixture of kind " + string(k))
 }
 
-func typed(e core.Event) any {
-	switch {
-	case e.Object != nil:
-		return e.Object
-	case e.Message != nil:
-		m := *e.Message
-		m.DeliveryCount, m.Subscription, m.PublishTime = 0, "", time.Time{} // delivery details differ by platform
-		return &m
-	case e.Change != nil:
-		return e.Change
-	case e.Timer != nil:
-		return e.Timer
+func (s *session) event(typ, id, fn, subject string, at time.Time, data any) core.Event {
+	e, err := core.NewEvent(typ, id, s.h.Source(fn), data)
+	if err != nil {
+		panic(err)
 	}
-	return nil
+	e.SetSubject(subject)
+	e.SetTime(at)
+	return e
+}
+
+// message returns a message event whose id is id and body body.
+func (s *session) message(id, body string) core.Event {
+	return s.event(core.TypeMessage, id, "messages", "", when,
+		&core.Message{ID: id, Body: []byte(body), Attributes: map[string]string{"kind": "order"}})
+}
+
+// change returns an inserted document change whose new document asks for
+// outcome.
+func (s *session) change(id, outcome string) core.Event {
+	key, _ := json.Marshal(map[string]string{"id": id})
+	doc, _ := json.Marshal(map[string]string{"id": id, "outcome": outcome})
+	return s.event(core.TypeChange, id, "changes", "", when, &core.Change{Op: core.OpInsert, Key: key, New: doc})
+}
+
+// deliver delivers events to fn and returns the outcome and what fn
+// received.
+func (s *session) deliver(t *testing.T, fn string, events ...core.Event) (Outcome, []received) {
+	t.Helper()
+	s.app.take(fn)
+	out, err := s.cl.Deliver(t.Context(), fn, events)
+	if err != nil {
+		t.Fatalf("Deliver to %s: %v", fn, err)
+	}
+	return out, s.app.take(fn)
+}
+
+// arrival is the fixture event of one kind as it arrived, delivered once
+// for all the cases that inspect it.
+type arrival struct {
+	sent, got core.Event
+	r         received
+	err       error
+}
+
+// arrived delivers the fixture of kind k, the first time, and returns it
+// as sent and as the function received it.
+func (s *session) arrived(t *testing.T, k core.Kind) (sent core.Event, got received) {
+	t.Helper()
+	a, ok := s.arrivals[k]
+	if !ok {
+		a = &arrival{sent: s.fixture(k)}
+		s.arrivals[k] = a
+		fn := fnOf(k)
+		s.app.take(fn)
+		out, err := s.cl.Deliver(t.Context(), fn, []core.Event{a.sent})
+		rs := s.app.take(fn)
+		switch {
+		case err != nil:
+			a.err = fmt.Errorf("delivering the %s fixture: %v", k, err)
+		case len(out.Redelivered) != 0:
+			a.err = fmt.Errorf("delivering the %s fixture: %v will be redelivered, want none", k, out.Redelivered)
+		case len(rs) != 1:
+			a.err = fmt.Errorf("delivering the %s fixture: %d events arrived, want 1", k, len(rs))
+		default:
+			a.r = rs[0]
+		}
+	}
+	if a.err != nil {
+		t.Fatal(a.err)
+	}
+	return a.sent, a.r
+}
+
+func fnOf(k core.Kind) string {
+	for _, kf := range kinds {
+		if kf.kind == k {
+			return kf.fn
+		}
+	}
+	return ""
+}
+
+// field is one check of the fixture event of a kind as it arrived.
+type field struct {
+	name string
+	// optional fields can be missing on a platform: the check needs the
+	// capability EventField(kind, name).
+	optional bool
+	check    func(t *testing.T, sent core.Event, got received)
+}
+
+func eventCases() []tcase {
+	var cs []tcase
+	for _, kf := range kinds {
+		k := kf.kind
+		for _, f := range fieldsOf(k) {
+			c := tcase{name: "events/" + string(k) + " " + f.name, run: func(t *testing.T, s *session) {
+				sent, got := s.arrived(t, k)
+				f.check(t, sent, got)
+			}}
+			if f.optional {
+				c.needs = []Capability{EventField(k, f.name)}
+			}
+			cs = append(cs, c)
+		}
+		cs = append(cs, tcase{name: "events/" + string(k) + " id the same on redelivery", run: func(t *testing.T, s *session) {
+			e := s.fixture(k)
+			_, first := s.deliver(t, fnOf(k), e)
+			_, again := s.deliver(t, fnOf(k), e)
+			if len(first) != 1 || len(again) != 1 {
+				t.Fatalf("%d and %d events arrived, want 1 each", len(first), len(again))
+			}
+			if a, b := first[0].event.ID(), again[0].event.ID(); a == "" || a != b {
+				t.Errorf("the event's id is %q, then %q on redelivery; want one non-empty id", a, b)
+			}
+		}})
+	}
+	return cs
+}
+
+// fieldsOf returns the checks of the fixture event of kind k. Data fields
+// that the platforms fill in themselves (an object's event name and account,
+// a message's delivery count, publish time, subscription and sequence, a
+// change's source, id, sequence and document, a timer's attempt) are not
+// compared: they describe the delivery, not the event.
+func fieldsOf(k core.Kind) []field {
+	fs := []field{
+		{name: "type", check: func(t *testing.T, sent core.Event, got received) {
+			if g := got.event; g.Type() != sent.Type() || g.Kind() != sent.Kind() {
+				t.Errorf("type %q (kind %s), want %q", g.Type(), g.Kind(), sent.Type())
+			}
+		}},
+		{name: FieldID, optional: true, check: func(t *testing.T, sent core.Event, got received) {
+			if g := got.event.ID(); g != sent.ID() {
+				t.Errorf("id %q, want %q", g, sent.ID())
+			}
+		}},
+		{name: FieldSource, optional: true, check: func(t *testing.T, sent core.Event, got received) {
+			if g := got.event.Source(); g != sent.Source() {
+				t.Errorf("source %q, want %q", g, sent.Source())
+			}
+		}},
+		{name: FieldTime, optional: true, check: func(t *testing.T, sent core.Event, got received) {
+			if g := got.event.Time(); !g.Equal(sent.Time()) {
+				t.Errorf("time %v, want %v", g, sent.Time())
+			}
+		}},
+	}
+	diff := func(t *testing.T, what string, want, got any, opts ...cmp.Option) {
+		t.Helper()
+		if d := cmp.Diff(want, got, append(opts, cmpopts.EquateEmpty())...); d != "" {
+			t.Errorf("%s (-sent +arrived):\n%s", what, d)
+		}
+	}
+	switch k {
+	case core.KindObjectCreated, core.KindObjectDeleted:
+		fs = append(fs,
+			field{name: FieldSubjectKey, optional: true, check: func(t *testing.T, sent core.Event, got received) {
+				if g := got.event.Subject(); g != sent.Object.Key {
+					t.Errorf("subject %q, want the key %q", g, sent.Object.Key)
+				}
+			}},
+			field{name: "data (bucket, key, size, etag)", check: func(t *testing.T, sent core.Event, got received) {
+				type obj struct {
+					Bucket, Key, ETag string
+					Size              int64
+				}
+				o := func(o *core.Object) obj { return obj{o.Bucket, o.Key, o.ETag, o.Size} }
+				if got.event.Object == nil {
+					t.Fatal("no object data")
+				}
+				diff(t, "object", o(sent.Object), o(got.event.Object))
+			}},
+		)
+		if k == core.KindObjectCreated {
+			fs = append(fs, field{name: "data.content_type", optional: true, check: func(t *testing.T, sent core.Event, got received) {
+				if got.event.Object == nil || got.event.Object.ContentType != sent.Object.ContentType {
+					t.Errorf("content type of %+v, want %q", got.event.Object, sent.Object.ContentType)
+				}
+			}})
+		}
+	case core.KindMessage:
+		fs = append(fs, field{name: "data (id, body, attributes, content type, ordering key)", check: func(t *testing.T, sent core.Event, got received) {
+			type msg struct {
+				ID, ContentType, OrderingKey string
+				Body                         []byte
+				Attributes                   map[string]string
+			}
+			m := func(m *core.Message) msg { return msg{m.ID, m.ContentType, m.OrderingKey, m.Body, m.Attributes} }
+			if got.event.Message == nil {
+				t.Fatal("no message data")
+			}
+			diff(t, "message", m(sent.Message), m(got.event.Message))
+		}})
+	case core.KindChange:
+		change := func(t *testing.T, got received) *core.Change {
+			t.Helper()
+			if got.event.Change == nil {
+				t.Fatal("no change data")
+			}
+			return got.event.Change
+		}
+		fs = append(fs,
+			field{name: "data.op", optional: true, check: func(t *testing.T, sent core.Event, got received) {
+				if g := change(t, got).Op; g != sent.Change.Op {
+					t.Errorf("op %q, want %q", g, sent.Change.Op)
+				}
+			}},
+			field{name: "data.key", optional: true, check: func(t *testing.T, sent core.Event, got received) {
+				diff(t, "key", plainJSON(t, sent.Change.Key), plainJSON(t, change(t, got).Key))
+			}},
+			field{name: "data.new, exactly", optional: true, check: func(t *testing.T, sent core.Event, got received) {
+				diff(t, "new document", plainJSON(t, sent.Change.New), plainJSON(t, change(t, got).New))
+			}},
+			field{name: "data.new, every member as written", check: func(t *testing.T, sent core.Event, got received) {
+				want, _ := plainJSON(t, sent.Change.New).(map[string]any)
+				g, _ := plainJSON(t, change(t, got).New).(map[string]any)
+				for k, v := range want {
+					diff(t, "member "+k, v, g[k])
+				}
+			}},
+			field{name: "data.old", optional: true, check: func(t *testing.T, sent core.Event, got received) {
+				diff(t, "old document", plainJSON(t, sent.Change.Old), plainJSON(t, change(t, got).Old))
+			}},
+		)
+	case core.KindTimer:
+		fs = append(fs, field{name: "data (name, scheduled time, past due, payload)", check: func(t *testing.T, sent core.Event, got received) {
+			g := got.event.Timer
+			if g == nil {
+				t.Fatal("no timer data")
+			}
+			w := sent.Timer
+			if g.Name != w.Name || !g.ScheduledTime.Equal(w.ScheduledTime) || g.PastDue != w.PastDue || !bytes.Equal(g.Payload, w.Payload) {
+				t.Errorf("timer %+v, want %+v", *g, *w)
+			}
+		}})
+	}
+	return fs
+}
+
+// plainJSON decodes a JSON document with its numbers exact, or nil.
+func plainJSON(t *testing.T, b json.RawMessage) any {
+	t.Helper()
+	if len(b) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("%q is not JSON: %v", b, err)
+	}
+	return v
+}
+
+// ------------------------------------------------- failures and batches
+
+// redelivered reports whether a platform redelivers an event that failed
+// with code: always for codes redelivery may fix, and for the others unless
+// the platform acknowledges permanent failures.
+func (s *session) redelivered(code core.Code) bool {
+	ack, _ := s.h.Can(AcknowledgePermanentFailures)
+	return !code.IsClientError() || !ack
+}
+
+// codeOfMarker is the code an event with marker fails with, and whether it
+// fails.
+func codeOfMarker(marker string) (core.Code, bool) {
+	switch {
+	case marker == "malformed":
+		return core.InvalidArgument, true
+	case marker == "panic":
+		return core.Internal, true
+	case strings.HasPrefix(marker, "fail:"):
+		return codeNamed(strings.TrimPrefix(marker, "fail:"))
+	}
+	return 0, false
+}
+
+func failureCases() []tcase {
+	return []tcase{
+		{name: "failures/each error code redelivers or acknowledges a message", uses: []Capability{AcknowledgePermanentFailures}, run: func(t *testing.T, s *session) {
+			for _, code := range core.Codes() {
+				e := s.message("code-"+code.String(), "fail:"+code.String())
+				out, got := s.deliver(t, "messages", e)
+				var want []string
+				if s.redelivered(code) {
+					want = []string{e.ID()}
+				}
+				if len(got) != 1 {
+					t.Errorf("%v: %d events arrived, want 1", code, len(got))
+				}
+				if !slices.Equal(out.Redelivered, want) {
+					t.Errorf("%v: redelivered %q, want %q", code, out.Redelivered, want)
+				}
+			}
+		}},
+		{name: "failures/internal error text never reaches the platform", run: func(t *testing.T, s *session) {
+			for _, code := range core.Codes() {
+				e := s.message("leak-"+code.String(), "fail:"+code.String())
+				out, _ := s.deliver(t, "messages", e)
+				if shown := bytes.Contains(out.Reply, []byte(secretDetail)); shown && !code.ShowsDetail() {
+					t.Errorf("%v: the error text reached the platform: %s", code, out.Reply)
+				}
+			}
+		}},
+		{name: "failures/panic: redelivered, and the next event handled", run: func(t *testing.T, s *session) {
+			e := s.message("panic-1", "panic")
+			out, _ := s.deliver(t, "messages", e)
+			if !slices.Equal(out.Redelivered, []string{e.ID()}) || bytes.Contains(out.Reply, []byte(secretPanic)) {
+				t.Errorf("panic: redelivered %q, reply %s; want it redelivered, without the panic's text", out.Redelivered, out.Reply)
+			}
+			next := s.message("after-panic", "ok")
+			if out, got := s.deliver(t, "messages", next); len(out.Redelivered) != 0 || len(got) != 1 {
+				t.Errorf("after a panic: redelivered %q, %d arrived; want it handled", out.Redelivered, len(got))
+			}
+		}},
+		{name: "failures/a failed object event is redelivered", run: func(t *testing.T, s *session) {
+			e := s.event(core.TypeObjectCreated, "obj-fail", "objects", "uploads/fail:unavailable", when,
+				&core.Object{Bucket: "conformance-bucket", Key: "uploads/fail:unavailable", Size: 1, ETag: "c4ca4238a0b923820dcc509a6f75849b"})
+			out, got := s.deliver(t, "objects", e)
+			if len(got) != 1 || !slices.Equal(out.Redelivered, []string{e.ID()}) {
+				t.Errorf("%d arrived, redelivered %q; want it handled once and redelivered", len(got), out.Redelivered)
+			}
+		}},
+		{name: "batches/messages: exactly the failed ones", uses: []Capability{PartialBatchFailure, AcknowledgePermanentFailures}, run: func(t *testing.T, s *session) {
+			var batch []core.Event
+			for i, body := range []string{"ok", "malformed", "ok", "panic", "ok"} {
+				batch = append(batch, s.message(fmt.Sprintf("batch-%d", i), body))
+			}
+			out, got := s.deliver(t, "messages", batch...)
+			partial, _ := s.h.Can(PartialBatchFailure)
+			want := s.expectedBatch(batch, partial, false)
+			if !slices.Equal(out.Redelivered, want) {
+				t.Errorf("redelivered %q, want %q (%d events arrived)", out.Redelivered, want, len(got))
+			}
+			s.nextWorks(t, "messages", s.message("after-batch", "ok"))
+		}},
+		{name: "batches/changes: the failed ones, by the platform's rule", uses: []Capability{PartialChangeBatchFailure, OrderedChangeBatches, AcknowledgePermanentFailures}, run: func(t *testing.T, s *session) {
+			var batch []core.Event
+			for i, outcome := range []string{"ok", "malformed", "ok", "panic", "ok"} {
+				batch = append(batch, s.change(fmt.Sprintf("c%d", i), outcome))
+			}
+			out, got := s.deliver(t, "changes", batch...)
+			partial, _ := s.h.Can(PartialChangeBatchFailure)
+			ordered, _ := s.h.Can(OrderedChangeBatches)
+			want := s.expectedBatch(batch, partial, ordered)
+			if !slices.Equal(out.Redelivered, want) {
+				t.Errorf("redelivered %q, want %q (%d events arrived)", out.Redelivered, want, len(got))
+			}
+			s.nextWorks(t, "changes", s.change("after-batch", "ok"))
+		}},
+	}
+}
+
+// expectedBatch returns the ids a platform redelivers of batch: exactly
+// the failed ones (partial), the first failure and everything after it
+// (ordered), or the whole batch; failures the platform acknowledges are
+// left out where it reports them one by one.
+func (s *session) expectedBatch(batch []core.Event, partial, ordered bool) []string {
+	var want []string
+	for _, e := range batch {
+		code, failed := codeOfMarker(markerOf(e))
+		switch {
+		case partial:
+			if failed && s.redelivered(code) {
+				want = append(want, e.ID())
+			}
+		case ordered:
+			if failed || len(want) > 0 {
+				want = append(want, e.ID())
+			}
+		default:
+			if failed {
+				for _, e := range batch {
+					want = append(want, e.ID())
+				}
+				return want
+			}
+		}
+	}
+	return want
+}
+
+// nextWorks checks that an event delivered after a failed batch is handled.
+func (s *session) nextWorks(t *testing.T, fn string, e core.Event) {
+	t.Helper()
+	if out, got := s.deliver(t, fn, e); len(out.Redelivered) != 0 || len(got) != 1 {
+		t.Errorf("after the batch: redelivered %q, %d arrived; want the next event handled", out.Redelivered, len(got))
+	}
+}
+
+// ---------------------------------------- invocation and middleware
+
+func invocationCases() []tcase {
+	return []tcase{
+		{name: "invocation/metadata in an HTTP request's context", run: func(t *testing.T, s *session) {
+			info := s.invocation(t)
+			if !info.Present || info.ID == "" || info.Cloud == "" || info.Function == "" {
+				t.Errorf("invocation %+v, want one with an id, a cloud and a function", info)
+			}
+		}},
+		{name: "invocation/metadata in an event's context", run: func(t *testing.T, s *session) {
+			_, got := s.arrived(t, core.KindTimer)
+			if inv := got.inv; inv == nil || inv.ID == "" || inv.Cloud == "" || inv.Function == "" {
+				t.Errorf("invocation %+v, want one with an id, a cloud and a function", inv)
+			}
+		}},
+		{name: "invocation/deadline in an HTTP request's context", needs: []Capability{Deadline}, run: func(t *testing.T, s *session) {
+			if info := s.invocation(t); !info.HasDeadline || info.RemainingMS <= 0 || info.RemainingMS > int64(time.Hour/time.Millisecond) {
+				t.Errorf("the request's context has deadline %v, %d ms away; want one within the hour", info.HasDeadline, info.RemainingMS)
+			}
+		}},
+		{name: "invocation/deadline in an event's context", needs: []Capability{Deadline}, run: func(t *testing.T, s *session) {
+			_, got := s.arrived(t, core.KindTimer)
+			if left := time.Until(got.deadline); !got.hasDeadline || left > time.Hour {
+				t.Errorf("the event's context has deadline %v (%v away); want one within the hour", got.hasDeadline, left)
+			}
+		}},
+		{name: "invocation/HTTP middleware order", run: func(t *testing.T, s *session) {
+			s.app.takeTrace()
+			s.do(t, "GET", "/status/204", nil, nil)
+			if got := strings.Join(s.app.takeTrace(), ","); got != "http:outer,http:inner" {
+				t.Errorf("middleware ran %q, want outer then inner", got)
+			}
+		}},
+		{name: "invocation/event middleware order", run: func(t *testing.T, s *session) {
+			s.app.takeTrace()
+			s.deliver(t, "timer", s.fixture(core.KindTimer))
+			if got := strings.Join(s.app.takeTrace(), ","); got != "event:outer,event:inner" {
+				t.Errorf("middleware ran %q, want outer then inner", got)
+			}
+		}},
+	}
+}
+
+func (s *session) invocation(t *testing.T) invocationInfo {
+	t.Helper()
+	resp, body := s.do(t, "GET", "/invocation", nil, nil)
+	var info invocationInfo
+	if err := json.Unmarshal(body, &info); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET /invocation: %d %s", resp.StatusCode, body)
+	}
+	return info
 }

@@ -1,7 +1,9 @@
 package local_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -25,11 +27,35 @@ type localHarness struct{}
 
 func (localHarness) Name() string { return "local" }
 
+func (localHarness) Describe() string {
+	return "`local.Start`: HTTP through the runtime's own `net/http` server; events posted as CloudEvents JSON to its dev " +
+		"endpoint `POST /_polyfn/events/{function}`, which invokes the function once. Whether a failed event is then " +
+		"redelivered follows the runtime's table (`deliver.go`), applied to the code the endpoint answers with."
+}
+
 func (localHarness) Can(c adaptertest.Capability) (bool, string) {
-	if c == adaptertest.Deadline {
+	switch c {
+	case adaptertest.Deadline:
 		return false, "the local runtime sets no invocation deadline"
+	case adaptertest.PartialBatchFailure, adaptertest.PartialChangeBatchFailure:
+		return true, "the local runtime delivers events one at a time"
+	case adaptertest.OrderedChangeBatches:
+		return false, "not applicable: changes are delivered one at a time"
+	case adaptertest.AcknowledgePermanentFailures:
+		return true, "a client-error failure is dead-lettered at once (kept under .polyfn/dead-letters); other failures are retried with backoff up to the trigger's delivery limit"
 	}
 	return true, ""
+}
+
+// Source names the sources as the local runtime does: bucket and
+// subscription URLs, the timer's polyfn:// name.
+func (localHarness) Source(fn string) string {
+	return map[string]string{
+		"objects":  "file:///srv/polyfn/buckets/conformance-bucket",
+		"messages": "mem://conformance-topic",
+		"changes":  "conformance-table",
+		"timer":    "polyfn://local/timers/timer",
+	}[fn]
 }
 
 func (localHarness) Start(t *testing.T, app *core.App, env map[string]string) adaptertest.Client {
@@ -61,8 +87,9 @@ func (c localClient) Do(ctx context.Context, req *http.Request) (*http.Response,
 
 var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
-// Deliver posts each event to the dev endpoint: the local runtime delivers
-// events one at a time, so a batch's failures are exactly its failed events.
+// Deliver posts each event to the dev endpoint. A failed event is
+// redelivered unless its code is a client error, which the runtime
+// dead-letters at once.
 func (c localClient) Deliver(ctx context.Context, fn string, events []core.Event) (adaptertest.Outcome, error) {
 	var out adaptertest.Outcome
 	for _, e := range events {
@@ -70,16 +97,35 @@ func (c localClient) Deliver(ctx context.Context, fn string, events []core.Event
 		if err != nil {
 			return out, err
 		}
-		req, _ := http.NewRequestWithContext(ctx, "POST", c.rt.URL()+"/_polyfn/events/"+fn, strings.NewReader(string(b)))
+		req, _ := http.NewRequestWithContext(ctx, "POST", c.rt.URL()+"/_polyfn/events/"+fn, bytes.NewReader(b))
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return out, err
 		}
+		body, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusNoContent {
-			out.Failed = append(out.Failed, e.ID())
-			out.Retried = true
+		if err != nil {
+			return out, err
+		}
+		out.Reply = append(out.Reply, body...)
+		if resp.StatusCode == http.StatusNoContent {
+			continue
+		}
+		var p core.Problem
+		_ = json.Unmarshal(body, &p)
+		if !codeNamed(strings.TrimPrefix(p.Type, core.ProblemTypePrefix)).IsClientError() {
+			out.Redelivered = append(out.Redelivered, e.ID())
 		}
 	}
 	return out, nil
+}
+
+// codeNamed returns the code of a problem type's name; Unknown for none.
+func codeNamed(name string) core.Code {
+	for _, c := range core.Codes() {
+		if c.String() == name {
+			return c
+		}
+	}
+	return core.Unknown
 }

@@ -1,0 +1,607 @@
+package awslambda_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambda/messages"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/polyfn/polyfn/adapters/adaptertest"
+	"github.com/polyfn/polyfn/adapters/awslambda"
+	"github.com/polyfn/polyfn/core"
+)
+
+// TestConformance runs the cross-adapter suite through awslambda.Handler
+// as aws-lambda-go's runtime loop calls it, with the payloads Lambda's
+// event sources send and their replies decoded as those sources do.
+func TestConformance(t *testing.T) {
+	adaptertest.RunConformanceTests(t, func(t *testing.T) adaptertest.Harness { return awsHarness{} })
+}
+
+// The limits and settings of the Lambda function the harness plays.
+const (
+	// maxPayload is Lambda's limit on a synchronous invocation's request
+	// and response: 6 MB.
+	maxPayload = 6 << 20
+	// functionTimeout is the timeout polyfn build's SAM template sets.
+	functionTimeout = 30 * time.Second
+	region          = "us-east-1"
+	account         = "123456789012"
+	functionARN     = "arn:aws:lambda:" + region + ":" + account + ":function:conformance"
+)
+
+type awsHarness struct{}
+
+func (awsHarness) Name() string { return "aws" }
+
+func (awsHarness) Describe() string {
+	return "`awslambda.New` behind aws-lambda-go's `lambda.NewHandler`, invoked as its runtime loop does: one invocation " +
+		"at a time, the deadline 30 s away (polyfn build's timeout) in the context, `lambdacontext` and the X-Ray trace " +
+		"header, payloads up to Lambda's 6 MB. HTTP as API Gateway HTTP API payload 2.0 requests (polyfn build's " +
+		"`HttpApi`), replies decoded as API Gateway does; objects as S3 notifications, messages as SQS batches " +
+		"(`ReportBatchItemFailures`), changes as DynamoDB Streams batches, timers as EventBridge Scheduler " +
+		"invocations with polyfn's schedule input. A function error redelivers every event of an asynchronous " +
+		"invocation (S3, the Scheduler) or of a batch."
+}
+
+func (awsHarness) Can(c adaptertest.Capability) (bool, string) {
+	switch c {
+	case adaptertest.BinaryResponses:
+		return true, "binary bodies travel base64-encoded with isBase64Encoded, both ways"
+	case adaptertest.LargeBodies:
+		return true, "5 MB of text fits Lambda's 6 MB synchronous invocation payload"
+	case adaptertest.LargeBinaryBodies:
+		return false, "Lambda's synchronous invocation payload is at most 6 MB each way, and binary bodies travel " +
+			"base64-encoded in the event JSON: 5 MB become 6.7 MB, and Lambda refuses the invocation"
+	case adaptertest.RepeatedRequestHeaders:
+		return false, "API Gateway HTTP APIs (payload 2.0) and function URLs join the values of a repeated request " +
+			"header with commas; rawQueryString keeps repeated query values"
+	case adaptertest.RepeatedResponseHeaders:
+		return false, "a payload 2.0 reply has one value per header name: the adapter joins repeated values with " +
+			"commas (Set-Cookie travels apart, in cookies[])"
+	case adaptertest.MultipleCookies:
+		return true, "payload 2.0 replies carry every Set-Cookie in cookies[]"
+	case adaptertest.Cancellation:
+		return false, "Lambda does not tell a running invocation that its caller went away: it runs until it " +
+			"returns or reaches its deadline"
+	case adaptertest.Deadline:
+		return true, "from Lambda-Runtime-Deadline-Ms; the context ends ReplyMargin (200 ms) earlier, so that a " +
+			"partial-batch reply still reaches Lambda"
+	case adaptertest.PartialBatchFailure:
+		return true, "SQS batches answer with exactly the failed messages in batchItemFailures"
+	case adaptertest.PartialChangeBatchFailure:
+		return false, "a DynamoDB stream is read in order and Lambda resumes a batch from the lowest sequence " +
+			"number reported, so the adapter stops at the first failure"
+	case adaptertest.OrderedChangeBatches:
+		return true, "batchItemFailures names the first failed record's SequenceNumber and every later record"
+	case adaptertest.AcknowledgePermanentFailures:
+		return false, "Lambda gives a function no way to drop an event: every failure is redelivered until the " +
+			"source's retry limit, then goes to its dead-letter queue or on-failure destination; client errors are " +
+			"logged as errors"
+	case adaptertest.EventField(core.KindObjectCreated, adaptertest.FieldID),
+		adaptertest.EventField(core.KindObjectDeleted, adaptertest.FieldID):
+		return false, "S3 notifications carry no event id: the adapter derives one from the bucket, key, " +
+			"sequencer and event name, the same on every redelivery"
+	case adaptertest.EventField(core.KindObjectCreated, "data.content_type"):
+		return false, "S3 notifications carry no content type"
+	}
+	return true, ""
+}
+
+func (awsHarness) Source(fn string) string {
+	return map[string]string{
+		"objects":  "arn:aws:s3:::conformance-bucket",
+		"messages": "arn:aws:sqs:" + region + ":" + account + ":conformance-queue",
+		"changes":  "arn:aws:dynamodb:" + region + ":" + account + ":table/conformance-table",
+		"timer":    "arn:aws:scheduler:" + region + ":" + account + ":schedule/default/conformance-timer",
+	}[fn]
+}
+
+func (awsHarness) Start(t *testing.T, app *core.App, env map[string]string) adaptertest.Client {
+	resolved, err := core.ResolveEnv(app, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Init(t.Context(), resolved); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = app.Close(context.Background()) })
+	h, err := awslambda.New(app, &awslambda.Options{Env: resolved, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &awsClient{handler: lambda.NewHandler(h)}
+}
+
+// awsClient is a Lambda function and the services in front of it.
+type awsClient struct {
+	handler lambda.Handler
+	mu      sync.Mutex // one invocation at a time, as in one execution environment
+	n       int
+}
+
+// invocation is the outcome of one invocation: the response, or the
+// function error document the runtime posts.
+type invocation struct {
+	reply    []byte
+	fnErr    *messages.InvokeResponse_Error
+	tooLarge bool
+}
+
+func (inv invocation) document() []byte {
+	if inv.fnErr == nil {
+		return inv.reply
+	}
+	b, _ := json.Marshal(inv.fnErr)
+	return b
+}
+
+// invoke runs one invocation as aws-lambda-go's runtime loop does
+// (handleInvoke): the deadline, lambdacontext and trace header in a context
+// of its own, since Lambda does not end an invocation when its caller goes.
+func (c *awsClient) invoke(payload []byte) (invocation, error) {
+	if len(payload) > maxPayload {
+		return invocation{tooLarge: true}, nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n++
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(functionTimeout))
+	defer cancel()
+	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{
+		AwsRequestID: fmt.Sprintf("c0f0a6e8-0000-4000-8000-%012d", c.n), InvokedFunctionArn: functionARN,
+	})
+	trace := fmt.Sprintf("Root=1-6740e0a0-%024x;Parent=%016x;Sampled=1", c.n, c.n)
+	ctx = context.WithValue(ctx, "x-amzn-trace-id", trace) //nolint:staticcheck // aws-lambda-go's own key
+	reply, err := c.call(ctx, payload)
+	if err != nil {
+		var ie messages.InvokeResponse_Error
+		if !errors.As(err, &ie) {
+			ie = messages.InvokeResponse_Error{Message: err.Error(), Type: fmt.Sprintf("%T", err)}
+		}
+		return invocation{fnErr: &ie}, nil
+	}
+	if len(reply) > maxPayload {
+		return invocation{fnErr: &messages.InvokeResponse_Error{Type: "Function.ResponseSizeTooLarge", Message: "response over 6 MB"}}, nil
+	}
+	return invocation{reply: reply}, nil
+}
+
+// call calls the handler. A panic that reaches the runtime loop makes it
+// report the error and exit the process, which the harness reports.
+func (c *awsClient) call(ctx context.Context, payload []byte) (reply []byte, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("the handler panicked, which ends the Lambda runtime process: %v", v)
+			panic(err)
+		}
+	}()
+	return c.handler.Invoke(ctx, payload)
+}
+
+// ---------------------------------------------------------------- HTTP
+
+// Do sends req as API Gateway's HTTP API (payload 2.0) does, and answers as
+// it does with the function's reply.
+func (c *awsClient) Do(ctx context.Context, req *http.Request) (*http.Response, error) {
+	payload, err := httpAPIRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	type result struct {
+		inv invocation
+		err error
+	}
+	done := make(chan result, 1)
+	go func() { // the invocation runs on when the caller goes away
+		inv, err := c.invoke(payload)
+		done <- result{inv, err}
+	}()
+	var r result
+	select {
+	case r = <-done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	switch {
+	case r.inv.tooLarge:
+		return gatewayError(http.StatusRequestEntityTooLarge, "Request Entity Too Large"), nil
+	case r.inv.fnErr != nil:
+		return gatewayError(http.StatusInternalServerError, "Internal Server Error"), nil
+	}
+	return httpAPIResponse(r.inv.reply)
+}
+
+// httpAPIRequest encodes req as the payload 2.0 request of an HTTP API's
+// $default stage: names lower-cased, repeated header and query values
+// joined with commas, cookies moved to cookies[], the body base64 unless
+// it is text.
+func httpAPIRequest(req *http.Request) ([]byte, error) {
+	var body []byte
+	if req.Body != nil {
+		var err error
+		if body, err = io.ReadAll(req.Body); err != nil {
+			return nil, err
+		}
+	}
+	headers := map[string]string{
+		"host":              "conformance.execute-api." + region + ".amazonaws.com",
+		"x-forwarded-for":   "203.0.113.7",
+		"x-forwarded-port":  "443",
+		"x-forwarded-proto": "https",
+		"x-amzn-trace-id":   "Root=1-6740e0a0-000000000000000000000001",
+	}
+	if len(body) > 0 {
+		headers["content-length"] = strconv.Itoa(len(body))
+	}
+	var cookies []string
+	for k, vs := range req.Header {
+		if strings.EqualFold(k, "Cookie") {
+			for _, v := range vs {
+				cookies = append(cookies, strings.Split(v, "; ")...)
+			}
+			continue
+		}
+		headers[strings.ToLower(k)] = strings.Join(vs, ",")
+	}
+	var query map[string]string
+	if q := req.URL.Query(); len(q) > 0 {
+		query = map[string]string{}
+		for k, vs := range q {
+			query[k] = strings.Join(vs, ",")
+		}
+	}
+	now := time.Now()
+	p := map[string]any{
+		"version":        "2.0",
+		"routeKey":       "$default",
+		"rawPath":        req.URL.EscapedPath(),
+		"rawQueryString": req.URL.RawQuery,
+		"headers":        headers,
+		"requestContext": map[string]any{
+			"accountId": account, "apiId": "conformance", "domainName": headers["host"], "domainPrefix": "conformance",
+			"http": map[string]string{
+				"method": req.Method, "path": req.URL.Path, "protocol": "HTTP/1.1",
+				"sourceIp": "203.0.113.7", "userAgent": req.Header.Get("User-Agent"),
+			},
+			"requestId": "conformance-request", "routeKey": "$default", "stage": "$default",
+			"time": now.UTC().Format("02/Jan/2006:15:04:05 -0700"), "timeEpoch": now.UnixMilli(),
+		},
+		"isBase64Encoded": false,
+	}
+	if len(cookies) > 0 {
+		p["cookies"] = cookies
+	}
+	if query != nil {
+		p["queryStringParameters"] = query
+	}
+	if len(body) > 0 {
+		if isText(req.Header.Get("Content-Type")) && utf8.Valid(body) {
+			p["body"] = string(body)
+		} else {
+			p["body"], p["isBase64Encoded"] = base64.StdEncoding.EncodeToString(body), true
+		}
+	}
+	return json.Marshal(p)
+}
+
+// isText reports whether API Gateway passes a body of this type as text.
+func isText(contentType string) bool {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	return strings.HasPrefix(mt, "text/") || mt == "application/json" || strings.HasSuffix(mt, "+json") ||
+		mt == "application/xml" || mt == "application/x-www-form-urlencoded"
+}
+
+// httpAPIResponse decodes a payload 2.0 reply as API Gateway does: a reply
+// without statusCode is a JSON body with 200; cookies[] become Set-Cookie
+// headers; a base64 body is decoded.
+func httpAPIResponse(reply []byte) (*http.Response, error) {
+	var r struct {
+		StatusCode      *int              `json:"statusCode"`
+		Headers         map[string]string `json:"headers"`
+		Cookies         []string          `json:"cookies"`
+		Body            string            `json:"body"`
+		IsBase64Encoded bool              `json:"isBase64Encoded"`
+	}
+	if err := json.Unmarshal(reply, &r); err != nil || r.StatusCode == nil {
+		return response(http.StatusOK, http.Header{"Content-Type": {"application/json"}}, reply), nil
+	}
+	h := http.Header{}
+	for k, v := range r.Headers {
+		h.Set(k, v)
+	}
+	for _, c := range r.Cookies {
+		h.Add("Set-Cookie", c)
+	}
+	body := []byte(r.Body)
+	if r.IsBase64Encoded {
+		var err error
+		if body, err = base64.StdEncoding.DecodeString(r.Body); err != nil {
+			return gatewayError(http.StatusInternalServerError, "Internal Server Error"), nil
+		}
+	}
+	return response(*r.StatusCode, h, body), nil
+}
+
+func gatewayError(status int, msg string) *http.Response {
+	b, _ := json.Marshal(map[string]string{"message": msg})
+	return response(status, http.Header{"Content-Type": {"application/json"}}, b)
+}
+
+func response(status int, h http.Header, body []byte) *http.Response {
+	return &http.Response{
+		StatusCode: status, Status: fmt.Sprintf("%d %s", status, http.StatusText(status)),
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: h, Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body)),
+	}
+}
+
+// -------------------------------------------------------------- events
+
+// Deliver sends events as the event source of fn does, in one invocation.
+func (c *awsClient) Deliver(ctx context.Context, fn string, evs []core.Event) (adaptertest.Outcome, error) {
+	var payload []byte
+	var err error
+	var batch func(failures []string) ([]string, bool) // item identifiers to event ids
+	switch fn {
+	case "objects":
+		payload, err = s3Notification(evs)
+	case "messages":
+		payload, err = sqsBatch(evs)
+		batch = byIdentifier(evs, func(e core.Event) string { return e.Message.ID })
+	case "changes":
+		var seqs []string
+		payload, seqs, err = dynamoDBBatch(evs)
+		batch = byIdentifier(evs, func(e core.Event) string {
+			for i := range evs {
+				if evs[i].ID() == e.ID() {
+					return seqs[i]
+				}
+			}
+			return ""
+		})
+	case "timer":
+		if len(evs) != 1 {
+			return adaptertest.Outcome{}, errors.New("a schedule invokes the function with one input")
+		}
+		payload, err = schedulerInput(evs[0])
+	default:
+		return adaptertest.Outcome{}, fmt.Errorf("no event source for %s", fn)
+	}
+	if err != nil {
+		return adaptertest.Outcome{}, err
+	}
+	inv, err := c.invoke(payload)
+	if err != nil {
+		return adaptertest.Outcome{}, err
+	}
+	out := adaptertest.Outcome{Reply: inv.document()}
+	all := func() []string {
+		ids := make([]string, len(evs))
+		for i, e := range evs {
+			ids[i] = e.ID()
+		}
+		return ids
+	}
+	switch {
+	case inv.tooLarge || inv.fnErr != nil:
+		// An asynchronous invocation is retried; a batch returns to its
+		// queue or stream whole.
+		out.Redelivered = all()
+	case batch != nil:
+		var resp struct {
+			BatchItemFailures []struct {
+				ItemIdentifier string `json:"itemIdentifier"`
+			} `json:"batchItemFailures"`
+		}
+		if err := json.Unmarshal(inv.reply, &resp); err != nil {
+			out.Redelivered = all() // Lambda fails a batch whose reply it cannot read
+			break
+		}
+		var ids []string
+		for _, f := range resp.BatchItemFailures {
+			ids = append(ids, f.ItemIdentifier)
+		}
+		var ok bool
+		if out.Redelivered, ok = batch(ids); !ok {
+			out.Redelivered = all() // an unknown or empty identifier fails the batch
+		}
+	}
+	return out, nil
+}
+
+// byIdentifier returns the mapping from batchItemFailures identifiers to
+// the ids of evs, in batch order, with ident giving each event's identifier.
+func byIdentifier(evs []core.Event, ident func(core.Event) string) func([]string) ([]string, bool) {
+	return func(failures []string) ([]string, bool) {
+		failed := map[string]bool{}
+		for _, f := range failures {
+			known := false
+			for _, e := range evs {
+				known = known || (f != "" && ident(e) == f)
+			}
+			if !known {
+				return nil, false
+			}
+			failed[f] = true
+		}
+		var ids []string
+		for _, e := range evs {
+			if failed[ident(e)] {
+				ids = append(ids, e.ID())
+			}
+		}
+		return ids, true
+	}
+}
+
+// s3Notification is the S3 event of the objects' creation or removal. S3
+// sends no event id; the key is form-encoded ("red flower.jpg" is
+// "red+flower.jpg"), with "/" as it is.
+func s3Notification(evs []core.Event) ([]byte, error) {
+	var records []any
+	for _, e := range evs {
+		o := e.Object
+		name := "ObjectCreated:Put"
+		object := map[string]any{
+			"key":       strings.ReplaceAll(url.QueryEscape(o.Key), "%2F", "/"),
+			"sequencer": strings.ToUpper(digest(e.ID())[:18]),
+		}
+		if e.Kind() == core.KindObjectDeleted {
+			name = "ObjectRemoved:Delete"
+		} else {
+			object["size"], object["eTag"] = o.Size, o.ETag
+		}
+		records = append(records, map[string]any{
+			"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": region,
+			"eventTime": e.Time().Format("2006-01-02T15:04:05.000Z"), "eventName": name,
+			"userIdentity":      map[string]string{"principalId": "AWS:AIDAEXAMPLE"},
+			"requestParameters": map[string]string{"sourceIPAddress": "203.0.113.7"},
+			"responseElements":  map[string]string{"x-amz-request-id": "C3D13FE58DE4C810", "x-amz-id-2": "FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD"},
+			"s3": map[string]any{
+				"s3SchemaVersion": "1.0", "configurationId": "conformance",
+				"bucket": map[string]any{"name": o.Bucket, "ownerIdentity": map[string]string{"principalId": "A3NL1KOZZKExample"}, "arn": e.Source()},
+				"object": object,
+			},
+		})
+	}
+	return json.Marshal(map[string]any{"Records": records})
+}
+
+// sqsBatch is the SQS event of a batch of messages from a standard queue.
+func sqsBatch(evs []core.Event) ([]byte, error) {
+	var records []any
+	for _, e := range evs {
+		m := e.Message
+		attrs := map[string]any{}
+		for k, v := range m.Attributes {
+			attrs[k] = map[string]any{"stringValue": v, "stringListValues": []string{}, "binaryListValues": []string{}, "dataType": "String"}
+		}
+		sent := strconv.FormatInt(e.Time().UnixMilli(), 10)
+		records = append(records, map[string]any{
+			"messageId": m.ID, "receiptHandle": "AQEB" + digest(m.ID), "body": string(m.Body),
+			"attributes": map[string]string{
+				"ApproximateReceiveCount": "1", "SentTimestamp": sent, "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+				"ApproximateFirstReceiveTimestamp": sent,
+			},
+			"messageAttributes": attrs, "md5OfBody": digest(string(m.Body))[:32],
+			"eventSource": "aws:sqs", "eventSourceARN": e.Source(), "awsRegion": region,
+		})
+	}
+	return json.Marshal(map[string]any{"Records": records})
+}
+
+// dynamoDBBatch is the DynamoDB Streams event of a batch of changes
+// (NEW_AND_OLD_IMAGES), and the sequence number of each.
+func dynamoDBBatch(evs []core.Event) ([]byte, []string, error) {
+	var records []any
+	var seqs []string
+	for i, e := range evs {
+		c := e.Change
+		name := map[core.Op]string{core.OpInsert: "INSERT", core.OpModify: "MODIFY", core.OpRemove: "REMOVE", core.OpWrite: "MODIFY"}[c.Op]
+		seq := fmt.Sprintf("4%020d", i+1)
+		seqs = append(seqs, seq)
+		d := map[string]any{
+			"ApproximateCreationDateTime": e.Time().Unix(), "SequenceNumber": seq, "SizeBytes": 64,
+			"StreamViewType": "NEW_AND_OLD_IMAGES",
+		}
+		for name, doc := range map[string]json.RawMessage{"Keys": c.Key, "NewImage": c.New, "OldImage": c.Old} {
+			if len(doc) == 0 {
+				continue
+			}
+			av, err := attributeValues(doc)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s of %s: %w", name, e.ID(), err)
+			}
+			d[name] = av
+		}
+		records = append(records, map[string]any{
+			"eventID": e.ID(), "eventName": name, "eventVersion": "1.1", "eventSource": "aws:dynamodb",
+			"awsRegion": region, "dynamodb": d, "eventSourceARN": e.Source() + "/stream/2026-11-01T00:00:00.000",
+		})
+	}
+	b, err := json.Marshal(map[string]any{"Records": records})
+	return b, seqs, err
+}
+
+// attributeValues encodes a plain JSON object as DynamoDB's AttributeValue
+// JSON, numbers with every digit.
+func attributeValues(doc json.RawMessage) (json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	var v map[string]any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	item := map[string]any{}
+	for k, x := range v {
+		item[k] = attributeValue(x)
+	}
+	return json.Marshal(item)
+}
+
+func attributeValue(v any) any {
+	switch v := v.(type) {
+	case string:
+		return map[string]string{"S": v}
+	case json.Number:
+		return map[string]string{"N": v.String()}
+	case bool:
+		return map[string]bool{"BOOL": v}
+	case nil:
+		return map[string]bool{"NULL": true}
+	case []any:
+		l := make([]any, len(v))
+		for i, x := range v {
+			l[i] = attributeValue(x)
+		}
+		return map[string]any{"L": l}
+	case map[string]any:
+		m := map[string]any{}
+		for k, x := range v {
+			m[k] = attributeValue(x)
+		}
+		return map[string]any{"M": m}
+	}
+	panic(fmt.Sprintf("no attribute value for %T", v))
+}
+
+// schedulerInput is what EventBridge Scheduler sends for polyfn's schedule
+// input (awslambda.SchedulerInput) once it has filled in its context
+// attributes.
+func schedulerInput(e core.Event) ([]byte, error) {
+	tmpl := awslambda.SchedulerInput(e.Timer.Name)
+	return []byte(strings.NewReplacer(
+		"<aws.scheduler.scheduled-time>", e.Timer.ScheduledTime.UTC().Format(time.RFC3339),
+		"<aws.scheduler.schedule-arn>", e.Source(),
+		"<aws.scheduler.execution-id>", e.ID(),
+		"<aws.scheduler.attempt-number>", "1",
+	).Replace(tmpl)), nil
+}
+
+func digest(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
