@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +24,7 @@ import (
 	_ "gocloud.dev/blob/fileblob"
 
 	"github.com/polyfn/polyfn/adapters/awslambda/runtimeapi"
+	"github.com/polyfn/polyfn/core/auth/authtest"
 	"github.com/polyfn/polyfn/internal/emulators"
 )
 
@@ -111,11 +113,16 @@ func invoke(t *testing.T, s *runtimeapi.Server, event any) []byte {
 	return r.Payload
 }
 
-// httpRequest is an HTTP API (payload 2.0) event.
-func httpRequest(method, path, body string) events.APIGatewayV2HTTPRequest {
+// httpRequest is an HTTP API (payload 2.0) event; header holds more
+// headers (name, value, …), which API Gateway sends in lower case.
+func httpRequest(method, path, body string, header ...string) events.APIGatewayV2HTTPRequest {
+	headers := map[string]string{"content-type": "application/json", "host": "api.example.com"}
+	for i := 0; i+1 < len(header); i += 2 {
+		headers[strings.ToLower(header[i])] = header[i+1]
+	}
 	return events.APIGatewayV2HTTPRequest{
 		Version: "2.0", RouteKey: "$default", RawPath: path,
-		Headers: map[string]string{"content-type": "application/json", "host": "api.example.com"},
+		Headers: headers,
 		RequestContext: events.APIGatewayV2HTTPRequestContext{
 			RequestID: "e2e", Stage: "$default", DomainName: "api.example.com",
 			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: method, Path: path, Protocol: "HTTP/1.1", SourceIP: "192.0.2.1"},
@@ -135,10 +142,18 @@ func httpResponse(t *testing.T, s *runtimeapi.Server, req events.APIGatewayV2HTT
 
 func fileURL(dir string) string { return "file://" + filepath.ToSlash(dir) }
 
-func TestUsersEndToEnd(t *testing.T) {
-	s := serve(t, "users", "USERS_BUCKET_URL="+fileURL(t.TempDir()))
+// usersEnv is the environment of a users bootstrap on a bucket in dir that
+// trusts iss, with vars (NAME=value) added.
+func usersEnv(dir string, iss *authtest.Issuer, vars ...string) []string {
+	return append([]string{"USERS_BUCKET_URL=" + fileURL(dir), "USERS_OIDC_ISSUER=" + iss.URL, "USERS_OIDC_AUDIENCE=" + authtest.Audience}, vars...)
+}
 
-	created := httpResponse(t, s, httpRequest("POST", "/users", `{"name":"Ada Lovelace","email":"ada@example.com"}`))
+func TestUsersEndToEnd(t *testing.T) {
+	iss := authtest.NewIssuer(t)
+	s := serve(t, "users", usersEnv(t.TempDir(), iss)...)
+	authz := []string{"Authorization", iss.Bearer(t, "ada", "users:read", "users:write")}
+
+	created := httpResponse(t, s, httpRequest("POST", "/users", `{"name":"Ada Lovelace","email":"ada@example.com"}`, authz...))
 	if created.StatusCode != http.StatusCreated {
 		t.Fatalf("POST /users: got %d %s, want 201", created.StatusCode, created.Body)
 	}
@@ -147,13 +162,93 @@ func TestUsersEndToEnd(t *testing.T) {
 		t.Fatalf("Location: got %q", location)
 	}
 
-	got := httpResponse(t, s, httpRequest("GET", location, ""))
+	got := httpResponse(t, s, httpRequest("GET", location, "", authz...))
 	if got.StatusCode != http.StatusOK || got.Body != created.Body {
 		t.Errorf("GET %s: got %d %s, want 200 %s", location, got.StatusCode, got.Body, created.Body)
 	}
-	missing := httpResponse(t, s, httpRequest("GET", "/users/00000000-0000-4000-8000-000000000000", ""))
+	missing := httpResponse(t, s, httpRequest("GET", "/users/00000000-0000-4000-8000-000000000000", "", authz...))
 	if missing.StatusCode != http.StatusNotFound || missing.Headers["Content-Type"] != "application/problem+json" {
 		t.Errorf("GET of a missing user: got %d %v", missing.StatusCode, missing.Headers)
+	}
+}
+
+// TestUsersPoliciesEndToEnd checks the users function's gateway policies
+// through the -tags aws bootstrap, as API Gateway would deliver the
+// requests: the function, not the gateway, enforces them.
+func TestUsersPoliciesEndToEnd(t *testing.T) {
+	iss := authtest.NewIssuer(t)
+	keys := authtest.KeyListURL(t, authtest.Key{Name: "importer", Secret: "importer-secret"})
+	s := serve(t, "users", usersEnv(t.TempDir(), iss, "USERS_API_KEYS_URL="+keys, "USERS_RATE_LIMIT=5/h")...)
+	const ada = `{"name":"Ada Lovelace","email":"ada@example.com"}`
+	bearer := func(sub string, scopes ...string) []string {
+		return []string{"Authorization", iss.Bearer(t, sub, scopes...)}
+	}
+
+	if r := httpResponse(t, s, httpRequest("POST", "/users", ada)); r.StatusCode != http.StatusUnauthorized ||
+		r.Headers["Www-Authenticate"] != `Bearer realm="polyfn"` || r.Headers["Content-Type"] != "application/problem+json" {
+		t.Errorf("no token: got %d %v, want a 401 problem with a Bearer challenge", r.StatusCode, r.Headers)
+	}
+	if r := httpResponse(t, s, httpRequest("POST", "/users", ada, bearer("reader", "users:read")...)); r.StatusCode != http.StatusForbidden ||
+		!strings.Contains(r.Headers["Www-Authenticate"], `error="insufficient_scope", scope="users:write"`) {
+		t.Errorf("a token without users:write: got %d %v, want 403 insufficient_scope", r.StatusCode, r.Headers)
+	}
+	if r := httpResponse(t, s, httpRequest("POST", "/users", ada, "X-API-Key", "importer-secret")); r.StatusCode != http.StatusCreated {
+		t.Errorf("an API key: got %d %s, want 201", r.StatusCode, r.Body)
+	}
+
+	writer := bearer("writer", "users:read", "users:write")
+	first := httpResponse(t, s, httpRequest("POST", "/users", ada, append(writer, "Idempotency-Key", "k-1")...))
+	again := httpResponse(t, s, httpRequest("POST", "/users", ada, append(writer, "Idempotency-Key", "k-1")...))
+	if first.StatusCode != http.StatusCreated || again.StatusCode != http.StatusCreated || again.Body != first.Body ||
+		again.Headers["Idempotent-Replayed"] != "true" {
+		t.Errorf("a retried Idempotency-Key: got %d %s then %d %s %v, want the same user replayed",
+			first.StatusCode, first.Body, again.StatusCode, again.Body, again.Headers)
+	}
+
+	bad := httpResponse(t, s, httpRequest("POST", "/users", `{"name":42,"email":"x","admin":true}`, bearer("sloppy", "users:write")...))
+	var problem struct {
+		Status int
+		Errors []struct{ Pointer string }
+	}
+	if err := json.Unmarshal([]byte(bad.Body), &problem); err != nil || bad.StatusCode != http.StatusBadRequest ||
+		bad.Headers["Content-Type"] != "application/problem+json" || fmt.Sprint(problem.Errors) != "[{/} {/email} {/name}]" {
+		t.Errorf("a body against the schema: got %d %v %s, want a 400 problem pointing at /, /email and /name", bad.StatusCode, bad.Headers, bad.Body)
+	}
+
+	throttled := bearer("throttled", "users:read")
+	for i := range 5 {
+		if r := httpResponse(t, s, httpRequest("GET", "/users/00000000-0000-4000-8000-000000000000", "", throttled...)); r.StatusCode != http.StatusNotFound {
+			t.Fatalf("request %d within the limit: got %d %s, want 404", i+1, r.StatusCode, r.Body)
+		}
+	}
+	r := httpResponse(t, s, httpRequest("GET", "/users/00000000-0000-4000-8000-000000000000", "", throttled...))
+	if retry, err := strconv.Atoi(r.Headers["Retry-After"]); r.StatusCode != http.StatusTooManyRequests || err != nil || retry < 1 {
+		t.Errorf("the 6th request of 5/h: got %d %v, want 429 with Retry-After", r.StatusCode, r.Headers)
+	}
+}
+
+// TestUsersRefusesWithoutAuthentication starts the users bootstrap with its
+// bucket but no issuer: the invocation gets Lambda's init error, a
+// configuration error that names the variables, and nothing is served.
+func TestUsersRefusesWithoutAuthentication(t *testing.T) {
+	s := serve(t, "users", "USERS_BUCKET_URL="+fileURL(t.TempDir()))
+	payload, err := json.Marshal(httpRequest("GET", "/users/00000000-0000-4000-8000-000000000000", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	r, err := s.Invoke(ctx, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.FunctionError == "" {
+		t.Fatalf("the function served without authentication configured: %s", r.Payload)
+	}
+	for _, want := range []string{"Runtime.ConfigInvalid", "USERS_OIDC_AUDIENCE", "USERS_OIDC_ISSUER"} {
+		if !strings.Contains(string(r.Payload), want) {
+			t.Errorf("the init error %s does not name %s", r.Payload, want)
+		}
 	}
 }
 
