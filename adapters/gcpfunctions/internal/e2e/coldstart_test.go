@@ -8,14 +8,17 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/polyfn/polyfn/core/auth/authtest"
 )
 
 // BenchmarkColdStart measures, per iteration, one cold start: from starting
 // the process to its first 200 answer. users is the -tags gcp build, reading
-// a stored user (GET /users/{id}); usersnodrivers is the same function on
-// the adapter without the Google Cloud drivers (testdata/usersnodrivers);
-// hello is testdata/hello, a function served by the framework with no polyfn
-// code. Each also reports its binary's size.
+// a stored user (GET /users/{id}) with a bearer token, so the first answer
+// includes fetching the (local test) issuer's keys; usersnodrivers is the
+// same function on the adapter without the Google Cloud drivers
+// (testdata/usersnodrivers); hello is testdata/hello, a function served by
+// the framework with no polyfn code. Each also reports its binary's size.
 // Run each start as its own sample, and compare medians:
 //
 //	go test -run='^$' -bench='^BenchmarkColdStart$' -benchtime=1x -count=25 ./adapters/gcpfunctions > cold.txt
@@ -30,13 +33,18 @@ func BenchmarkColdStart(b *testing.B) {
 	if err := os.WriteFile(filepath.Join(bucket, "users", userID+".json"), []byte(user), 0o644); err != nil {
 		b.Fatal(err)
 	}
+	iss := authtest.NewIssuer(b)
+	usersEnv := []string{"FUNCTION_TARGET=users", "USERS_BUCKET_URL=" + fileBucket(bucket),
+		"USERS_OIDC_ISSUER=" + iss.URL, "USERS_OIDC_AUDIENCE=" + authtest.Audience}
+	authz := iss.Bearer(b, "bench", "users:read")
 	tests := []struct {
 		name, path string
 		env        []string
+		authz      string
 	}{
-		{"users", "/users/" + userID, []string{"FUNCTION_TARGET=users", "USERS_BUCKET_URL=" + fileBucket(bucket)}},
-		{"usersnodrivers", "/users/" + userID, []string{"FUNCTION_TARGET=users", "USERS_BUCKET_URL=" + fileBucket(bucket)}},
-		{"hello", "/", []string{"FUNCTION_TARGET=hello"}},
+		{"users", "/users/" + userID, usersEnv, authz},
+		{"usersnodrivers", "/users/" + userID, usersEnv, authz},
+		{"hello", "/", []string{"FUNCTION_TARGET=hello"}, ""},
 	}
 	for _, tt := range tests {
 		b.Run("binary="+tt.name, func(b *testing.B) {
@@ -46,15 +54,16 @@ func BenchmarkColdStart(b *testing.B) {
 				b.Fatal(err)
 			}
 			for b.Loop() {
-				coldStart(b, bin, tt.path, tt.env)
+				coldStart(b, bin, tt.path, tt.authz, tt.env)
 			}
 			b.ReportMetric(float64(fi.Size()), "binary-bytes")
 		})
 	}
 }
 
-// coldStart starts bin and polls path until it answers 200, then kills it.
-func coldStart(b *testing.B, bin, path string, env []string) {
+// coldStart starts bin and polls path, with the Authorization header authz
+// when it is not empty, until it answers 200, then kills it.
+func coldStart(b *testing.B, bin, path, authz string, env []string) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -75,7 +84,14 @@ func coldStart(b *testing.B, bin, path string, env []string) {
 		b.StartTimer()
 	}()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Microsecond) {
-		resp, err := client.Get("http://" + addr + path)
+		req, err := http.NewRequest(http.MethodGet, "http://"+addr+path, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if authz != "" {
+			req.Header.Set("Authorization", authz)
+		}
+		resp, err := client.Do(req)
 		if err != nil {
 			continue
 		}

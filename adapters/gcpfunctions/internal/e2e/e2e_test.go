@@ -7,11 +7,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"image/png"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,6 +22,8 @@ import (
 
 	"gocloud.dev/blob"
 	"gocloud.dev/pubsub"
+
+	"github.com/polyfn/polyfn/core/auth/authtest"
 )
 
 // The end-to-end tests build the example functions with -tags gcp and run
@@ -157,10 +161,18 @@ func (c *child) stop(t *testing.T) {
 
 func fileBucket(dir string) string { return "file://" + dir + "?no_tmp_dir=true" }
 
+// usersEnv is the environment of the users function on a bucket in dir
+// that trusts iss, with vars (NAME=value) added.
+func usersEnv(dir string, iss *authtest.Issuer, vars ...string) []string {
+	return append([]string{"USERS_BUCKET_URL=" + fileBucket(dir), "USERS_OIDC_ISSUER=" + iss.URL, "USERS_OIDC_AUDIENCE=" + authtest.Audience}, vars...)
+}
+
 func TestUsersEndToEnd(t *testing.T) {
-	c := startFunction(t, "users", "users", "USERS_BUCKET_URL="+fileBucket(t.TempDir()))
+	iss := authtest.NewIssuer(t)
+	c := startFunction(t, "users", "users", usersEnv(t.TempDir(), iss)...)
+	authz := iss.Bearer(t, "ada", "users:read", "users:write")
 	status, body := do(t, newRequest(t, http.MethodPost, c.url+"/users",
-		[]byte(`{"name":"Ada Lovelace","email":"ada@example.com"}`), "Content-Type", "application/json"))
+		[]byte(`{"name":"Ada Lovelace","email":"ada@example.com"}`), "Content-Type", "application/json", "Authorization", authz))
 	if status != http.StatusCreated {
 		t.Fatalf("POST /users: %d %s", status, body)
 	}
@@ -179,7 +191,7 @@ func TestUsersEndToEnd(t *testing.T) {
 		{"no such route", http.MethodGet, "/nothing", "", "", http.StatusNotFound},
 	}
 	for _, tt := range tests {
-		status, body := do(t, newRequest(t, tt.method, c.url+tt.path, []byte(tt.body), "Content-Type", tt.contentType))
+		status, body := do(t, newRequest(t, tt.method, c.url+tt.path, []byte(tt.body), "Content-Type", tt.contentType, "Authorization", authz))
 		if status != tt.want {
 			t.Errorf("%s: %s %s = %d %s, want %d", tt.name, tt.method, tt.path, status, body, tt.want)
 		}
@@ -188,6 +200,97 @@ func TestUsersEndToEnd(t *testing.T) {
 		}
 	}
 	c.stop(t)
+}
+
+// doFull is do that returns the response headers too.
+func doFull(t *testing.T, req *http.Request) (int, http.Header, []byte) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, body
+}
+
+// TestUsersPoliciesEndToEnd checks the users function's gateway policies
+// through the -tags gcp build under the real Functions Framework, with the
+// issuer's keys read from a file (USERS_JWKS_URL), as an air-gapped
+// deployment would.
+func TestUsersPoliciesEndToEnd(t *testing.T) {
+	iss := authtest.NewIssuer(t)
+	keys := authtest.KeyListURL(t, authtest.Key{Name: "importer", Secret: "importer-secret"})
+	c := startFunction(t, "users", "users", usersEnv(t.TempDir(), iss,
+		"USERS_JWKS_URL="+iss.JWKSURL, "USERS_API_KEYS_URL="+keys, "USERS_RATE_LIMIT=5/h")...)
+	users := c.url + "/users"
+	ada := []byte(`{"name":"Ada Lovelace","email":"ada@example.com"}`)
+	post := func(body []byte, header ...string) (int, http.Header, []byte) {
+		t.Helper()
+		return doFull(t, newRequest(t, http.MethodPost, users, body, append([]string{"Content-Type", "application/json"}, header...)...))
+	}
+	bearer := func(sub string, scopes ...string) string { return iss.Bearer(t, sub, scopes...) }
+
+	if status, h, body := post(ada); status != http.StatusUnauthorized || h.Get("WWW-Authenticate") != `Bearer realm="polyfn"` ||
+		h.Get("Content-Type") != "application/problem+json" {
+		t.Errorf("no token: %d %v %s, want a 401 problem with a Bearer challenge", status, h, body)
+	}
+	if status, h, body := post(ada, "Authorization", bearer("reader", "users:read")); status != http.StatusForbidden ||
+		!strings.Contains(h.Get("WWW-Authenticate"), `error="insufficient_scope", scope="users:write"`) {
+		t.Errorf("a token without users:write: %d %v %s, want 403 insufficient_scope", status, h, body)
+	}
+	if status, _, body := post(ada, "X-API-Key", "importer-secret"); status != http.StatusCreated {
+		t.Errorf("an API key: %d %s, want 201", status, body)
+	}
+
+	writer := bearer("writer", "users:read", "users:write")
+	status, _, first := post(ada, "Authorization", writer, "Idempotency-Key", "k-1")
+	status2, h, again := post(ada, "Authorization", writer, "Idempotency-Key", "k-1")
+	if status != http.StatusCreated || status2 != http.StatusCreated || !bytes.Equal(again, first) || h.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("a retried Idempotency-Key: %d %s then %d %s %v, want the same user replayed", status, first, status2, again, h)
+	}
+
+	status, h, body := post([]byte(`{"name":42,"email":"x","admin":true}`), "Authorization", bearer("sloppy", "users:write"))
+	var problem struct {
+		Errors []struct{ Pointer string }
+	}
+	if err := json.Unmarshal(body, &problem); err != nil || status != http.StatusBadRequest ||
+		h.Get("Content-Type") != "application/problem+json" || fmt.Sprint(problem.Errors) != "[{/} {/email} {/name}]" {
+		t.Errorf("a body against the schema: %d %v %s, want a 400 problem pointing at /, /email and /name", status, h, body)
+	}
+
+	throttled := bearer("throttled", "users:read")
+	unknown := users + "/6c792c37-a1d3-4387-a78a-267a711a9c3e"
+	for i := range 5 {
+		if status, body := do(t, newRequest(t, http.MethodGet, unknown, nil, "Authorization", throttled)); status != http.StatusNotFound {
+			t.Fatalf("request %d within the limit: %d %s, want 404", i+1, status, body)
+		}
+	}
+	status, h, body = doFull(t, newRequest(t, http.MethodGet, unknown, nil, "Authorization", throttled))
+	if retry, err := strconv.Atoi(h.Get("Retry-After")); status != http.StatusTooManyRequests || err != nil || retry < 1 {
+		t.Errorf("the 6th request of 5/h: %d %v %s, want 429 with Retry-After", status, h, body)
+	}
+	c.stop(t)
+}
+
+// TestUsersRefusesWithoutAuthentication runs the users function with its
+// bucket but no issuer: it must exit before serving, naming the variables.
+func TestUsersRefusesWithoutAuthentication(t *testing.T) {
+	cmd := exec.Command(binary(t, "users"))
+	cmd.Env = append(withoutFunctionTarget(os.Environ()), "FUNCTION_TARGET=users", "POLYFN_ADDR=127.0.0.1:0",
+		"USERS_BUCKET_URL="+fileBucket(t.TempDir()))
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("the function exited cleanly without authentication configured:\n%s", out)
+	}
+	for _, v := range []string{"USERS_OIDC_AUDIENCE", "USERS_OIDC_ISSUER"} {
+		if !bytes.Contains(out, []byte(v)) {
+			t.Errorf("the output does not name %s:\n%s", v, out)
+		}
+	}
 }
 
 // TestThumbnailsEndToEnd runs thumbnails against the Cloud Storage and
