@@ -14,6 +14,7 @@ import (
 	"github.com/polyfn/polyfn/adapters/azurefunctions"
 	"github.com/polyfn/polyfn/adapters/azurefunctions/azurefunctionstest"
 	"github.com/polyfn/polyfn/core"
+	"github.com/polyfn/polyfn/core/auth/authtest"
 )
 
 // These tests run the real handler executables, built with -tags azure,
@@ -272,13 +273,17 @@ func TestProcessReadsHostJSON(t *testing.T) {
 	}
 }
 
-// usersRequest sends a users request in default mode or as proxied, and
-// returns the client's view of the response.
-func usersRequest(t *testing.T, host *azurefunctionstest.Host, mode, method, path string, body []byte) (int, http.Header, []byte) {
+// usersRequest sends a users request in default mode or as proxied, with
+// the Authorization header authz unless it is empty, and returns the
+// client's view of the response.
+func usersRequest(t *testing.T, host *azurefunctionstest.Host, mode, authz, method, path string, body []byte) (int, http.Header, []byte) {
 	t.Helper()
 	header := http.Header{}
 	if body != nil {
 		header.Set("Content-Type", "application/json")
+	}
+	if authz != "" {
+		header.Set("Authorization", authz)
 	}
 	if mode == "proxy" { // the client's request: the simulated host adds the route prefix
 		resp, err := host.Proxy(t.Context(), clientRequest(t, method, "https://users.azurewebsites.net"+path, body, header))
@@ -304,12 +309,15 @@ func usersRequest(t *testing.T, host *azurefunctionstest.Host, mode, method, pat
 
 func TestUsersEndToEnd(t *testing.T) {
 	dir := t.TempDir()
+	iss := authtest.NewIssuer(t)
 	host := azurefunctionstest.Start(t, binary(t, "users"), &azurefunctionstest.Options{
-		Env: []string{"USERS_BUCKET_URL=file://" + filepath.ToSlash(dir) + "?create_dir=true&no_tmp_dir=true"},
+		Env: []string{"USERS_BUCKET_URL=file://" + filepath.ToSlash(dir) + "?create_dir=true&no_tmp_dir=true",
+			"USERS_OIDC_ISSUER=" + iss.URL, "USERS_OIDC_AUDIENCE=" + authtest.Audience},
 	})
+	authz := iss.Bearer(t, "ada", "users:read", "users:write")
 	for _, mode := range []string{"default", "proxy"} {
 		t.Run(mode, func(t *testing.T) {
-			status, header, body := usersRequest(t, host, mode, "POST", "/users", []byte(`{"name":"Ada Lovelace","email":"ada@example.com"}`))
+			status, header, body := usersRequest(t, host, mode, authz, "POST", "/users", []byte(`{"name":"Ada Lovelace","email":"ada@example.com"}`))
 			if status != http.StatusCreated || !strings.HasPrefix(header.Get("Location"), "/users/") {
 				t.Fatalf("POST /users = %d %v %s", status, header, body)
 			}
@@ -320,17 +328,25 @@ func TestUsersEndToEnd(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(dir, "users", u.ID+".json")); err != nil {
 				t.Errorf("the user was not stored: %v", err)
 			}
-			status, _, body = usersRequest(t, host, mode, "GET", "/users/"+u.ID, nil)
+			status, _, body = usersRequest(t, host, mode, authz, "GET", "/users/"+u.ID, nil)
 			if status != http.StatusOK || !bytes.Contains(body, []byte(u.ID)) {
 				t.Errorf("GET /users/%s = %d %s", u.ID, status, body)
 			}
-			status, header, _ = usersRequest(t, host, mode, "GET", "/users/00000000-0000-4000-8000-000000000000", nil)
+			status, header, _ = usersRequest(t, host, mode, authz, "GET", "/users/00000000-0000-4000-8000-000000000000", nil)
 			if status != http.StatusNotFound || header.Get("Content-Type") != "application/problem+json" {
 				t.Errorf("GET unknown user = %d %s", status, header.Get("Content-Type"))
 			}
-			status, _, body = usersRequest(t, host, mode, "POST", "/users", []byte(`{"name":`))
+			status, _, body = usersRequest(t, host, mode, authz, "POST", "/users", []byte(`{"name":`))
 			if status != http.StatusBadRequest {
 				t.Errorf("POST malformed = %d %s", status, body)
+			}
+			status, header, body = usersRequest(t, host, mode, "", "GET", "/users/"+u.ID, nil)
+			if status != http.StatusUnauthorized || header.Get("WWW-Authenticate") != `Bearer realm="polyfn"` {
+				t.Errorf("GET without a token = %d %v %s, want 401 with a Bearer challenge", status, header, body)
+			}
+			status, header, body = usersRequest(t, host, mode, iss.Bearer(t, "reader", "users:read"), "POST", "/users", []byte(`{"name":"Ada","email":"ada@example.com"}`))
+			if status != http.StatusForbidden || !strings.Contains(header.Get("WWW-Authenticate"), `error="insufficient_scope"`) {
+				t.Errorf("POST without users:write = %d %v %s, want 403 insufficient_scope", status, header, body)
 			}
 		})
 	}
