@@ -17,6 +17,7 @@ import (
 	"gocloud.dev/pubsub"
 
 	"github.com/polyfn/polyfn/core"
+	"github.com/polyfn/polyfn/core/auth/authtest"
 	"github.com/polyfn/polyfn/functions/thumbnails"
 	"github.com/polyfn/polyfn/functions/users"
 )
@@ -43,11 +44,15 @@ func start(t *testing.T, app *core.App, e core.Env) {
 	})
 }
 
-func serve(t *testing.T, h http.Handler, method, target, body string) *httptest.ResponseRecorder {
+// serve sends a request with the headers (name, value, …).
+func serve(t *testing.T, h http.Handler, method, target, body string, header ...string) *httptest.ResponseRecorder {
 	t.Helper()
 	r := httptest.NewRequestWithContext(t.Context(), method, target, strings.NewReader(body))
 	if body != "" {
 		r.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		r.Header.Set(header[i], header[i+1])
 	}
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
@@ -62,11 +67,13 @@ func TestUsers(t *testing.T) {
 			ctx := t.Context()
 			u := be.bucket(t)
 			bucket := openBucket(t, u)
+			iss := authtest.NewIssuer(t)
 			app := users.New()
-			start(t, app, env(users.BucketEnv, u))
+			start(t, app, env(users.BucketEnv, u, users.IssuerEnv, iss.URL, users.AudienceEnv, authtest.Audience))
 			h := app.HTTPHandler()
+			authz := []string{"Authorization", iss.Bearer(t, "ada", users.ScopeRead, users.ScopeWrite)}
 
-			w := serve(t, h, http.MethodPost, "/users", `{"name": "Ada Lovelace", "email": "ada@example.com"}`)
+			w := serve(t, h, http.MethodPost, "/users", `{"name": "Ada Lovelace", "email": "ada@example.com"}`, authz...)
 			if w.Code != http.StatusCreated {
 				t.Fatalf("POST /users: got %d, want 201; body %s", w.Code, w.Body)
 			}
@@ -88,7 +95,7 @@ func TestUsers(t *testing.T) {
 				t.Errorf("%s: Content-Type %q, want application/json", key, attrs.ContentType)
 			}
 
-			w = serve(t, h, http.MethodGet, "/users/"+created.ID, "")
+			w = serve(t, h, http.MethodGet, "/users/"+created.ID, "", authz...)
 			if w.Code != http.StatusOK {
 				t.Fatalf("GET: got %d, want 200; body %s", w.Code, w.Body)
 			}
@@ -101,7 +108,7 @@ func TestUsers(t *testing.T) {
 			}
 
 			// The backend's "not found" reaches the client as a 404.
-			w = serve(t, h, http.MethodGet, "/users/00000000-0000-4000-8000-000000000000", "")
+			w = serve(t, h, http.MethodGet, "/users/00000000-0000-4000-8000-000000000000", "", authz...)
 			if w.Code != http.StatusNotFound || w.Header().Get("Content-Type") != "application/problem+json" {
 				t.Errorf("GET of an unknown user: got %d %q, want a problem+json 404; body %s",
 					w.Code, w.Header().Get("Content-Type"), w.Body)
