@@ -143,6 +143,8 @@ const (
 	FieldTime   = "time"
 	// FieldSubjectKey: an object event's subject is the object's key.
 	FieldSubjectKey = "subject is the key"
+	// FieldBinaryBody: a message's body may be any bytes.
+	FieldBinaryBody = "data.body, binary"
 )
 
 // EventField is the capability of carrying one envelope attribute (FieldID,

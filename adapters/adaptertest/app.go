@@ -67,9 +67,13 @@ func newConformanceApp() *conformanceApp {
 		_, _ = w.Write(b)
 	})
 	c.HandleFunc("GET /inspect/{id}/items/{item}", func(w http.ResponseWriter, r *http.Request) {
+		var cookies []string
+		for _, c := range r.Cookies() {
+			cookies = append(cookies, c.Name+"="+c.Value)
+		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{
-			"id": r.PathValue("id"), "item": r.PathValue("item"),
+			"id": r.PathValue("id"), "item": r.PathValue("item"), "cookies": cookies,
 			"multi": r.Header.Values("X-Multi"), "single": r.Header.Get("X-Single"),
 			"q": r.URL.Query()["q"], "one": r.URL.Query()["one"],
 		})
