@@ -145,6 +145,12 @@ const (
 	FieldSubjectKey = "subject is the key"
 	// FieldBinaryBody: a message's body may be any bytes.
 	FieldBinaryBody = "data.body, binary"
+	// FieldTrace: the trace context a message carries from its producer
+	// (the CloudEvents traceparent extension, SQS's AWSTraceHeader, Service
+	// Bus's Diagnostic-Id) arrives with it, in Event.Trace.
+	FieldTrace = "trace"
+	// FieldRemoval: a document's removal arrives as a change.
+	FieldRemoval = "removal"
 )
 
 // EventField is the capability of carrying one envelope attribute (FieldID,

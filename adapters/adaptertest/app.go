@@ -136,6 +136,7 @@ type invocationInfo struct {
 	ID          string `json:"id"`
 	Cloud       string `json:"cloud"`
 	Function    string `json:"function"`
+	TraceID     string `json:"trace_id"`
 	HasDeadline bool   `json:"has_deadline"`
 	// RemainingMS is the time to the context's deadline, in milliseconds.
 	RemainingMS int64 `json:"remaining_ms"`
@@ -144,7 +145,7 @@ type invocationInfo struct {
 func describeInvocation(ctx context.Context) invocationInfo {
 	var info invocationInfo
 	if inv, ok := core.InvocationFrom(ctx); ok {
-		info.Present, info.ID, info.Cloud, info.Function = true, inv.ID, string(inv.Cloud), inv.Function
+		info.Present, info.ID, info.Cloud, info.Function, info.TraceID = true, inv.ID, string(inv.Cloud), inv.Function, inv.Trace.TraceID
 	}
 	if d, ok := ctx.Deadline(); ok {
 		info.HasDeadline, info.RemainingMS = true, time.Until(d).Milliseconds()

@@ -428,6 +428,36 @@ func eventCases() []tcase {
 				}
 			}})
 		}
+		if k == core.KindChange {
+			cs = append(cs, tcase{name: "events/change removal: op and old document", needs: []Capability{EventField(k, FieldRemoval)}, run: func(t *testing.T, s *session) {
+				e := s.event(core.TypeChange, "chg-rm", "changes", "", when,
+					&core.Change{Op: core.OpRemove, Key: json.RawMessage(`{"id":"u9"}`), Old: json.RawMessage(`{"id":"u9","n":1}`)})
+				out, got := s.deliver(t, "changes", e)
+				if len(out.Redelivered) != 0 || len(got) != 1 || got[0].event.Change == nil {
+					t.Fatalf("redelivered %q, %d arrived; want it handled once", out.Redelivered, len(got))
+				}
+				c := got[0].event.Change
+				if c.Op != core.OpRemove || c.New != nil {
+					t.Errorf("op %q, new %s; want remove and no new document", c.Op, c.New)
+				}
+				if d := cmp.Diff(plainJSON(t, e.Change.Old), plainJSON(t, c.Old)); d != "" {
+					t.Errorf("old document (-sent +arrived):\n%s", d)
+				}
+			}})
+		}
+		if k == core.KindMessage {
+			cs = append(cs, tcase{name: "events/message trace context carried by the message", needs: []Capability{EventField(k, FieldTrace)}, run: func(t *testing.T, s *session) {
+				e := s.message("traced-1", "ok")
+				e.SetExtension(core.TraceparentExtension, Traceparent)
+				_, got := s.deliver(t, "messages", e)
+				if len(got) != 1 {
+					t.Fatalf("%d events arrived, want 1", len(got))
+				}
+				if tr, ok := got[0].event.Trace(); !ok || !SameTrace(tr.TraceID, traceID) {
+					t.Errorf("the event's trace is %+v (%v), want trace %s", tr, ok, traceID)
+				}
+			}})
+		}
 		cs = append(cs, tcase{name: "events/" + string(k) + " id the same on redelivery", run: func(t *testing.T, s *session) {
 			e := s.fixture(k)
 			_, first := s.deliver(t, fnOf(k), e)
@@ -576,6 +606,22 @@ func plainJSON(t *testing.T, b json.RawMessage) any {
 		t.Fatalf("%q is not JSON: %v", b, err)
 	}
 	return v
+}
+
+// Traceparent is the W3C trace context the suite's clients and producers
+// send.
+const (
+	Traceparent = "00-" + traceID + "-00f067aa0ba902b7-01"
+	traceID     = "4bf92f3577b34da6a3ce929d0e0e4736"
+)
+
+// SameTrace reports whether two trace ids name the same trace, across the
+// W3C form (32 hex digits) and X-Ray's (1-<8 hex>-<24 hex>).
+func SameTrace(a, b string) bool {
+	norm := func(id string) string {
+		return strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(id, "1-"), "-", ""))
+	}
+	return a != "" && norm(a) == norm(b)
 }
 
 // ------------------------------------------------- failures and batches
@@ -729,6 +775,13 @@ func invocationCases() []tcase {
 			_, got := s.arrived(t, core.KindTimer)
 			if inv := got.inv; inv == nil || inv.ID == "" || !s.isCloud(string(inv.Cloud)) || inv.Function == "" {
 				t.Errorf("invocation %+v, want one with an id, cloud %s and a function", inv, s.h.Name())
+			}
+		}},
+		{name: "invocation/trace context in an HTTP request's context", run: func(t *testing.T, s *session) {
+			_, body := s.do(t, "GET", "/invocation", nil, http.Header{"Traceparent": {Traceparent}})
+			var info invocationInfo
+			if err := json.Unmarshal(body, &info); err != nil || info.TraceID == "" {
+				t.Errorf("the invocation has no trace: %s", body)
 			}
 		}},
 		{name: "invocation/deadline in an HTTP request's context", needs: []Capability{Deadline}, run: func(t *testing.T, s *session) {

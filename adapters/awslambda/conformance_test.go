@@ -503,12 +503,16 @@ func sqsBatch(evs []core.Event) ([]byte, error) {
 			attrs[k] = map[string]any{"stringValue": v, "stringListValues": []string{}, "binaryListValues": []string{}, "dataType": "String"}
 		}
 		sent := strconv.FormatInt(e.Time().UnixMilli(), 10)
+		system := map[string]string{
+			"ApproximateReceiveCount": "1", "SentTimestamp": sent, "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+			"ApproximateFirstReceiveTimestamp": sent,
+		}
+		if tr, ok := e.Trace(); ok { // the producer's trace, in X-Ray's form
+			system["AWSTraceHeader"] = "Root=1-" + tr.TraceID[:8] + "-" + tr.TraceID[8:] + ";Parent=" + tr.SpanID + ";Sampled=1"
+		}
 		records = append(records, map[string]any{
 			"messageId": m.ID, "receiptHandle": "AQEB" + digest(m.ID), "body": string(m.Body),
-			"attributes": map[string]string{
-				"ApproximateReceiveCount": "1", "SentTimestamp": sent, "SenderId": "AIDAIENQZJOLO23YVJ4VO",
-				"ApproximateFirstReceiveTimestamp": sent,
-			},
+			"attributes": system,
 			"messageAttributes": attrs, "md5OfBody": digest(string(m.Body))[:32],
 			"eventSource": "aws:sqs", "eventSourceARN": e.Source(), "awsRegion": region,
 		})

@@ -174,7 +174,8 @@ func (c *gcpClient) Do(ctx context.Context, req *http.Request) (*http.Response, 
 	u := req.URL
 	u.Scheme, u.Host = "http", strings.TrimPrefix(srv.URL, "http://")
 	req.RequestURI = ""
-	req.Header.Set("Traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	// Cloud Run's front end adds its own trace context.
+	req.Header.Set("X-Cloud-Trace-Context", "0af7651916cd43dd8448eb211c80319c/2;o=1")
 	req.Header.Set("X-Forwarded-Proto", "https")
 	return gcpHTTPClient.Do(req)
 }
@@ -253,7 +254,9 @@ func cloudEventRequest(ctx context.Context, url string, e core.Event) (*http.Req
 	h.Set("Ce-Type", typ)
 	h.Set("Ce-Source", e.Source())
 	h.Set("Ce-Time", e.Time().UTC().Format(time.RFC3339Nano))
-	h.Set("Traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	if tp, ok := e.Extensions()[core.TraceparentExtension].(string); ok { // Eventarc's tracing extension
+		h.Set("Ce-Traceparent", tp)
+	}
 	if subject != "" {
 		h.Set("Ce-Subject", percentEncode(subject))
 	}
