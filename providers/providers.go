@@ -3,11 +3,20 @@
 // cannot open.
 //
 // A function opens its resources by URL, through gocloud.dev, and a binary
-// serves the URL schemes of the drivers it links: providers/local and
-// providers/selfhosted in every build, and providers/aws, gcp or azure in a
-// build with that tag. When a URL's scheme has no driver in the binary,
-// gocloud.dev fails with "no driver registered for …; available schemes: …";
-// Explain adds the build tag that links the missing driver.
+// serves the URL schemes of the drivers it links. Every build made with
+// cmd/launch links providers/local (file://, mem://, constant://,
+// base64key://). A function's main links the cloud drivers of each resource
+// kind its function uses with one blank import per kind, whatever the
+// target: providers/blob, providers/pubsub (which also links the
+// self-hosted brokers, NATS and RabbitMQ), providers/docstore,
+// providers/runtimevar and providers/secrets link the build tag's driver
+// for that kind, so a binary pays the start-up cost of the SDKs it uses and
+// no other. providers/aws, gcp, azure and selfhosted link all of one
+// provider's drivers at once, for tools and tests.
+//
+// When a URL's scheme has no driver in the binary, gocloud.dev fails with
+// "no driver registered for …; available schemes: …"; Explain adds the
+// build tag and the import that link the missing driver.
 //
 // This package links no driver itself.
 package providers
@@ -36,8 +45,51 @@ type Driver struct {
 	Provider string
 }
 
-// EveryBuild reports whether every polyfn build links the driver.
+// EveryBuild reports whether the driver is linked whatever the build tag:
+// by every build made with cmd/launch (providers/local), or by every build
+// that imports its kind's package (providers/selfhosted's brokers, through
+// providers/pubsub).
 func (d Driver) EveryBuild() bool { return d.Provider == "local" || d.Provider == "selfhosted" }
+
+// Link returns the package a function's main imports to link the driver in
+// a build for its target, or "" for providers/local's drivers, which
+// cmd/launch links into every build.
+func (d Driver) Link() string {
+	if d.Provider == "local" {
+		return ""
+	}
+	return KindPackage(d.Type)
+}
+
+// Module is polyfn's module path.
+const Module = "github.com/polyfn/polyfn"
+
+// kindPackages maps each portable type, as gocloud.dev names it in errors,
+// to the package that links the build target's drivers for it.
+var kindPackages = map[string]string{
+	"blob.Bucket":         Module + "/providers/blob",
+	"docstore.Collection": Module + "/providers/docstore",
+	"pubsub.Topic":        Module + "/providers/pubsub",
+	"pubsub.Subscription": Module + "/providers/pubsub",
+	"runtimevar.Variable": Module + "/providers/runtimevar",
+	"secrets.Keeper":      Module + "/providers/secrets",
+}
+
+// KindPackage returns the package that links the build target's drivers
+// for portable type t ("blob.Bucket"), or "" for an unknown type.
+func KindPackage(t string) string { return kindPackages[t] }
+
+// KindPackages returns every package KindPackage names, sorted.
+func KindPackages() []string {
+	var pkgs []string
+	for _, p := range kindPackages {
+		if !slices.Contains(pkgs, p) {
+			pkgs = append(pkgs, p)
+		}
+	}
+	slices.Sort(pkgs)
+	return pkgs
+}
 
 // drivers is every scheme polyfn links, by provider. Each provider's test
 // checks its rows against what its imports register.
@@ -118,11 +170,15 @@ func (e *SchemeError) Error() string {
 	case d == nil:
 		return fmt.Sprintf("%v; providers: no polyfn build links a %s driver for %q: add the gocloud.dev driver with a blank import in main",
 			e.Err, e.Type, e.Scheme)
+	case d.Provider == "local":
+		return fmt.Sprintf("%v; providers: every build made with cmd/launch links %s; a main without it must import %s/providers/local",
+			e.Err, d.Package, Module)
 	case d.EveryBuild():
-		return fmt.Sprintf("%v; providers: every build made with cmd/launch links %s; a main without it must import github.com/polyfn/polyfn/providers/%s",
-			e.Err, d.Package, d.Provider)
+		return fmt.Sprintf("%v; providers: import _ %q in main to link %s",
+			e.Err, d.Link(), d.Package)
 	}
-	return fmt.Sprintf("%v; providers: build with -tags %s to link %s", e.Err, d.Provider, d.Package)
+	return fmt.Sprintf("%v; providers: build with -tags %s and import _ %q in main to link %s",
+		e.Err, d.Provider, d.Link(), d.Package)
 }
 
 func (e *SchemeError) Unwrap() error { return e.Err }

@@ -48,21 +48,21 @@ func TestExplain(t *testing.T) {
 		want           string // the hint after gocloud.dev's error
 	}{
 		{"aws bucket", "blob.Bucket", "s3://media?region=eu-west-1",
-			"providers: build with -tags aws to link gocloud.dev/blob/s3blob"},
+			`providers: build with -tags aws and import _ "github.com/polyfn/polyfn/providers/blob" in main to link gocloud.dev/blob/s3blob`},
 		{"gcp topic", "pubsub.Topic", "gcppubsub://projects/p/topics/thumbnails",
-			"providers: build with -tags gcp to link gocloud.dev/pubsub/gcppubsub"},
+			`providers: build with -tags gcp and import _ "github.com/polyfn/polyfn/providers/pubsub" in main to link gocloud.dev/pubsub/gcppubsub`},
 		{"aws subscription", "pubsub.Subscription", "awssqs://sqs.eu-west-1.amazonaws.com/123456789012/orders",
-			"providers: build with -tags aws to link gocloud.dev/pubsub/awssnssqs"},
+			`providers: build with -tags aws and import _ "github.com/polyfn/polyfn/providers/pubsub" in main to link gocloud.dev/pubsub/awssnssqs`},
 		{"azure keeper", "secrets.Keeper", "azurekeyvault://v.vault.azure.net/keys/k",
-			"providers: build with -tags azure to link gocloud.dev/secrets/azurekeyvault"},
+			`providers: build with -tags azure and import _ "github.com/polyfn/polyfn/providers/secrets" in main to link gocloud.dev/secrets/azurekeyvault`},
 		{"azure secret value", "runtimevar.Variable", "azurekeyvaultvar://v.vault.azure.net/secrets/api-key",
-			"providers: build with -tags azure to link github.com/polyfn/polyfn/providers/azure/keyvaultvar"},
+			`providers: build with -tags azure and import _ "github.com/polyfn/polyfn/providers/runtimevar" in main to link github.com/polyfn/polyfn/providers/azure/keyvaultvar`},
 		{"gcp collection", "docstore.Collection", "firestore://projects/p/databases/(default)/documents/users?name_field=id",
-			"providers: build with -tags gcp to link gocloud.dev/docstore/gcpfirestore"},
+			`providers: build with -tags gcp and import _ "github.com/polyfn/polyfn/providers/docstore" in main to link gocloud.dev/docstore/gcpfirestore`},
 		{"scheme in upper case", "blob.Bucket", "GS://media",
-			"providers: build with -tags gcp to link gocloud.dev/blob/gcsblob"},
-		{"self-hosted topic missing from a main without launch", "pubsub.Topic", "nats://thumbnails",
-			"providers: every build made with cmd/launch links gocloud.dev/pubsub/natspubsub; a main without it must import github.com/polyfn/polyfn/providers/selfhosted"},
+			`providers: build with -tags gcp and import _ "github.com/polyfn/polyfn/providers/blob" in main to link gocloud.dev/blob/gcsblob`},
+		{"self-hosted topic in a main that does not link pub/sub", "pubsub.Topic", "nats://thumbnails",
+			`providers: import _ "github.com/polyfn/polyfn/providers/pubsub" in main to link gocloud.dev/pubsub/natspubsub`},
 		{"SNS has no subscriptions", "pubsub.Subscription", "awssns:///arn:aws:sns:eu-west-1:123456789012:t",
 			`providers: no polyfn build links a pubsub.Subscription driver for "awssns": add the gocloud.dev driver with a blank import in main`},
 		{"unknown scheme", "blob.Bucket", "ftp://media",
@@ -99,7 +99,7 @@ func TestExplain(t *testing.T) {
 func TestExplainNamesTheLinkedSchemes(t *testing.T) {
 	err := providers.Explain(open(t.Context(), "blob.Bucket", "azblob://media"))
 	want := `open blob.Bucket: no driver registered for "azblob" for URL "azblob://media"; available schemes: file, mem; ` +
-		`providers: build with -tags azure to link gocloud.dev/blob/azureblob`
+		`providers: build with -tags azure and import _ "github.com/polyfn/polyfn/providers/blob" in main to link gocloud.dev/blob/azureblob`
 	if err.Error() != want {
 		t.Errorf("got  %s\nwant %s", err, want)
 	}
@@ -131,6 +131,9 @@ func TestDrivers(t *testing.T) {
 		seen[key] = d.Package
 		if !types[d.Type] {
 			t.Errorf("%s: unknown portable type %q", d.Package, d.Type)
+		}
+		if providers.KindPackage(d.Type) == "" {
+			t.Errorf("%s: no package links %s drivers", d.Package, d.Type)
 		}
 		if d.Scheme != strings.ToLower(d.Scheme) {
 			t.Errorf("%s: scheme %q is not lower-case, as gocloud.dev reports schemes", d.Package, d.Scheme)

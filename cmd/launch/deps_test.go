@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/polyfn/polyfn/internal/emulators"
+	"github.com/polyfn/polyfn/providers"
 )
 
 const module = "github.com/polyfn/polyfn"
@@ -165,7 +166,12 @@ func TestDependencyRule(t *testing.T) {
 							why = "an adapter imports core and its own cloud's SDK, never another adapter, a provider, cmd or functions"
 						}
 					case "providers":
-						if dtop == "adapters" || dtop == "cmd" || dtop == "functions" || (dtop == "providers" && dsub != sub) {
+						// A kind package (providers/blob, …) links the build
+						// target's drivers for its kind, which includes
+						// polyfn's own driver packages under a cloud's provider.
+						kindLinksDriver := slices.Contains(providers.KindPackages(), pkg) &&
+							strings.HasPrefix(dep, module+"/providers/"+dsub+"/")
+						if dtop == "adapters" || dtop == "cmd" || dtop == "functions" || (dtop == "providers" && dsub != sub && !kindLinksDriver) {
 							why = "a provider imports core and its cloud's drivers, never an adapter or another provider"
 						}
 					case "functions":

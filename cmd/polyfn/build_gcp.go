@@ -21,6 +21,7 @@ import (
 
 	"github.com/polyfn/polyfn/adapters/gcpfunctions"
 	"github.com/polyfn/polyfn/core"
+	"github.com/polyfn/polyfn/providers"
 )
 
 func init() {
@@ -37,12 +38,9 @@ const (
 	bundleModulePrefix = "polyfn.local/"
 )
 
-// bundleProviders are the packages a bundle links for its resource URLs:
-// the same drivers as a -tags gcp build of cmd/launch.
-var bundleProviders = []string{
-	"github.com/polyfn/polyfn/providers/gcp",   // gs://, gcppubsub://, gcpkms://, …
-	"github.com/polyfn/polyfn/providers/local", // file://, mem://
-}
+// localProviders is the package that links the drivers every build made
+// with cmd/launch serves (file://, mem://, …); a bundle links it too.
+const localProviders = "github.com/polyfn/polyfn/providers/local"
 
 // packGCP writes <out>/gcp/<name>/, a source bundle for Cloud Run functions
 // (Cloud Functions 2nd gen): a Go module whose root package registers the
@@ -64,7 +62,11 @@ func packGCP(ctx context.Context, job buildJob) error {
 	if err != nil {
 		return err
 	}
-	b := gcpBundle{Name: job.Name, Pkg: job.Pkg, Module: bundleModulePrefix + job.Name, Call: call, Host: host, Plan: plan}
+	drivers, err := linkedDrivers(ctx, job.Pkg)
+	if err != nil {
+		return err
+	}
+	b := gcpBundle{Name: job.Name, Pkg: job.Pkg, Module: bundleModulePrefix + job.Name, Call: call, Host: host, Plan: plan, Drivers: drivers}
 	files, err := b.files()
 	if err != nil {
 		return err
@@ -297,12 +299,35 @@ func goOutput(ctx context.Context, args ...string) ([]byte, error) {
 	return out, nil
 }
 
+// linkedDrivers returns the gocloud.dev drivers that the -tags gcp build of
+// the main package pkg links beyond providers/local: those of the kind
+// packages main imports (providers/blob, …). The bundle is built without
+// tags, so it imports the drivers themselves.
+func linkedDrivers(ctx context.Context, pkg string) ([]string, error) {
+	out, err := goOutput(ctx, "list", "-deps", "-tags", "gcp", pkg)
+	if err != nil {
+		return nil, err
+	}
+	deps := strings.Fields(string(out))
+	var drivers []string
+	for _, d := range providers.Drivers() {
+		if d.Provider != "local" && slices.Contains(deps, d.Package) && !slices.Contains(drivers, d.Package) {
+			drivers = append(drivers, d.Package)
+		}
+	}
+	slices.Sort(drivers)
+	return drivers, nil
+}
+
 // gcpBundle is everything a bundle's files are made from.
 type gcpBundle struct {
 	Name, Pkg, Module string
 	Call              launchCall
-	Host              hostModule
-	Plan              gcpPlan
+	// Drivers are the gocloud.dev driver packages the bundle links besides
+	// providers/local's: linkedDrivers of main.
+	Drivers []string
+	Host    hostModule
+	Plan    gcpPlan
 }
 
 // files returns the bundle's files by slash-separated path.
@@ -353,7 +378,7 @@ func (b gcpBundle) functionGo() ([]byte, error) {
 		}
 		imports = append(imports, im)
 	}
-	for _, p := range bundleProviders {
+	for _, p := range append(slices.Clone(b.Drivers), localProviders) {
 		imports = append(imports, goImport{Name: "_", Path: p})
 	}
 	return render(functionGoTemplate, struct {
@@ -749,6 +774,8 @@ var placeholderURL = map[core.ResourceKind]string{
 	core.KindSubscription: "gcppubsub://projects/PROJECT/subscriptions/SUBSCRIPTION",
 	core.KindKeeper:       "gcpkms://projects/PROJECT/locations/LOCATION/keyRings/RING/cryptoKeys/KEY",
 	core.KindVariable:     "gcpsecretmanager://projects/PROJECT/secrets/SECRET?decoder=string",
+	core.KindOIDCIssuer:   "https://ISSUER",
+	core.KindOIDCAudience: "AUDIENCE",
 }
 
 func (p gcpPlan) envYAML(name string) []byte {

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/polyfn/polyfn/core"
+	"github.com/polyfn/polyfn/core/auth/authtest"
 	"github.com/polyfn/polyfn/functions/orders"
 	"github.com/polyfn/polyfn/functions/thumbnails"
 	"github.com/polyfn/polyfn/functions/users"
@@ -65,10 +66,13 @@ func TestGCPBundleGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			call := kitchenCall
+			call, drivers := kitchenCall, []string{"gocloud.dev/blob/gcsblob", "gocloud.dev/pubsub/gcppubsub"}
 			if tt.pkg != "" {
 				var err error
 				if call, err = readLaunchCall(t.Context(), tt.pkg); err != nil {
+					t.Fatal(err)
+				}
+				if drivers, err = linkedDrivers(t.Context(), tt.pkg); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -76,7 +80,7 @@ func TestGCPBundleGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			b := gcpBundle{Name: tt.name, Pkg: "./cmd/" + tt.name, Module: bundleModulePrefix + tt.name, Call: call, Host: goldenHost, Plan: plan}
+			b := gcpBundle{Name: tt.name, Pkg: "./cmd/" + tt.name, Module: bundleModulePrefix + tt.name, Call: call, Drivers: drivers, Host: goldenHost, Plan: plan}
 			files, err := b.files()
 			if err != nil {
 				t.Fatal(err)
@@ -247,9 +251,11 @@ func TestBuildGCPServes(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
+	iss := authtest.NewIssuer(t)
 	srv := exec.Command(bin)
 	srv.Env = append(os.Environ(), "FUNCTION_TARGET=users", "POLYFN_ADDR="+addr,
-		"USERS_BUCKET_URL=file://"+t.TempDir()+"?no_tmp_dir=true")
+		"USERS_BUCKET_URL=file://"+t.TempDir()+"?no_tmp_dir=true",
+		"USERS_OIDC_ISSUER="+iss.URL, "USERS_OIDC_AUDIENCE="+authtest.Audience)
 	var logs bytes.Buffer
 	srv.Stderr = &logs
 	if err := srv.Start(); err != nil {
@@ -263,7 +269,10 @@ func TestBuildGCPServes(t *testing.T) {
 	}()
 	var resp *http.Response
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		resp, err = http.Post("http://"+addr+"/users", "application/json", strings.NewReader(`{"name":"Ada","email":"ada@example.com"}`))
+		req, _ := http.NewRequest("POST", "http://"+addr+"/users", strings.NewReader(`{"name":"Ada","email":"ada@example.com"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", iss.Bearer(t, "ada", "users:write"))
+		resp, err = http.DefaultClient.Do(req)
 		if err == nil || time.Now().After(deadline) {
 			break
 		}

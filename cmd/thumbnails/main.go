@@ -6,6 +6,8 @@ package main
 import (
 	"github.com/polyfn/polyfn/cmd/launch"
 	"github.com/polyfn/polyfn/functions/thumbnails"
+	_ "github.com/polyfn/polyfn/providers/blob"   // the bucket driver of the build's cloud
+	_ "github.com/polyfn/polyfn/providers/pubsub" // the pub/sub drivers of the build's cloud, NATS and RabbitMQ
 )
 
 func main() { launch.Start(thumbnails.New()) }

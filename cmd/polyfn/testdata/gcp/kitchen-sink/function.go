@@ -15,8 +15,9 @@ package function
 import (
 	"example.com/sink"
 	"github.com/polyfn/polyfn/adapters/gcpfunctions"
-	_ "github.com/polyfn/polyfn/providers/gcp"
 	_ "github.com/polyfn/polyfn/providers/local"
+	_ "gocloud.dev/blob/gcsblob"
+	_ "gocloud.dev/pubsub/gcppubsub"
 )
 
 func init() {

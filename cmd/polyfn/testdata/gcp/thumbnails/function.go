@@ -9,8 +9,11 @@ package function
 import (
 	"github.com/polyfn/polyfn/adapters/gcpfunctions"
 	"github.com/polyfn/polyfn/functions/thumbnails"
-	_ "github.com/polyfn/polyfn/providers/gcp"
 	_ "github.com/polyfn/polyfn/providers/local"
+	_ "gocloud.dev/blob/gcsblob"
+	_ "gocloud.dev/pubsub/gcppubsub"
+	_ "gocloud.dev/pubsub/natspubsub"
+	_ "gocloud.dev/pubsub/rabbitpubsub"
 )
 
 func init() {

@@ -9,8 +9,9 @@ package function
 import (
 	"github.com/polyfn/polyfn/adapters/gcpfunctions"
 	"github.com/polyfn/polyfn/functions/users"
-	_ "github.com/polyfn/polyfn/providers/gcp"
 	_ "github.com/polyfn/polyfn/providers/local"
+	_ "gocloud.dev/blob/gcsblob"
+	_ "gocloud.dev/runtimevar/gcpsecretmanager"
 )
 
 func init() {

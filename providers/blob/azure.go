@@ -1,0 +1,5 @@
+//go:build azure
+
+package blob
+
+import _ "gocloud.dev/blob/azureblob" // azblob://

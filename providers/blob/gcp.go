@@ -1,0 +1,5 @@
+//go:build gcp
+
+package blob
+
+import _ "gocloud.dev/blob/gcsblob" // gs://

@@ -1,0 +1,5 @@
+//go:build azure
+
+package docstore
+
+import _ "gocloud.dev/docstore/mongodocstore" // mongo://

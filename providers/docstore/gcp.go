@@ -1,0 +1,5 @@
+//go:build gcp
+
+package docstore
+
+import _ "gocloud.dev/docstore/gcpfirestore" // firestore://

@@ -1,0 +1,5 @@
+//go:build azure
+
+package pubsub
+
+import _ "gocloud.dev/pubsub/azuresb" // azuresb://

@@ -1,0 +1,5 @@
+//go:build gcp
+
+package pubsub
+
+import _ "gocloud.dev/pubsub/gcppubsub" // gcppubsub://

@@ -1,0 +1,5 @@
+//go:build gcp
+
+package runtimevar
+
+import _ "gocloud.dev/runtimevar/gcpsecretmanager" // gcpsecretmanager://

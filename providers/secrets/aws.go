@@ -1,0 +1,5 @@
+//go:build aws
+
+package secrets
+
+import _ "gocloud.dev/secrets/awskms" // awskms://

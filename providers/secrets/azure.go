@@ -1,0 +1,5 @@
+//go:build azure
+
+package secrets
+
+import _ "gocloud.dev/secrets/azurekeyvault" // azurekeyvault://
