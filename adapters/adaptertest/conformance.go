@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -58,7 +59,9 @@ type tcase struct {
 }
 
 // cases returns every case, in the matrix's order.
-func cases() []tcase {
+var cases = sync.OnceValue(buildCases)
+
+func buildCases() []tcase {
 	var cs []tcase
 	cs = append(cs, httpCases()...)
 	cs = append(cs, eventCases()...)

@@ -39,14 +39,14 @@ func TestConformance(t *testing.T) {
 
 // The limits and settings of the Lambda function the harness plays.
 const (
-	// maxPayload is Lambda's limit on a synchronous invocation's request
+	// lambdaMaxPayload is Lambda's limit on a synchronous invocation's request
 	// and response: 6 MB.
-	maxPayload = 6 << 20
-	// functionTimeout is the timeout polyfn build's SAM template sets.
-	functionTimeout = 30 * time.Second
-	region          = "us-east-1"
-	account         = "123456789012"
-	functionARN     = "arn:aws:lambda:" + region + ":" + account + ":function:conformance"
+	lambdaMaxPayload = 6 << 20
+	// lambdaTimeout is the timeout polyfn build's SAM template sets.
+	lambdaTimeout  = 30 * time.Second
+	awsRegion      = "us-east-1"
+	awsAccount     = "123456789012"
+	conformanceARN = "arn:aws:lambda:" + awsRegion + ":" + awsAccount + ":function:conformance"
 )
 
 type awsHarness struct{}
@@ -113,9 +113,9 @@ func (awsHarness) Can(c adaptertest.Capability) (bool, string) {
 func (awsHarness) Source(fn string) string {
 	return map[string]string{
 		"objects":  "arn:aws:s3:::conformance-bucket",
-		"messages": "arn:aws:sqs:" + region + ":" + account + ":conformance-queue",
-		"changes":  "arn:aws:dynamodb:" + region + ":" + account + ":table/conformance-table",
-		"timer":    "arn:aws:scheduler:" + region + ":" + account + ":schedule/default/conformance-timer",
+		"messages": "arn:aws:sqs:" + awsRegion + ":" + awsAccount + ":conformance-queue",
+		"changes":  "arn:aws:dynamodb:" + awsRegion + ":" + awsAccount + ":table/conformance-table",
+		"timer":    "arn:aws:scheduler:" + awsRegion + ":" + awsAccount + ":schedule/default/conformance-timer",
 	}[fn]
 }
 
@@ -162,16 +162,16 @@ func (inv invocation) document() []byte {
 // (handleInvoke): the deadline, lambdacontext and trace header in a context
 // of its own, since Lambda does not end an invocation when its caller goes.
 func (c *awsClient) invoke(payload []byte) (invocation, error) {
-	if len(payload) > maxPayload {
+	if len(payload) > lambdaMaxPayload {
 		return invocation{tooLarge: true}, nil
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.n++
-	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(functionTimeout))
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(lambdaTimeout))
 	defer cancel()
 	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{
-		AwsRequestID: fmt.Sprintf("c0f0a6e8-0000-4000-8000-%012d", c.n), InvokedFunctionArn: functionARN,
+		AwsRequestID: fmt.Sprintf("c0f0a6e8-0000-4000-8000-%012d", c.n), InvokedFunctionArn: conformanceARN,
 	})
 	trace := fmt.Sprintf("Root=1-6740e0a0-%024x;Parent=%016x;Sampled=1", c.n, c.n)
 	ctx = context.WithValue(ctx, "x-amzn-trace-id", trace) //nolint:staticcheck // aws-lambda-go's own key
@@ -183,7 +183,7 @@ func (c *awsClient) invoke(payload []byte) (invocation, error) {
 		}
 		return invocation{fnErr: &ie}, nil
 	}
-	if len(reply) > maxPayload {
+	if len(reply) > lambdaMaxPayload {
 		return invocation{fnErr: &messages.InvokeResponse_Error{Type: "Function.ResponseSizeTooLarge", Message: "response over 6 MB"}}, nil
 	}
 	return invocation{reply: reply}, nil
@@ -250,7 +250,7 @@ func httpAPIRequest(req *http.Request) ([]byte, error) {
 		}
 	}
 	headers := map[string]string{
-		"host":              "conformance.execute-api." + region + ".amazonaws.com",
+		"host":              "conformance.execute-api." + awsRegion + ".amazonaws.com",
 		"x-forwarded-for":   "203.0.113.7",
 		"x-forwarded-port":  "443",
 		"x-forwarded-proto": "https",
@@ -284,7 +284,7 @@ func httpAPIRequest(req *http.Request) ([]byte, error) {
 		"rawQueryString": req.URL.RawQuery,
 		"headers":        headers,
 		"requestContext": map[string]any{
-			"accountId": account, "apiId": "conformance", "domainName": headers["host"], "domainPrefix": "conformance",
+			"accountId": awsAccount, "apiId": "conformance", "domainName": headers["host"], "domainPrefix": "conformance",
 			"http": map[string]string{
 				"method": req.Method, "path": req.URL.Path, "protocol": "HTTP/1.1",
 				"sourceIp": "203.0.113.7", "userAgent": req.Header.Get("User-Agent"),
@@ -301,7 +301,7 @@ func httpAPIRequest(req *http.Request) ([]byte, error) {
 		p["queryStringParameters"] = query
 	}
 	if len(body) > 0 {
-		if isText(req.Header.Get("Content-Type")) && utf8.Valid(body) {
+		if apigwText(req.Header.Get("Content-Type")) && utf8.Valid(body) {
 			p["body"] = string(body)
 		} else {
 			p["body"], p["isBase64Encoded"] = base64.StdEncoding.EncodeToString(body), true
@@ -310,8 +310,8 @@ func httpAPIRequest(req *http.Request) ([]byte, error) {
 	return json.Marshal(p)
 }
 
-// isText reports whether API Gateway passes a body of this type as text.
-func isText(contentType string) bool {
+// apigwText reports whether API Gateway passes a body of this type as text.
+func apigwText(contentType string) bool {
 	mt, _, _ := mime.ParseMediaType(contentType)
 	return strings.HasPrefix(mt, "text/") || mt == "application/json" || strings.HasSuffix(mt, "+json") ||
 		mt == "application/xml" || mt == "application/x-www-form-urlencoded"
@@ -329,7 +329,7 @@ func httpAPIResponse(reply []byte) (*http.Response, error) {
 		IsBase64Encoded bool              `json:"isBase64Encoded"`
 	}
 	if err := json.Unmarshal(reply, &r); err != nil || r.StatusCode == nil {
-		return response(http.StatusOK, http.Header{"Content-Type": {"application/json"}}, reply), nil
+		return gatewayResponse(http.StatusOK, http.Header{"Content-Type": {"application/json"}}, reply), nil
 	}
 	h := http.Header{}
 	for k, v := range r.Headers {
@@ -345,15 +345,15 @@ func httpAPIResponse(reply []byte) (*http.Response, error) {
 			return gatewayError(http.StatusInternalServerError, "Internal Server Error"), nil
 		}
 	}
-	return response(*r.StatusCode, h, body), nil
+	return gatewayResponse(*r.StatusCode, h, body), nil
 }
 
 func gatewayError(status int, msg string) *http.Response {
 	b, _ := json.Marshal(map[string]string{"message": msg})
-	return response(status, http.Header{"Content-Type": {"application/json"}}, b)
+	return gatewayResponse(status, http.Header{"Content-Type": {"application/json"}}, b)
 }
 
-func response(status int, h http.Header, body []byte) *http.Response {
+func gatewayResponse(status int, h http.Header, body []byte) *http.Response {
 	return &http.Response{
 		StatusCode: status, Status: fmt.Sprintf("%d %s", status, http.StatusText(status)),
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
@@ -470,7 +470,7 @@ func s3Notification(evs []core.Event) ([]byte, error) {
 		name := "ObjectCreated:Put"
 		object := map[string]any{
 			"key":       strings.ReplaceAll(url.QueryEscape(o.Key), "%2F", "/"),
-			"sequencer": strings.ToUpper(digest(e.ID())[:18]),
+			"sequencer": strings.ToUpper(hexDigest(e.ID())[:18]),
 		}
 		if e.Kind() == core.KindObjectDeleted {
 			name = "ObjectRemoved:Delete"
@@ -478,7 +478,7 @@ func s3Notification(evs []core.Event) ([]byte, error) {
 			object["size"], object["eTag"] = o.Size, o.ETag
 		}
 		records = append(records, map[string]any{
-			"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": region,
+			"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": awsRegion,
 			"eventTime": e.Time().Format("2006-01-02T15:04:05.000Z"), "eventName": name,
 			"userIdentity":      map[string]string{"principalId": "AWS:AIDAEXAMPLE"},
 			"requestParameters": map[string]string{"sourceIPAddress": "203.0.113.7"},
@@ -511,10 +511,10 @@ func sqsBatch(evs []core.Event) ([]byte, error) {
 			system["AWSTraceHeader"] = "Root=1-" + tr.TraceID[:8] + "-" + tr.TraceID[8:] + ";Parent=" + tr.SpanID + ";Sampled=1"
 		}
 		records = append(records, map[string]any{
-			"messageId": m.ID, "receiptHandle": "AQEB" + digest(m.ID), "body": string(m.Body),
-			"attributes": system,
-			"messageAttributes": attrs, "md5OfBody": digest(string(m.Body))[:32],
-			"eventSource": "aws:sqs", "eventSourceARN": e.Source(), "awsRegion": region,
+			"messageId": m.ID, "receiptHandle": "AQEB" + hexDigest(m.ID), "body": string(m.Body),
+			"attributes":        system,
+			"messageAttributes": attrs, "md5OfBody": hexDigest(string(m.Body))[:32],
+			"eventSource": "aws:sqs", "eventSourceARN": e.Source(), "awsRegion": awsRegion,
 		})
 	}
 	return json.Marshal(map[string]any{"Records": records})
@@ -546,7 +546,7 @@ func dynamoDBBatch(evs []core.Event) ([]byte, []string, error) {
 		}
 		records = append(records, map[string]any{
 			"eventID": e.ID(), "eventName": name, "eventVersion": "1.1", "eventSource": "aws:dynamodb",
-			"awsRegion": region, "dynamodb": d, "eventSourceARN": e.Source() + "/stream/2026-11-01T00:00:00.000",
+			"awsRegion": awsRegion, "dynamodb": d, "eventSourceARN": e.Source() + "/stream/2026-11-01T00:00:00.000",
 		})
 	}
 	b, err := json.Marshal(map[string]any{"Records": records})
@@ -608,7 +608,7 @@ func schedulerInput(e core.Event) ([]byte, error) {
 	).Replace(tmpl)), nil
 }
 
-func digest(s string) string {
+func hexDigest(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
 }

@@ -52,10 +52,10 @@ func (m azureMode) String() string {
 
 // The function app the harness plays.
 const (
-	appHost        = "conformance.azurewebsites.net"
+	appServiceHost = "conformance.azurewebsites.net"
 	storageAccount = "conformance"
-	// functionTimeout is host.json's functionTimeout as polyfn build writes it.
-	functionTimeout = "00:05:00"
+	// hostFunctionTimeout is host.json's functionTimeout as polyfn build writes it.
+	hostFunctionTimeout = "00:05:00"
 	// cosmosCollection is the resource path of the Cosmos DB container, as a
 	// document's _self starts.
 	cosmosCollection = "dbs/Bx0tAA==/colls/Bx0tAJ3jRvk="
@@ -175,7 +175,7 @@ func (h azureHarness) Start(t *testing.T, app *core.App, env map[string]string) 
 			"enableProxyingHttpRequest":   h.mode == modeProxying,
 		},
 		"extensions":      map[string]any{"http": map[string]string{"routePrefix": "api"}},
-		"functionTimeout": functionTimeout,
+		"functionTimeout": hostFunctionTimeout,
 	})
 	if err := os.WriteFile(filepath.Join(dir, "host.json"), hostJSON, 0o644); err != nil {
 		t.Fatal(err)
@@ -250,8 +250,8 @@ func (c *azureClient) Do(ctx context.Context, req *http.Request) (*http.Response
 		}
 	}
 	r := req.Clone(ctx)
-	r.Host = appHost
-	r.URL = &url.URL{Scheme: "https", Host: appHost, Path: req.URL.Path, RawPath: req.URL.RawPath, RawQuery: req.URL.RawQuery}
+	r.Host = appServiceHost
+	r.URL = &url.URL{Scheme: "https", Host: appServiceHost, Path: req.URL.Path, RawPath: req.URL.RawPath, RawQuery: req.URL.RawQuery}
 	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 	if len(body) == 0 {
 		r.Body = http.NoBody
@@ -265,41 +265,41 @@ func (c *azureClient) Do(ctx context.Context, req *http.Request) (*http.Response
 	r.Header.Set("X-Forwarded-For", "203.0.113.7:51234")
 	r.Header.Set("X-Forwarded-Proto", "https")
 	r.Header.Set("X-Arr-Log-Id", "7a3b9c1e-0000-4000-8000-000000000001")
-	r.Header.Set("Disguised-Host", appHost)
-	r.Header.Set("Was-Default-Hostname", appHost)
+	r.Header.Set("Disguised-Host", appServiceHost)
+	r.Header.Set("Was-Default-Hostname", appServiceHost)
 
 	switch c.mode {
 	case modeProxying:
 		return c.host.Proxy(ctx, r)
 	case modeForwarding:
 		// The host does not cancel the invocation when its client goes.
-		return detached(ctx, func(ctx context.Context) (*http.Response, error) { return c.host.Forward(ctx, r) })
+		return detachedSend(ctx, func(ctx context.Context) (*http.Response, error) { return c.host.Forward(ctx, r) })
 	}
 	_, pattern := c.routes.Handler(req)
 	fn, ok := c.functions[pattern]
 	if !ok {
-		return response(http.StatusNotFound, nil, nil), nil
+		return hostResponse(http.StatusNotFound, nil, nil), nil
 	}
 	inv := azurefunctionstest.HTTPTrigger(r, body)
-	return detached(ctx, func(ctx context.Context) (*http.Response, error) {
+	return detachedSend(ctx, func(ctx context.Context) (*http.Response, error) {
 		res, err := c.host.Invoke(ctx, fn, inv)
 		if err != nil {
 			return nil, err
 		}
 		if res.Status/100 != 2 { // the invocation failed: the host answers 500
-			return response(http.StatusInternalServerError, nil, nil), nil
+			return hostResponse(http.StatusInternalServerError, nil, nil), nil
 		}
 		out, err := res.HTTPOutput(azurefunctions.BindingResponse)
 		if err != nil {
 			return nil, err
 		}
-		return response(out.StatusCode, out.Header, out.Body), nil
+		return hostResponse(out.StatusCode, out.Header, out.Body), nil
 	})
 }
 
-// detached runs send in a context that the caller's cancellation does not
+// detachedSend runs send in a context that the caller's cancellation does not
 // end, and returns when it is done or the caller goes away.
-func detached(ctx context.Context, send func(context.Context) (*http.Response, error)) (*http.Response, error) {
+func detachedSend(ctx context.Context, send func(context.Context) (*http.Response, error)) (*http.Response, error) {
 	type result struct {
 		resp *http.Response
 		err  error
@@ -322,7 +322,7 @@ func detached(ctx context.Context, send func(context.Context) (*http.Response, e
 	}
 }
 
-func response(status int, h http.Header, body []byte) *http.Response {
+func hostResponse(status int, h http.Header, body []byte) *http.Response {
 	if h == nil {
 		h = http.Header{}
 	}
@@ -344,7 +344,7 @@ func (c *azureClient) Deliver(ctx context.Context, fn string, evs []core.Event) 
 	switch fn {
 	case "objects", "messages", "timer":
 		for _, e := range evs {
-			inv, err := trigger(e)
+			inv, err := triggerInvocation(e)
 			if err != nil {
 				return adaptertest.Outcome{}, err
 			}
@@ -381,8 +381,8 @@ func (c *azureClient) Deliver(ctx context.Context, fn string, evs []core.Event) 
 	return out, nil
 }
 
-// trigger encodes one event as its trigger's invocation.
-func trigger(e core.Event) (azurefunctionstest.Invocation, error) {
+// triggerInvocation encodes one event as its trigger's invocation.
+func triggerInvocation(e core.Event) (azurefunctionstest.Invocation, error) {
 	var inv azurefunctionstest.Invocation
 	now := time.Now()
 	fn := "objects"

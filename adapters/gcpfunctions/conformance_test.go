@@ -289,11 +289,11 @@ func storageEvent(e core.Event) (typ, subject string, data map[string]any) {
 	if e.Kind() == core.KindObjectDeleted {
 		typ = typeObjectDeleted
 	}
-	gen := strconv.FormatInt(when(e).UnixMicro(), 10)
+	gen := strconv.FormatInt(objectTime(e).UnixMicro(), 10)
 	data = map[string]any{
 		"kind": "storage#object", "id": o.Bucket + "/" + o.Key + "/" + gen, "name": o.Key, "bucket": o.Bucket,
 		"generation": gen, "metageneration": "1", "size": strconv.FormatInt(o.Size, 10),
-		"storageClass": "STANDARD", "timeCreated": when(e).Format(time.RFC3339Nano), "updated": when(e).Format(time.RFC3339Nano),
+		"storageClass": "STANDARD", "timeCreated": objectTime(e).Format(time.RFC3339Nano), "updated": objectTime(e).Format(time.RFC3339Nano),
 		"selfLink": "https://www.googleapis.com/storage/v1/b/" + o.Bucket + "/o/" + strings.ReplaceAll(percentEncode(o.Key), "/", "%2F"),
 	}
 	if o.ContentType != "" {
@@ -305,7 +305,7 @@ func storageEvent(e core.Event) (typ, subject string, data map[string]any) {
 	return typ, "objects/" + o.Key, data
 }
 
-func when(e core.Event) time.Time { return e.Time().UTC() }
+func objectTime(e core.Event) time.Time { return e.Time().UTC() }
 
 // pubsubData is a MessagePublishedData, with the snake-case duplicates
 // Pub/Sub writes; data is absent when the message has none.
@@ -342,7 +342,7 @@ func firestoreEvent(e core.Event) (typ, doc string, data map[string]any, err err
 		if err != nil {
 			return "", "", nil, fmt.Errorf("change %s: %s: %w", e.ID(), name, err)
 		}
-		t := when(e).Format(time.RFC3339Nano)
+		t := objectTime(e).Format(time.RFC3339Nano)
 		data[name] = map[string]any{"name": firestoreRoot + doc, "fields": fields, "createTime": t, "updateTime": t}
 	}
 	if c.New != nil && c.Old != nil {
