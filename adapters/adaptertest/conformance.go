@@ -27,7 +27,7 @@ import (
 func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 	h := newHarness(t)
 	app := newConformanceApp()
-	s := &session{h: h, app: app, now: time.Now().UTC().Truncate(time.Second), arrivals: map[core.Kind]*arrival{}}
+	s := &session{h: h, app: app, arrivals: map[core.Kind]*arrival{}}
 	s.cl = h.Start(t, app.App, nil)
 	col := newColumn(h)
 	for _, c := range cases() {
@@ -42,7 +42,7 @@ type session struct {
 	h        Harness
 	app      *conformanceApp
 	cl       Client
-	now      time.Time
+	timerDue time.Time // of the timer fixture
 	arrivals map[core.Kind]*arrival
 }
 
@@ -304,8 +304,12 @@ func (s *session) fixture(k core.Kind) core.Event {
 			Old: json.RawMessage(`{"id":"u1","n":1}`),
 		})
 	case core.KindTimer:
-		// Now, so that no platform finds it past due.
-		return s.event(core.TypeTimer, "tmr-1", "timer", "", s.now, &core.Timer{Name: "timer", ScheduledTime: s.now})
+		// Due when first delivered, so that no platform finds it past due;
+		// the same for every later delivery, so that its id stays.
+		if s.timerDue.IsZero() {
+			s.timerDue = time.Now().UTC().Truncate(time.Second)
+		}
+		return s.event(core.TypeTimer, "tmr-1", "timer", "", s.timerDue, &core.Timer{Name: "timer", ScheduledTime: s.timerDue})
 	}
 	panic("adaptertest: no fixture of kind " + string(k))
 }
