@@ -38,6 +38,8 @@ func deployBuild(b *testing.B, name string) string {
 		for _, t := range []struct{ out, pkg, tags string }{
 			{"users", "./cmd/users", "aws,lambda.norpc"},
 			{"adapteronly", "./adapters/awslambda/testdata/adapteronly", "lambda.norpc"},
+			{"adapterread", "./adapters/awslambda/testdata/adapterread", "lambda.norpc"},
+			{"rawusers", "./adapters/awslambda/testdata/rawusers", "lambda.norpc"},
 			{"rawhello", "./adapters/awslambda/testdata/rawhello", "lambda.norpc"},
 		} {
 			cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-tags", t.tags,
@@ -56,8 +58,11 @@ func deployBuild(b *testing.B, name string) string {
 	return filepath.Join(deployBuilds.dir, name)
 }
 
-// BenchmarkColdStart measures, for the users function and a bare
-// aws-lambda-go function, the time from starting the bootstrap process to
+// BenchmarkColdStart measures, for the users function (as cmd/users builds
+// it, and on the adapter without cloud drivers: adapteronly), the users
+// read path without gateway policies on polyfn (adapterread) and on
+// aws-lambda-go alone (rawusers), both linking the S3 driver, and a bare
+// aws-lambda-go function (rawhello), the time from starting the bootstrap process to
 // its first response under the local Runtime API: process start, Go
 // runtime start, init, the first /next and one HTTP API request. The users
 // request carries a bearer token, so its first response includes fetching
@@ -77,7 +82,7 @@ func BenchmarkColdStart(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, name := range []string{"users", "adapteronly", "rawhello"} {
+	for _, name := range []string{"users", "adapteronly", "adapterread", "rawusers", "rawhello"} {
 		b.Run(name, func(b *testing.B) {
 			bin := deployBuild(b, name)
 			info, err := os.Stat(bin)

@@ -17,7 +17,11 @@ import (
 // a stored user (GET /users/{id}) with a bearer token, so the first answer
 // includes fetching the (local test) issuer's keys; usersnodrivers is the
 // same function on the adapter without the Google Cloud drivers
-// (testdata/usersnodrivers); hello is testdata/hello, a function served by
+// (testdata/usersnodrivers); adapterread is the read without gateway
+// policies as a polyfn app with the storage drivers linked
+// (testdata/adapterread); rawusers is the same read served by the
+// framework with the same storage drivers and no polyfn code
+// (testdata/rawusers); hello is testdata/hello, a function served by
 // the framework with no polyfn code. Each also reports its binary's size.
 // Run each start as its own sample, and compare medians:
 //
@@ -44,6 +48,8 @@ func BenchmarkColdStart(b *testing.B) {
 	}{
 		{"users", "/users/" + userID, usersEnv, authz},
 		{"usersnodrivers", "/users/" + userID, usersEnv, authz},
+		{"adapterread", "/users/" + userID, []string{"FUNCTION_TARGET=users", "USERS_BUCKET_URL=" + fileBucket(bucket)}, ""},
+		{"rawusers", "/users/" + userID, []string{"FUNCTION_TARGET=users", "USERS_BUCKET_URL=" + fileBucket(bucket)}, ""},
 		{"hello", "/", []string{"FUNCTION_TARGET=hello"}, ""},
 	}
 	for _, tt := range tests {

@@ -60,7 +60,7 @@ func binary(tb testing.TB, name string) string {
 		if binaries.dir, binaries.err = os.MkdirTemp("", "gcpfunctions-e2e-"); binaries.err != nil {
 			return
 		}
-		pkgs := []string{"./testdata/hello", "./testdata/usersnodrivers"}
+		pkgs := []string{"./testdata/hello", "./testdata/usersnodrivers", "./testdata/rawusers", "./testdata/adapterread"}
 		for _, e := range examples {
 			pkgs = append(pkgs, "github.com/polyfn/polyfn/cmd/"+e)
 		}
