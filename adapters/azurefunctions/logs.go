@@ -8,6 +8,8 @@ import (
 	"math"
 	"strings"
 	"sync"
+
+	"github.com/polyfn/polyfn/core/telemetry"
 )
 
 // The host writes the Logs of a default-mode reply to the invocation's own
@@ -66,7 +68,8 @@ func (b *logBuffer) close() []string {
 // LogHandler is a slog.Handler that writes every record to an inner handler
 // (the process's stdout, which the host collects) and, for records logged
 // with the context of a default-mode invocation, also keeps the record as a
-// JSON line for the Logs of that invocation's reply. Log with
+// JSON line for the Logs of that invocation's reply, with secrets redacted
+// (telemetry.RedactAttr). Log with
 // slog.InfoContext(ctx, …) for a line to reach the invocation's log.
 type LogHandler struct {
 	inner slog.Handler
@@ -99,7 +102,7 @@ const allLevels = slog.Level(math.MinInt32)
 // render formats r as one JSON line, with this handler's attributes and groups.
 func (h *LogHandler) render(ctx context.Context, r slog.Record) string {
 	var buf bytes.Buffer
-	var j slog.Handler = slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: allLevels})
+	var j slog.Handler = slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: allLevels, ReplaceAttr: telemetry.RedactAttr})
 	for _, apply := range h.scope {
 		j = apply(j)
 	}

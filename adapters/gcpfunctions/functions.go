@@ -31,7 +31,7 @@ func (r *Registration) httpFunction(name string, h http.Handler) http.HandlerFun
 			return
 		}
 		defer r.gate.leave()
-		ctx, cancel := core.WithInvocation(req.Context(), httpInvocation(req, name))
+		ctx, cancel := core.WithInvocation(withRequest(req.Context(), req), httpInvocation(req, name))
 		defer cancel()
 		h.ServeHTTP(w, req.WithContext(ctx))
 	}

@@ -1,18 +1,163 @@
 package gcpfunctions
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
+
+	"github.com/polyfn/polyfn/core"
+	"github.com/polyfn/polyfn/core/telemetry"
 )
 
 // NewLogHandler returns a slog handler that writes one JSON object per line
 // in the form Cloud Logging reads from a Cloud Run instance's standard
-// error: the level as "severity" (DEBUG, INFO, WARNING, ERROR), the message
-// as "message", and every attribute in the entry's jsonPayload.
+// error: the level as "severity" (DEBUG, INFO, WARNING, ERROR, CRITICAL), the
+// message as "message", and every attribute in the entry's jsonPayload, with
+// secrets redacted (telemetry.RedactAttr). A record logged with an
+// invocation's context also carries the special fields that join it to the
+// invocation: "logging.googleapis.com/trace" (projects/<project>/traces/<id>,
+// the project from GOOGLE_CLOUD_PROJECT, GCP_PROJECT or GCLOUD_PROJECT; the
+// bare trace id when none is set), "logging.googleapis.com/spanId" and
+// "logging.googleapis.com/trace_sampled", the execution id in the entry's
+// labels ("logging.googleapis.com/labels": {"execution_id": …}), and for an
+// HTTP function the request in "httpRequest".
 func NewLogHandler(w io.Writer, level slog.Leveler) slog.Handler {
-	return slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: cloudLoggingAttr})
+	return newLogHandler(w, level, projectID(os.Getenv))
+}
+
+func newLogHandler(w io.Writer, level slog.Leveler, project string) slog.Handler {
+	j := slog.NewJSONHandler(w, &slog.HandlerOptions{
+		Level:       level,
+		ReplaceAttr: telemetry.ChainReplaceAttr(cloudLoggingAttr, telemetry.RedactAttr),
+	})
+	return telemetry.NewStampHandler(j, func(ctx context.Context, attrs []slog.Attr) []slog.Attr {
+		return stampInvocation(ctx, project, attrs)
+	})
+}
+
+// projectID is the project that trace ids are qualified with, from the
+// environment: Cloud Run does not set it, so a deployment passes it; the
+// metadata server is never asked, which would cost a network call at start.
+func projectID(getenv func(string) string) string {
+	for _, k := range []string{"GOOGLE_CLOUD_PROJECT", "GCP_PROJECT", "GCLOUD_PROJECT"} {
+		if p := strings.TrimSpace(getenv(k)); p != "" {
+			return p
+		}
+	}
+	return ""
+}
+
+// The special fields of a structured log line
+// (https://cloud.google.com/logging/docs/structured-logging).
+const (
+	traceField   = "logging.googleapis.com/trace"
+	spanField    = "logging.googleapis.com/spanId"
+	sampledField = "logging.googleapis.com/trace_sampled"
+	labelsField  = "logging.googleapis.com/labels"
+)
+
+// stampInvocation adds the invocation's trace, execution id and HTTP request.
+func stampInvocation(ctx context.Context, project string, attrs []slog.Attr) []slog.Attr {
+	inv, ok := core.InvocationFrom(ctx)
+	if !ok {
+		return attrs
+	}
+	if t := inv.Trace; !t.IsZero() && t.Format != core.TraceXRay {
+		trace := t.TraceID
+		if project != "" {
+			trace = "projects/" + project + "/traces/" + t.TraceID
+		}
+		attrs = append(attrs, slog.String(traceField, trace))
+		if span := spanHex(t); span != "" {
+			attrs = append(attrs, slog.String(spanField, span))
+		}
+		attrs = append(attrs, slog.Bool(sampledField, t.Sampled))
+	}
+	attrs = append(attrs, slog.Any(labelsField, map[string]string{"execution_id": inv.ID, "function": inv.Function}))
+	if r, ok := ctx.Value(requestKey{}).(*http.Request); ok {
+		attrs = append(attrs, slog.Any("httpRequest", httpRequestOf(r)))
+	}
+	return attrs
+}
+
+// spanHex is the span id as Cloud Logging wants it, 16 hex digits:
+// X-Cloud-Trace-Context gives it in decimal.
+func spanHex(t core.Trace) string {
+	if t.SpanID == "" || t.Format != core.TraceGCP {
+		return t.SpanID
+	}
+	n, err := strconv.ParseUint(t.SpanID, 10, 64)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("%016x", n)
+}
+
+type requestKey struct{}
+
+// withRequest keeps the request of an HTTP function's invocation, for the
+// httpRequest of its log lines.
+func withRequest(ctx context.Context, r *http.Request) context.Context {
+	return context.WithValue(ctx, requestKey{}, r)
+}
+
+// httpRequest is Cloud Logging's HttpRequest, as much of it as is known
+// while the request is served.
+type httpRequest struct {
+	RequestMethod string `json:"requestMethod"`
+	RequestURL    string `json:"requestUrl"`
+	UserAgent     string `json:"userAgent,omitempty"`
+	RemoteIP      string `json:"remoteIp,omitempty"`
+	Referer       string `json:"referer,omitempty"`
+	Protocol      string `json:"protocol,omitempty"`
+}
+
+func httpRequestOf(r *http.Request) httpRequest {
+	scheme := "http"
+	if p := r.Header.Get("X-Forwarded-Proto"); p != "" {
+		scheme = p
+	} else if r.TLS != nil {
+		scheme = "https"
+	}
+	u := url.URL{Scheme: scheme, Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: redactQuery(r.URL.RawQuery)}
+	remote := strings.TrimSpace(strings.Split(r.Header.Get("X-Forwarded-For"), ",")[0])
+	if remote == "" {
+		remote, _, _ = net.SplitHostPort(r.RemoteAddr)
+	}
+	return httpRequest{
+		RequestMethod: r.Method, RequestURL: u.String(), UserAgent: r.UserAgent(),
+		RemoteIP: remote, Referer: r.Referer(), Protocol: r.Proto,
+	}
+}
+
+// redactQuery hides the values of sensitive query parameters (api_key,
+// access_token).
+func redactQuery(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	q, err := url.ParseQuery(raw)
+	if err != nil {
+		return ""
+	}
+	changed := false
+	for k := range q {
+		if telemetry.Sensitive(k) {
+			q[k] = []string{telemetry.Redacted}
+			changed = true
+		}
+	}
+	if !changed {
+		return raw
+	}
+	return q.Encode()
 }
 
 func cloudLoggingAttr(groups []string, a slog.Attr) slog.Attr {
@@ -38,8 +183,10 @@ func severity(l slog.Level) string {
 		return "INFO"
 	case l < slog.LevelError:
 		return "WARNING"
+	case l < slog.LevelError+4:
+		return "ERROR"
 	}
-	return "ERROR"
+	return "CRITICAL"
 }
 
 // logLevel reads POLYFN_LOG_LEVEL (debug, info, warn, error; default info),

@@ -41,6 +41,8 @@ func run(ctx context.Context, apps []*core.App) error {
 	return app.Close(cctx)
 }
 
+// newLogHandler writes Lambda's JSON log format, with each invocation's
+// request id and X-Ray trace id.
 func newLogHandler() slog.Handler {
-	return slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: LogLevel()})
+	return awslambda.NewLogHandler(os.Stderr, LogLevel())
 }

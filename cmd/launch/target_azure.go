@@ -11,6 +11,7 @@ import (
 
 	"github.com/polyfn/polyfn/adapters/azurefunctions"
 	"github.com/polyfn/polyfn/core"
+	"github.com/polyfn/polyfn/core/telemetry"
 )
 
 // Building with more than one platform tag declares this constant twice, and
@@ -80,11 +81,11 @@ func closeApps(ctx context.Context, apps []*core.App) error {
 // and the rest to stdout. It also keeps each invocation's lines for the Logs
 // of its reply.
 func newLogHandler() slog.Handler {
-	opts := &slog.HandlerOptions{Level: LogLevel()}
-	return azurefunctions.NewLogHandler(levelSplit{
+	opts := &slog.HandlerOptions{Level: LogLevel(), ReplaceAttr: telemetry.RedactAttr}
+	return telemetry.NewStampHandler(azurefunctions.NewLogHandler(levelSplit{
 		low:  slog.NewJSONHandler(os.Stdout, opts),
 		high: slog.NewJSONHandler(os.Stderr, opts),
-	})
+	}), telemetry.StampInvocation)
 }
 
 // levelSplit sends records below slog.LevelWarn to low, the others to high.

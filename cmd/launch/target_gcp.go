@@ -72,6 +72,8 @@ func chooseTarget(entryPoints []string) error {
 	return fmt.Errorf("launch: set FUNCTION_TARGET to the entry point to serve, one of: %s", strings.Join(entryPoints, ", "))
 }
 
+// newLogHandler writes Cloud Logging's structured JSON, with each
+// invocation's trace, execution id and HTTP request.
 func newLogHandler() slog.Handler {
 	return gcpfunctions.NewLogHandler(os.Stderr, LogLevel())
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/polyfn/polyfn/adapters/local"
 	"github.com/polyfn/polyfn/core"
+	"github.com/polyfn/polyfn/core/telemetry"
 )
 
 // Target is the platform this binary was built for.
@@ -31,5 +32,5 @@ func run(ctx context.Context, apps []*core.App) error {
 }
 
 func newLogHandler() slog.Handler {
-	return local.NewLogHandler(os.Stderr, os.Getenv("POLYFN_LOG_FORMAT"), LogLevel())
+	return telemetry.NewStampHandler(local.NewLogHandler(os.Stderr, os.Getenv("POLYFN_LOG_FORMAT"), LogLevel()), telemetry.StampInvocation)
 }

@@ -1,0 +1,75 @@
+package awslambda
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/polyfn/polyfn/core"
+	"github.com/polyfn/polyfn/core/telemetry"
+)
+
+// NewLogHandler returns a slog handler that writes one JSON object per line
+// in Lambda's JSON log format, which CloudWatch Logs Insights reads and
+// Lambda's log-level filtering understands: "timestamp" (RFC 3339, UTC, in
+// milliseconds), "level" (TRACE, DEBUG, INFO, WARN, ERROR, FATAL), "message",
+// and for a record logged with an invocation's context its "requestId" and,
+// when Lambda passed one, the X-Ray "traceId" (the trace header's Root).
+// Every attribute follows at the top level; secrets are redacted
+// (telemetry.RedactAttr).
+func NewLogHandler(w io.Writer, level slog.Leveler) slog.Handler {
+	j := slog.NewJSONHandler(w, &slog.HandlerOptions{
+		Level:       level,
+		ReplaceAttr: telemetry.ChainReplaceAttr(lambdaAttr, telemetry.RedactAttr),
+	})
+	return telemetry.NewStampHandler(j, stampInvocation)
+}
+
+// stampInvocation adds the invocation's request id and X-Ray trace id.
+func stampInvocation(ctx context.Context, attrs []slog.Attr) []slog.Attr {
+	inv, ok := core.InvocationFrom(ctx)
+	if !ok {
+		return attrs
+	}
+	attrs = append(attrs, slog.String("requestId", inv.ID))
+	if !inv.Trace.IsZero() {
+		attrs = append(attrs, slog.String("traceId", inv.Trace.TraceID))
+	}
+	return attrs
+}
+
+func lambdaAttr(groups []string, a slog.Attr) slog.Attr {
+	if len(groups) > 0 {
+		return a
+	}
+	switch a.Key {
+	case slog.TimeKey:
+		t, _ := a.Value.Any().(time.Time)
+		return slog.String("timestamp", t.UTC().Format("2006-01-02T15:04:05.000Z"))
+	case slog.LevelKey:
+		l, _ := a.Value.Any().(slog.Level)
+		return slog.String(slog.LevelKey, lambdaLevel(l))
+	case slog.MessageKey:
+		a.Key = "message"
+	}
+	return a
+}
+
+// lambdaLevel names a slog level with the levels of Lambda's log-level
+// filtering.
+func lambdaLevel(l slog.Level) string {
+	switch {
+	case l < slog.LevelDebug:
+		return "TRACE"
+	case l < slog.LevelInfo:
+		return "DEBUG"
+	case l < slog.LevelWarn:
+		return "INFO"
+	case l < slog.LevelError:
+		return "WARN"
+	case l < slog.LevelError+4:
+		return "ERROR"
+	}
+	return "FATAL"
+}
