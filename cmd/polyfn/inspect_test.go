@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -506,4 +507,45 @@ func argValue(args []string, name string) string {
 		}
 	}
 	return ""
+}
+
+// FuzzInspect: no Lambda event or Azure invocation makes inspect panic, and
+// what it prints for one it accepts is JSON.
+func FuzzInspect(f *testing.F) {
+	triggers := []string{"http", "object", "message", "change", "timer"}
+	for _, dir := range []string{awsData, azureData} {
+		files, _ := filepath.Glob(dir + "*.json")
+		for _, file := range files {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				f.Fatal(err)
+			}
+			for i := range triggers {
+				if dir == azureData {
+					i += len(triggers)
+				}
+				f.Add(uint8(i), b)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, choice uint8, payload []byte) {
+		in := inspectInput{transport: "lambda", trigger: triggers[int(choice)%len(triggers)], header: http.Header{}, body: payload}
+		inspector := inspectAWS
+		if int(choice)%(2*len(triggers)) >= len(triggers) {
+			in.transport, in.url, inspector = "custom-handler", "/fn", inspectAzure
+			in.header.Set("X-Azure-Functions-InvocationId", "inv")
+		}
+		d, err := inspector(t.Context(), in)
+		if err != nil {
+			return
+		}
+		out, err := encodeDelivery(d, in.trigger, "")
+		if err != nil {
+			return
+		}
+		var b bytes.Buffer
+		if err := writeJSON(&b, out); err != nil || !json.Valid(b.Bytes()) {
+			t.Fatalf("output %q, error %v", b.Bytes(), err)
+		}
+	})
 }
