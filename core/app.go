@@ -99,15 +99,16 @@ func (a *App) Use(mws ...func(http.Handler) http.Handler) { a.httpMW = append(a.
 func (a *App) UseEvents(mws ...Middleware) { a.eventMW = append(a.eventMW, mws...) }
 
 // HTTPHandler returns the app's HTTP handler: every route behind the app's
-// middleware, with panics contained (Recover is outermost) and unmatched
-// requests answered with a problem+json 404 or 405.
+// middleware, with panics contained (Recover is outermost but for the
+// Observer's report) and unmatched requests answered with a problem+json 404
+// or 405.
 func (a *App) HTTPHandler() http.Handler {
 	a.build.Do(func() {
 		var h http.Handler = problemMux{a.mux}
 		for i := len(a.httpMW) - 1; i >= 0; i-- {
 			h = a.httpMW[i](h)
 		}
-		a.handler = Recover(h)
+		a.handler = observeHTTP(Recover(h))
 	})
 	return a.handler
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"time"
 )
 
 // Handler handles one neutral event. Returning nil acknowledges the event;
@@ -37,6 +38,10 @@ func Chain(h Handler, mws ...Middleware) Handler {
 // and Invoke returns an Internal error in its place, so the adapter reports a
 // failed event and the process keeps serving.
 func Invoke(ctx context.Context, h Handler, e Event) (err error) {
+	if o := currentObserver(); o != nil {
+		start := time.Now()
+		defer func() { o.Handled(ctx, Handled{Kind: e.Kind(), Duration: time.Since(start), Err: err}) }()
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			slog.ErrorContext(ctx, "panic in event handler",
@@ -73,9 +78,11 @@ type Failure struct {
 // never fails the others: adapters report exactly these in the platform's
 // partial-failure form. When ctx ends, the events not yet started are
 // reported as failed so that they are redelivered, never lost.
-func ProcessBatch(ctx context.Context, h Handler, events []Event, opts *BatchOptions) []Failure {
+func ProcessBatch(ctx context.Context, h Handler, events []Event, opts *BatchOptions) (failures []Failure) {
 	ordered := opts != nil && opts.Ordered
-	var failures []Failure
+	if o := currentObserver(); o != nil {
+		defer func() { o.Batch(ctx, len(events), len(failures)) }()
+	}
 	for i, e := range events {
 		if err := ctx.Err(); err != nil {
 			return appendUnattempted(failures, events, i, fmt.Errorf("core: not attempted: %w", err))

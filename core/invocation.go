@@ -43,13 +43,17 @@ type invocationKey struct{}
 
 // WithInvocation returns a copy of ctx carrying inv, with inv.Deadline as its
 // deadline when one is set. The returned cancel function releases the
-// deadline's timer and must be called.
+// deadline's timer and must be called when the invocation ends: it tells the
+// Observer, if any, that it ended.
 func WithInvocation(ctx context.Context, inv *Invocation) (context.Context, context.CancelFunc) {
 	ctx = context.WithValue(ctx, invocationKey{}, inv)
+	var cancel context.CancelFunc
 	if !inv.Deadline.IsZero() {
-		return context.WithDeadline(ctx, inv.Deadline)
+		ctx, cancel = context.WithDeadline(ctx, inv.Deadline)
+	} else {
+		ctx, cancel = context.WithCancel(ctx)
 	}
-	return context.WithCancel(ctx)
+	return ctx, observeEnd(ctx, inv, cancel)
 }
 
 // InvocationFrom returns the invocation metadata in ctx, if any.
