@@ -68,10 +68,6 @@ func (gcpHarness) Can(c adaptertest.Capability) (bool, string) {
 	case adaptertest.AcknowledgePermanentFailures:
 		return true, "a client-error failure is answered 202, which acknowledges it (Pub/Sub push would redeliver a " +
 			"poison message until its retention runs out); it is logged at error level"
-	case adaptertest.EventField(core.KindObjectCreated, adaptertest.FieldSubjectKey),
-		adaptertest.EventField(core.KindObjectDeleted, adaptertest.FieldSubjectKey):
-		return false, "the subject is Google's own, objects/<name>, as the ce-subject header carries it: percent-encoded " +
-			"by the CloudEvents HTTP binding, which the CloudEvents SDK does not undo; the key is in Object.Key"
 	case adaptertest.EventField(core.KindChange, "data.key"):
 		return false, `Firestore names a document by its path: the key is the document's id as a JSON string ("u1")`
 	}

@@ -53,8 +53,8 @@ func mappingFor(nativeType string, t core.Trigger, function string) (mapping, bo
 }
 
 // toNeutral converts a Google CloudEvent into the neutral event for a
-// function with trigger t. The envelope keeps the id, source, subject, time
-// and extensions (Firestore's database and document, Eventarc's
+// function with trigger t. The envelope keeps the id, source, subject (an
+// object event's is its key), time and extensions (Firestore's database and document, Eventarc's
 // traceparent); the native type goes to the nativetype extension.
 func toNeutral(ce *event.Event, t core.Trigger, function string) (core.Event, error) {
 	m, ok := mappingFor(ce.Type(), t, function)
@@ -72,6 +72,12 @@ func toNeutral(ce *event.Event, t core.Trigger, function string) (core.Event, er
 		return core.Event{}, err
 	}
 	e.SetSubject(ce.Subject())
+	if e.Object != nil {
+		// As on every platform, an object event's subject is its key.
+		// Google's subject is objects/<name>, and the CloudEvents HTTP
+		// binding leaves it percent-encoded in the ce-subject header.
+		e.SetSubject(e.Object.Key)
+	}
 	e.SetTime(ce.Time())
 	for name, v := range ce.Extensions() {
 		e.SetExtension(name, v)

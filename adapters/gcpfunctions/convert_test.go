@@ -71,8 +71,8 @@ func TestStorageEvents(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkEnvelope(t, e, tt.wantType, tt.typ, tt.source)
-			if e.Subject() != "objects/"+tt.want.Key {
-				t.Errorf("subject = %v, want objects/%s", e.Subject(), tt.want.Key)
+			if e.Subject() != tt.want.Key {
+				t.Errorf("subject = %v, want the key %s", e.Subject(), tt.want.Key)
 			}
 			if diff := cmp.Diff(tt.want, e.Object); diff != "" {
 				t.Errorf("object (-want +got):\n%s", diff)

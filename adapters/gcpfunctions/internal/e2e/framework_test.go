@@ -330,7 +330,7 @@ func TestFrameworkCloudEvents(t *testing.T) {
 				o := r.e.Object
 				if r.e.Kind() != core.KindObjectCreated || o.Key != "uploads/cat.png" || o.Bucket != "media-bucket" ||
 					o.Size != 1024 || r.e.ID() != "1147091835525187" || r.e.Source() != bucketSource ||
-					r.e.Subject() != "objects/uploads/cat.png" || r.e.NativeType() != typeFinal {
+					r.e.Subject() != "uploads/cat.png" || r.e.NativeType() != typeFinal {
 					t.Errorf("event %v, object %+v", r.e, o)
 				}
 			}},
