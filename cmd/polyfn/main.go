@@ -2,6 +2,10 @@
 //
 //	polyfn dev [--addr 127.0.0.1:8080] [--data .polyfn] [--log-format text|json] [--log-level info]
 //	polyfn build --cloud aws|gcp|azure [--arch arm64|amd64] [--out dist] ./cmd/<name>
+//	polyfn lambda serve --bootstrap ./bootstrap [--addr 127.0.0.1:9001]
+//	polyfn token --sub alice --scope "users:read users:write" [--aud A] [--ttl 1h]
+//	polyfn inspect --cloud aws|gcp|azure --transport lambda|http|custom-handler --trigger http|object|message|change|timer
+//	               [--method M --url PATH?QUERY] [--header 'Name: value']... [FILE|-]
 //
 // Each command lives in a file of its own and registers itself in commands.
 package main
