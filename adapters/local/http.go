@@ -43,6 +43,9 @@ func (rt *Runtime) httpHandler() (h http.Handler, err error) {
 	})
 	front.HandleFunc("POST "+DevPrefix+"topics/{name}", rt.publishHandler)
 	front.HandleFunc("POST "+DevPrefix+"events/{function}", rt.eventHandler)
+	if rt.opts.Metrics != nil {
+		front.Handle("GET "+DevPrefix+"metrics", rt.opts.Metrics)
+	}
 	return front.HTTPHandler(), nil
 }
 

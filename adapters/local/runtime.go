@@ -48,6 +48,9 @@ type Options struct {
 	// OIDCIssuer is the URL of the development OIDC issuer (StartIssuer),
 	// the default of variables of kind core.KindOIDCIssuer.
 	OIDCIssuer string
+	// Metrics, when set, serves GET /_polyfn/metrics: the functions'
+	// metrics in the Prometheus text format (core/telemetry/prom).
+	Metrics http.Handler
 }
 
 // Runtime runs apps locally. Start one with Start; stop it with Shutdown.

@@ -28,7 +28,7 @@ func run(ctx context.Context, apps []*core.App) error {
 		}
 		addr = "127.0.0.1:" + port
 	}
-	return local.Run(ctx, apps, &local.Options{Addr: addr, DataDir: os.Getenv("POLYFN_DATA_DIR")}, 30*time.Second)
+	return local.Run(ctx, apps, &local.Options{Addr: addr, DataDir: os.Getenv("POLYFN_DATA_DIR"), Metrics: metricsHandler}, 30*time.Second)
 }
 
 func newLogHandler() slog.Handler {
