@@ -93,11 +93,15 @@ func Start(t testing.TB, bin string, opts *Options) *Host {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("azurefunctionstest: starting %s: %v", bin, err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	// exited is closed when the process has exited, with its error in
+	// waitErr: both the readiness poll and the clean-up wait on it, so it
+	// must not be a value only one of them can receive.
+	var waitErr error
+	exited := make(chan struct{})
+	go func() { waitErr = cmd.Wait(); close(exited) }()
 	h := newHost("http://127.0.0.1:"+port, o.RoutePrefix, out)
 	t.Cleanup(func() { stop(t, cmd, exited, out) })
-	if err := h.waitReady(o.ReadyTimeout, exited); err != nil {
+	if err := h.waitReady(o.ReadyTimeout, exited, func() error { return waitErr }); err != nil {
 		t.Fatalf("azurefunctionstest: %s did not become ready: %v\noutput:\n%s", bin, err, out)
 	}
 	return h
@@ -147,7 +151,7 @@ func (h *Host) Output() string { return h.out.String() }
 
 // waitReady polls GET / as the host does (DefaultHttpWorkerService.IsWorkerReady):
 // any HTTP answer means ready; a refused connection means wait.
-func (h *Host) waitReady(timeout time.Duration, exited <-chan error) error {
+func (h *Host) waitReady(timeout time.Duration, exited <-chan struct{}, waitErr func() error) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		resp, err := h.client.Get(h.URL + "/")
@@ -156,8 +160,8 @@ func (h *Host) waitReady(timeout time.Duration, exited <-chan error) error {
 			return nil
 		}
 		select {
-		case err := <-exited:
-			return fmt.Errorf("the process exited: %v", err)
+		case <-exited:
+			return fmt.Errorf("the process exited: %v", waitErr())
 		default:
 		}
 		if time.Now().After(deadline) {
@@ -167,7 +171,7 @@ func (h *Host) waitReady(timeout time.Duration, exited <-chan error) error {
 	}
 }
 
-func stop(t testing.TB, cmd *exec.Cmd, exited <-chan error, out *emulators.SyncBuffer) {
+func stop(t testing.TB, cmd *exec.Cmd, exited <-chan struct{}, out *emulators.SyncBuffer) {
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-exited:
