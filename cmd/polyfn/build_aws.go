@@ -219,13 +219,24 @@ var urlForms = map[core.ResourceKind]string{
 	core.KindVariable:     "awsparamstore://<name>?region=<region>&decoder=string",
 }
 
+// oidcDescriptions describe the parameters of the kinds that are not
+// gocloud.dev URLs.
+var oidcDescriptions = map[core.ResourceKind]string{
+	core.KindOIDCIssuer:   "the URL of the OIDC issuer whose bearer tokens the function accepts, https://<issuer>",
+	core.KindOIDCAudience: "the audience (aud) that bearer tokens must name; several separated by commas",
+}
+
 // urlParam declares the parameter holding a resource's URL and, for a
 // required bucket or topic, the function's access to it.
 func (s *sam) urlParam(r core.Resource, optional bool) {
 	param := camel(r.Env)
+	description := fmt.Sprintf("%s: the %s's gocloud.dev URL, %s", r.Env, r.Kind, urlForms[r.Kind])
+	if d, ok := oidcDescriptions[r.Kind]; ok {
+		description = r.Env + ": " + d
+	}
 	s.params = append(s.params, samParam{
 		name:        param,
-		description: fmt.Sprintf("%s: the %s's gocloud.dev URL, %s", r.Env, r.Kind, urlForms[r.Kind]),
+		description: description,
 		optional:    optional,
 	})
 	s.setEnv(r.Env, "!Ref "+param)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/polyfn/polyfn/adapters/azurefunctions/azurefunctionstest"
 	"github.com/polyfn/polyfn/core"
+	"github.com/polyfn/polyfn/core/auth/authtest"
 	"github.com/polyfn/polyfn/functions/orders"
 	"github.com/polyfn/polyfn/functions/thumbnails"
 	"github.com/polyfn/polyfn/functions/users"
@@ -233,11 +234,14 @@ func TestBuildAzureServes(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(dir, "handler")); err != nil || fi.Mode()&0o111 == 0 {
 		t.Fatalf("handler is not an executable: %v", err)
 	}
+	iss := authtest.NewIssuer(t)
 	host := azurefunctionstest.Start(t, filepath.Join(dir, "handler"), &azurefunctionstest.Options{
-		Dir: dir, Env: []string{"USERS_BUCKET_URL=file://" + filepath.ToSlash(t.TempDir()) + "?create_dir=true&no_tmp_dir=true"},
+		Dir: dir, Env: []string{"USERS_BUCKET_URL=file://" + filepath.ToSlash(t.TempDir()) + "?create_dir=true&no_tmp_dir=true",
+			"USERS_OIDC_ISSUER=" + iss.URL, "USERS_OIDC_AUDIENCE=" + authtest.Audience},
 	})
 	req, _ := http.NewRequest("POST", "http://users.example/users", strings.NewReader(`{"name":"Ada","email":"ada@example.com"}`))
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", iss.Bearer(t, "ada", "users:write"))
 	resp, err := host.Proxy(t.Context(), req)
 	if err != nil {
 		t.Fatal(err)
