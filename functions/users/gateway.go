@@ -74,9 +74,9 @@ type policies struct {
 // openPolicies reads the policies' variables. Tokens from the issuer in
 // IssuerEnv for the audience in AudienceEnv are always accepted, and API
 // keys when APIKeysEnv is set: without an issuer and an audience the app
-// does not start, so it never serves an open API. Nothing is fetched here:
-// the issuer's keys are fetched on the first token, the API key list on
-// the first key.
+// does not start, so it never serves an open API. Nothing here waits for
+// the network: the issuer's keys are fetched on the first token, and the
+// API key list is read in the background by its runtime variable.
 func openPolicies(ctx context.Context, env core.Env) (_ *policies, err error) {
 	p := &policies{}
 	defer func() {
