@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -95,7 +96,7 @@ func openPolicies(ctx context.Context, env core.Env) (_ *policies, err error) {
 			&core.MissingEnvError{App: "users", Vars: missing})
 	}
 	issuer := env(IssuerEnv)
-	if u, err := url.Parse(issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	if !isURL(issuer, "https", "http") {
 		return nil, fmt.Errorf("users: %s is %q: want the issuer's https:// URL", IssuerEnv, issuer)
 	}
 	var audience []string
@@ -108,10 +109,8 @@ func openPolicies(ctx context.Context, env core.Env) (_ *policies, err error) {
 		return nil, fmt.Errorf("users: %s is %q: want an audience, or several separated by commas", AudienceEnv, env(AudienceEnv))
 	}
 	jwks := env(JWKSEnv)
-	if jwks != "" {
-		if u, err := url.Parse(jwks); err != nil || !(u.Scheme == "https" && u.Host != "" || u.Scheme == "http" && u.Host != "" || u.Scheme == "file" && u.Path != "") {
-			return nil, fmt.Errorf("users: %s is %q: want an https://, http:// or file:// URL", JWKSEnv, jwks)
-		}
+	if jwks != "" && !isURL(jwks, "https", "http", "file") {
+		return nil, fmt.Errorf("users: %s is %q: want an https://, http:// or file:// URL", JWKSEnv, jwks)
 	}
 	verifier, err := auth.NewJWTVerifier(auth.JWTOptions{Issuer: issuer, Audience: audience, JWKSURL: jwks})
 	if err != nil {
@@ -140,7 +139,7 @@ func openPolicies(ctx context.Context, env core.Env) (_ *policies, err error) {
 	p.idem = idempotency.NewMemory()
 	if u := env(RedisEnv); u != "" {
 		// The URL may hold a password, so errors never quote it.
-		if parsed, err := url.Parse(u); err != nil || (parsed.Scheme != "redis" && parsed.Scheme != "rediss") {
+		if !isURL(u, "redis", "rediss") {
 			return nil, fmt.Errorf("users: %s is not a redis:// or rediss:// URL", RedisEnv)
 		}
 		rl, err := ratelimit.OpenRedis(u, "polyfn:users:ratelimit:")
@@ -157,6 +156,19 @@ func openPolicies(ctx context.Context, env core.Env) (_ *policies, err error) {
 	}
 	p.throttle = ratelimit.Middleware(limiter, limit, nil)
 	return p, nil
+}
+
+// isURL reports whether raw is a URL of one of schemes, with a host (a
+// path, for file://).
+func isURL(raw string, schemes ...string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || !slices.Contains(schemes, u.Scheme) {
+		return false
+	}
+	if u.Scheme == "file" {
+		return u.Path != ""
+	}
+	return u.Host != ""
 }
 
 // close releases what openPolicies opened, in reverse order.
