@@ -19,6 +19,11 @@ const Target = core.CloudLocal
 // run serves apps on the local runtime. POLYFN_ADDR sets the address
 // (default 127.0.0.1:$PORT, or 127.0.0.1:8080), POLYFN_DATA_DIR the data
 // directory (default ./.polyfn).
+//
+// An app that accepts tokens from an OIDC issuer whose variable is unset
+// gets the development issuer, as under polyfn dev: it serves on
+// POLYFN_ISSUER_ADDR (default a free port on 127.0.0.1) and records its URL
+// in the data directory, so that `polyfn token` signs tokens it accepts.
 func run(ctx context.Context, apps []*core.App) error {
 	addr := os.Getenv("POLYFN_ADDR")
 	if addr == "" {
@@ -28,7 +33,39 @@ func run(ctx context.Context, apps []*core.App) error {
 		}
 		addr = "127.0.0.1:" + port
 	}
-	return local.Run(ctx, apps, &local.Options{Addr: addr, DataDir: os.Getenv("POLYFN_DATA_DIR"), Metrics: metricsHandler}, 30*time.Second)
+	dataDir := os.Getenv("POLYFN_DATA_DIR")
+	if dataDir == "" {
+		dataDir = ".polyfn"
+	}
+	opts := &local.Options{Addr: addr, DataDir: dataDir, Metrics: metricsHandler}
+	if needsIssuer(apps, os.Getenv) {
+		issuerAddr := os.Getenv("POLYFN_ISSUER_ADDR")
+		if issuerAddr == "" {
+			issuerAddr = "127.0.0.1:0"
+		}
+		iss, err := local.StartIssuer(ctx, dataDir, issuerAddr)
+		if err != nil {
+			return err
+		}
+		defer iss.Close()
+		opts.OIDCIssuer = iss.URL
+		slog.Info("development OIDC issuer serving", slog.String("issuer", iss.URL), slog.String("audience", local.DevAudience),
+			slog.String("tokens", "polyfn token --data "+dataDir+" --sub <subject> --scope <scopes>"))
+	}
+	return local.Run(ctx, apps, opts, 30*time.Second)
+}
+
+// needsIssuer reports whether an app declares an OIDC issuer variable that
+// getenv leaves unset.
+func needsIssuer(apps []*core.App, getenv func(string) string) bool {
+	for _, a := range apps {
+		for _, r := range a.Resources() {
+			if r.Kind == core.KindOIDCIssuer && getenv(r.Env) == "" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func newLogHandler() slog.Handler {
