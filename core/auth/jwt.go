@@ -51,8 +51,8 @@ type JWTOptions struct {
 var defaultAlgorithms = []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.RS512, jose.PS256, jose.ES256, jose.ES384, jose.EdDSA}
 
 // JWTVerifier verifies bearer tokens against an issuer's keys. Keys are
-// fetched lazily, on the first token (so a function's cold start does no
-// network call), cached, and refreshed on rotation.
+// fetched on the first token (so a function's start never waits for the
+// network), or ahead of it by Prefetch, cached, and refreshed on rotation.
 type JWTVerifier struct {
 	opts JWTOptions
 
@@ -132,6 +132,26 @@ func (v *JWTVerifier) Verify(ctx context.Context, token string) (*Principal, err
 		return nil, fmt.Errorf("%w: %v", errInvalidToken, err)
 	}
 	return principalFromClaims(all, MethodJWT), nil
+}
+
+// Prefetch fetches the issuer's keys now unless they are cached, so that
+// the first token need not wait for discovery and the key set. A function
+// calls it in a goroutine from its init hook: the fetch then overlaps the
+// rest of the cold start, and a token that arrives meanwhile waits for this
+// one fetch instead of making its own. A failure is returned but not
+// remembered: the first token tries again at once.
+func (v *JWTVerifier) Prefetch(ctx context.Context) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if !v.fetched.IsZero() {
+		return nil
+	}
+	failed, lastErr := v.failed, v.lastErr
+	err := v.fetchLocked(ctx, v.opts.Now())
+	if err != nil {
+		v.failed, v.lastErr = failed, lastErr
+	}
+	return err
 }
 
 // key returns the verification key with the given id, fetching the key set

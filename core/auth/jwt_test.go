@@ -278,3 +278,52 @@ func TestJWTIssuerDown(t *testing.T) {
 		t.Errorf("the down issuer was asked %d times, want once per MinRefreshInterval", got)
 	}
 }
+
+// TestJWTPrefetch checks that Prefetch fetches the keys once, ahead of the
+// first token, which then needs no fetch of its own; and that a failed
+// prefetch is not remembered, so the first token tries again at once.
+func TestJWTPrefetch(t *testing.T) {
+	is := newIssuer(t)
+	v, err := auth.NewJWTVerifier(auth.JWTOptions{Issuer: is.srv.URL, Audience: []string{"users-api"}, MinRefreshInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := v.Prefetch(t.Context()); err != nil {
+			t.Fatalf("Prefetch: %v", err)
+		}
+	}
+	if got := is.fetches.Load(); got != 1 {
+		t.Fatalf("two prefetches fetched the keys %d times, want 1", got)
+	}
+	key, kid := is.key()
+	if _, err := v.Verify(t.Context(), sign(t, key, jose.RS256, kid, goodClaims(is))); err != nil {
+		t.Fatalf("valid token after Prefetch: %v", err)
+	}
+	if got := is.fetches.Load(); got != 1 {
+		t.Errorf("the first token fetched the keys again (%d fetches)", got)
+	}
+
+	// The issuer is unreachable while the function starts, then comes up.
+	var up atomic.Bool
+	flaky := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !up.Load() {
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+			return
+		}
+		is.srv.Config.Handler.ServeHTTP(w, r)
+	}))
+	defer flaky.Close()
+	v, err = auth.NewJWTVerifier(auth.JWTOptions{Issuer: is.srv.URL, Audience: []string{"users-api"},
+		JWKSURL: flaky.URL + "/jwks", MinRefreshInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Prefetch(t.Context()); err == nil {
+		t.Fatal("Prefetch from a down issuer: got no error")
+	}
+	up.Store(true)
+	if _, err := v.Verify(t.Context(), sign(t, key, jose.RS256, kid, goodClaims(is))); err != nil {
+		t.Errorf("the first token after a failed prefetch: %v, want it to fetch again and pass", err)
+	}
+}

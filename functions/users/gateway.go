@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -78,6 +79,10 @@ type policies struct {
 // does not start, so it never serves an open API. Nothing here waits for
 // the network: the issuer's keys are fetched on the first token, and the
 // API key list is read in the background by its runtime variable.
+// prefetchTimeout bounds the background fetch of the issuer's keys at
+// start-up.
+const prefetchTimeout = 10 * time.Second
+
 func openPolicies(ctx context.Context, env core.Env) (_ *policies, err error) {
 	p := &policies{}
 	defer func() {
@@ -116,6 +121,16 @@ func openPolicies(ctx context.Context, env core.Env) (_ *policies, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("users: %w", err)
 	}
+	// Fetch the issuer's keys while the rest of the cold start goes on, so
+	// the first request need not wait for them; a failure here only means
+	// the first token fetches them itself.
+	go func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), prefetchTimeout)
+		defer cancel()
+		if err := verifier.Prefetch(ctx); err != nil {
+			slog.WarnContext(ctx, "users: prefetching the issuer's keys failed; the first token will fetch them", slog.Any("error", err))
+		}
+	}()
 	authenticators := []auth.Authenticator{auth.Bearer{Verifier: verifier}}
 	if u := env(APIKeysEnv); u != "" {
 		v, err := runtimevar.OpenVariable(ctx, u)
