@@ -1,0 +1,27 @@
+package azurefunctions
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/polyfn/polyfn/core"
+	"github.com/polyfn/polyfn/core/telemetry"
+	"github.com/polyfn/polyfn/core/telemetry/telemetrytest"
+)
+
+// BenchmarkInvocationTelemetry is what one log record and the built-in
+// metrics add to a default-mode invocation of the -tags azure build: the
+// record goes to stdout and into the Logs of the reply, through the handlers
+// cmd/launch installs (the stamp, the Logs capture, a redacting JSON handler).
+func BenchmarkInvocationTelemetry(b *testing.B) {
+	h := telemetry.NewStampHandler(NewLogHandler(slog.NewJSONHandler(io.Discard,
+		&slog.HandlerOptions{Level: slog.LevelInfo, ReplaceAttr: telemetry.RedactAttr})), telemetry.StampInvocation)
+	trace, _ := core.ParseTraceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+	telemetrytest.RunInvocationBenchmarks(b, telemetrytest.Invocation{
+		Handler:  h,
+		Context:  func(ctx context.Context) context.Context { return withLogs(ctx, &logBuffer{}) },
+		Metadata: core.Invocation{ID: "a3ad4a1c-2a5a-4e07-9d6b-2c3d6f0f0c4e", Cloud: core.CloudAzure, Function: "on-order", Trace: trace},
+	})
+}

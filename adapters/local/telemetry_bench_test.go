@@ -1,0 +1,23 @@
+package local
+
+import (
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/polyfn/polyfn/core"
+	"github.com/polyfn/polyfn/core/telemetry"
+	"github.com/polyfn/polyfn/core/telemetry/prom"
+	"github.com/polyfn/polyfn/core/telemetry/telemetrytest"
+)
+
+// BenchmarkInvocationTelemetry is what one log record (JSON, as with
+// --log-format json) and the built-in metrics, read by the Prometheus
+// endpoint, add to an invocation on the local runtime.
+func BenchmarkInvocationTelemetry(b *testing.B) {
+	telemetrytest.RunInvocationBenchmarks(b, telemetrytest.Invocation{
+		Handler:       telemetry.NewStampHandler(NewLogHandler(io.Discard, "json", slog.LevelInfo), telemetry.StampInvocation),
+		MeterProvider: prom.New().MeterProvider(),
+		Metadata:      core.Invocation{ID: "inv-1", Cloud: core.CloudLocal, Function: "users"},
+	})
+}
