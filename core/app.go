@@ -26,6 +26,7 @@ type App struct {
 	eventMW   []Middleware
 	inits     []func(context.Context, Env) error
 	closers   []func(context.Context) error
+	alarms    *Alarms // nil: the defaults
 
 	mux       *http.ServeMux
 	build     sync.Once

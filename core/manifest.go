@@ -15,6 +15,9 @@ type Manifest struct {
 	Routes    []Route        `json:"routes"`
 	Functions []FunctionSpec `json:"functions"`
 	Resources []Resource     `json:"resources"`
+	// Alarms are the app's declared alarm thresholds; nil means the
+	// defaults (see Alarms).
+	Alarms *Alarms `json:"alarms,omitempty"`
 }
 
 // FunctionSpec is one declared event function.
@@ -73,6 +76,10 @@ func (s TriggerSpec) Trigger() (Trigger, error) {
 // Manifest returns the app's declaration.
 func (a *App) Manifest() Manifest {
 	m := Manifest{App: a.name, Routes: a.Routes(), Resources: a.Resources(), Functions: []FunctionSpec{}}
+	if a.alarms != nil {
+		al := *a.alarms
+		m.Alarms = &al
+	}
 	if m.Routes == nil {
 		m.Routes = []Route{}
 	}
