@@ -136,6 +136,18 @@ func samTemplate(fn, arch string, m core.Manifest) ([]byte, error) {
 			return nil, fmt.Errorf("aws: function %s: %w", f.Name, err)
 		}
 	}
+	al, err := alarmsOf(m, awsTimeoutSeconds*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("aws: %w", err)
+	}
+	if al != nil {
+		s.alarms = al
+		s.params = append(s.params, samParam{
+			name:        awsAlarmTopicParam,
+			description: "the ARN of an SNS topic that the function's alarms notify when they go into and out of ALARM; empty for none",
+			optional:    true,
+		})
+	}
 	return s.render(awsArchitecture[arch]), nil
 }
 
@@ -150,6 +162,7 @@ type sam struct {
 	failures  bool     // a queue receives the events that fail for good
 	http      bool
 	eventIDs  map[string]int
+	alarms    *core.Alarms // nil: none
 }
 
 type samParam struct {
@@ -390,6 +403,10 @@ func (s *sam) render(arch string) []byte {
 			}
 		}
 	}
+	if s.alarms != nil {
+		line(0, "\nConditions:")
+		line(1, awsAlarmTopicCondition+`: !Not [!Equals [!Ref `+awsAlarmTopicParam+`, ""]]`)
+	}
 	line(0, "\nResources:")
 	line(1, "Function:")
 	line(2, "Type: AWS::Serverless::Function")
@@ -435,6 +452,9 @@ func (s *sam) render(arch string) []byte {
 	}
 	if s.failures {
 		line(1, "FailedEvents:\n  Type: AWS::SQS::Queue\n  Properties:\n    MessageRetentionPeriod: 1209600")
+	}
+	for _, a := range s.cloudWatchAlarms() {
+		line(1, a)
 	}
 	line(0, "\nOutputs:")
 	line(1, "FunctionArn:\n  Value: !GetAtt Function.Arn")

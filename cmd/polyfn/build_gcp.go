@@ -10,6 +10,7 @@ import (
 	"go/format"
 	"go/parser"
 	gotoken "go/token"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -351,6 +352,11 @@ func (b gcpBundle) files() (map[string][]byte, error) {
 	if len(b.Plan.Env) > 0 {
 		files["env.yaml"] = b.Plan.envYAML(b.Name)
 	}
+	alerts, err := b.Plan.alertFiles()
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(files, alerts)
 	return files, nil
 }
 
@@ -526,6 +532,10 @@ type gcpDeployment struct {
 	Notes      []string // Markdown
 	// Alternative is another way to deploy the entry point, if any.
 	Alternative *gcpAlternative
+	// App is the app that declares the entry point; Alarms are its alarm
+	// thresholds, defaults filled in, or nil when it turns alarms off.
+	App    string
+	Alarms *core.Alarms
 }
 
 // gcpAlternative deploys an entry point with other trigger flags.
@@ -553,6 +563,7 @@ func planGCP(ms []core.Manifest) (gcpPlan, error) {
 	var p gcpPlan
 	p.addVar("REGION", "the region to deploy to, such as europe-west1")
 	for _, m := range ms {
+		first := len(p.Deployments)
 		if len(m.Routes) > 0 {
 			p.Deployments = append(p.Deployments, httpDeployment(m))
 		}
@@ -560,6 +571,13 @@ func planGCP(ms []core.Manifest) (gcpPlan, error) {
 			if err := p.addFunction(f); err != nil {
 				return gcpPlan{}, fmt.Errorf("app %s, function %s: %w", m.App, f.Name, err)
 			}
+		}
+		alarms, err := alarmsOf(m, gcpTimeout)
+		if err != nil {
+			return gcpPlan{}, err
+		}
+		for i := first; i < len(p.Deployments); i++ {
+			p.Deployments[i].App, p.Deployments[i].Alarms = m.App, alarms
 		}
 		for _, r := range m.Resources {
 			if !r.Optional {
@@ -848,6 +866,26 @@ the entry point (` + "`--entry-point`" + `, ` + "`FUNCTION_TARGET`" + `) selects
 - {{.}}
 {{- end}}
 {{- end}}
+{{end}}
+{{- if .Plan.HasAlerts}}
+## Alerts
+
+` + "`alerts/`" + ` holds a Cloud Monitoring alert policy for each deployment, from the
+alarm thresholds the app declares (docs/alarms.md): 5xx responses, 429
+responses (no instance available) and the p99 request latency of the Cloud
+Run service of the same name. Create them once the functions are deployed;
+set ` + "`NOTIFICATION_CHANNEL`" + ` to a channel's name
+(` + "`projects/PROJECT/notificationChannels/ID`" + `, from ` + "`gcloud beta monitoring channels list`" + `)
+to be notified, or leave it unset to only open incidents:
+
+` + "```sh" + `
+{{- range .Plan.Deployments}}{{if .AlertPolicy}}
+gcloud monitoring policies create --policy-from-file={{.AlertPolicy}} ${NOTIFICATION_CHANNEL:+--notification-channels="$NOTIFICATION_CHANNEL"}
+{{- end}}{{end}}
+` + "```" + `
+
+Releases of the Google Cloud CLI without ` + "`gcloud monitoring policies`" + ` have it as
+` + "`gcloud alpha monitoring policies`" + `.
 {{end}}
 ## Run locally
 

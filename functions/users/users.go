@@ -85,6 +85,9 @@ func New() *core.App {
 		core.Resource{Env: AudienceEnv, Kind: core.KindOIDCAudience},
 		core.Resource{Env: APIKeysEnv, Kind: core.KindVariable, Optional: true},
 	)
+	// A read or a write is a bucket round trip: two seconds at the 99th
+	// percentile is slow, and a few errors in five minutes page no one.
+	app.Alarms(core.Alarms{Errors: 5, P99: 2 * time.Second})
 	app.OnInit(s.open)
 	app.OnClose(s.close)
 	app.HandleFunc("POST /users", func(w http.ResponseWriter, r *http.Request) { s.post.ServeHTTP(w, r) })
