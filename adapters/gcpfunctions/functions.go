@@ -42,7 +42,7 @@ func (r *Registration) httpFunction(name string, h http.Handler) http.HandlerFun
 // events and Pub/Sub push requests, which the framework converts first.
 func (r *Registration) cloudEventFunction(fn core.EventFunc) func(context.Context, event.Event) error {
 	return func(ctx context.Context, ce event.Event) error {
-		status, reason := r.deliver(ctx, fn, cloudEventInvocation(ctx, &ce, fn.Name), ce.Type(),
+		status, reason, _ := r.deliver(ctx, fn, cloudEventInvocation(ctx, &ce, fn.Name), ce.Type(),
 			func() (core.Event, error) { return toNeutral(&ce, fn.Trigger, fn.Name) })
 		if status == http.StatusOK {
 			return nil
@@ -70,21 +70,32 @@ func (r *Registration) timerFunction(fn core.EventFunc) (http.HandlerFunc, error
 			ceHandler.ServeHTTP(w, req)
 			return
 		}
-		status, reason := r.deliver(req.Context(), fn, httpInvocation(req, fn.Name), schedulerType,
+		status, reason, err := r.deliver(req.Context(), fn, httpInvocation(req, fn.Name), schedulerType,
 			func() (core.Event, error) { return timerFromRequest(w, req) })
 		if status != http.StatusOK {
-			http.Error(w, reason, status)
+			core.WriteProblem(w, schedulerProblem(status, core.CodeOf(err), reason, req.URL.Path))
 		}
 	}, nil
+}
+
+// schedulerProblem is the RFC 9457 answer to a Cloud Scheduler run that did
+// not succeed. Its status is the one Cloud Scheduler acts on (a retry, or 202
+// for a run that failed for good and is acknowledged), its type the failure's
+// code, and its detail the delivery's short reason, which never carries the
+// error's text.
+func schedulerProblem(status int, code core.Code, reason, path string) core.Problem {
+	p := core.ProblemFor(core.Errorf(code, "%s", reason), path)
+	p.Status, p.Title, p.Detail = status, http.StatusText(status), reason
+	return p
 }
 
 // deliver runs one delivery of an event to fn: it decodes the event, applies
 // the trigger's filter and calls the handler, with panics contained. It
 // returns the status to answer with and, for any other status than 200, a
-// short reason.
-func (r *Registration) deliver(ctx context.Context, fn core.EventFunc, inv *core.Invocation, nativeType string, decode func() (core.Event, error)) (int, string) {
+// short reason and the failure.
+func (r *Registration) deliver(ctx context.Context, fn core.EventFunc, inv *core.Invocation, nativeType string, decode func() (core.Event, error)) (int, string, error) {
 	if !r.gate.enter() {
-		return http.StatusServiceUnavailable, "gcpfunctions: shutting down; redeliver"
+		return http.StatusServiceUnavailable, "gcpfunctions: shutting down; redeliver", core.Errorf(core.Unavailable, "gcpfunctions: shutting down")
 	}
 	defer r.gate.leave()
 	ctx, cancel := core.WithInvocation(ctx, inv)
@@ -93,18 +104,19 @@ func (r *Registration) deliver(ctx context.Context, fn core.EventFunc, inv *core
 	e, err := decode()
 	if r.decoded != nil {
 		r.decoded(delivery(inv, fn.Trigger, e, err))
-		return http.StatusOK, ""
+		return http.StatusOK, "", nil
 	}
 	if err == nil {
 		id = e.ID()
 		if filtered(fn.Trigger, e) {
-			return http.StatusOK, ""
+			return http.StatusOK, "", nil
 		}
 		if err = core.Invoke(ctx, fn.Handler, e); err == nil {
-			return http.StatusOK, ""
+			return http.StatusOK, "", nil
 		}
 	}
-	return failed(ctx, fn.Name, id, nativeType, err)
+	status, reason := failed(ctx, fn.Name, id, nativeType, err)
+	return status, reason, err
 }
 
 // httpInvocation is the invocation metadata of an HTTP request: the

@@ -258,6 +258,60 @@ func TestSchedulerHTTPTarget(t *testing.T) {
 	}
 }
 
+// TestSchedulerFailureIsProblem checks the exact answer to a Cloud Scheduler
+// run that did not succeed: an RFC 9457 problem with the status Cloud
+// Scheduler acts on, the failure's code, and no internal text.
+func TestSchedulerFailureIsProblem(t *testing.T) {
+	captureLogs(t)
+	app := core.NewApp("jobs")
+	app.On("nightly", core.TimerTrigger{Schedule: "0 3 * * *"}, core.HandlerFunc(func(context.Context, core.Event) error {
+		return core.Errorf(core.Unavailable, "secret internal detail: db at 10.0.0.7 refused")
+	}))
+	reg := testRegistration(t, app)
+	h := reg.entry(t, "nightly").http
+	at := "2026-11-22T03:00:00+01:00"
+	tests := []struct {
+		name, at   string
+		closed     bool
+		wantStatus int
+		wantBody   string
+	}{
+		{"handler fails, retried", at, false, http.StatusServiceUnavailable,
+			`{"type":"urn:polyfn:problem:unavailable","title":"Service Unavailable","status":503,"detail":"gcpfunctions: event \"nightly-report/2026-11-22T02:00:00Z\" failed (unavailable); redeliver","instance":"/"}`},
+		{"bad schedule time, acknowledged", "soon", false, http.StatusAccepted,
+			`{"type":"urn:polyfn:problem:invalid-argument","title":"Accepted","status":202,"detail":"gcpfunctions: event \"exec-1\" failed for good (invalid-argument); acknowledged","instance":"/"}`},
+		{"shutting down", at, true, http.StatusServiceUnavailable,
+			`{"type":"urn:polyfn:problem:unavailable","title":"Service Unavailable","status":503,"detail":"gcpfunctions: shutting down; redeliver","instance":"/"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.closed {
+				if err := reg.gate.close(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := httptest.NewRequest(http.MethodPost, "/", nil)
+			r.Header.Set(schedulerJobHeader, "nightly-report")
+			r.Header.Set(schedulerTimeHeader, tt.at)
+			r.Header.Set("Function-Execution-Id", "exec-1")
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != tt.wantStatus {
+				t.Errorf("status: got %d, want %d", w.Code, tt.wantStatus)
+			}
+			if got := w.Header().Get("Content-Type"); got != "application/problem+json" {
+				t.Errorf("Content-Type: got %q, want application/problem+json", got)
+			}
+			if got := strings.TrimSuffix(w.Body.String(), "\n"); got != tt.wantBody {
+				t.Errorf("body:\ngot  %s\nwant %s", got, tt.wantBody)
+			}
+			if strings.Contains(w.Body.String(), "secret") {
+				t.Error("the handler's error text reached Cloud Scheduler")
+			}
+		})
+	}
+}
+
 func TestShutdownDrains(t *testing.T) {
 	captureLogs(t)
 	started, release := make(chan struct{}), make(chan struct{})

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/polyfn/polyfn/core"
 )
 
 // Options configure Middleware.
@@ -30,7 +32,8 @@ type Options struct {
 }
 
 // Middleware answers preflights (OPTIONS with Access-Control-Request-Method)
-// itself: 204 for an allowed origin and method, 403 otherwise. Other requests
+// itself: 204 for an allowed origin and method, otherwise 403 with an RFC 9457
+// problem (PermissionDenied) saying which was refused. Other requests
 // from an allowed origin get the CORS response headers; requests from other
 // origins pass through without them (the browser then withholds the answer).
 func Middleware(o Options) func(http.Handler) http.Handler {
@@ -56,8 +59,12 @@ func Middleware(o Options) func(http.Handler) http.Handler {
 			if preflight {
 				h.Add("Vary", "Access-Control-Request-Method")
 				h.Add("Vary", "Access-Control-Request-Headers")
-				if !allowed || !slices.Contains(o.Methods, r.Header.Get("Access-Control-Request-Method")) {
-					w.WriteHeader(http.StatusForbidden)
+				if !allowed {
+					core.WriteError(w, r, core.Errorf(core.PermissionDenied, "cross-origin requests from this origin are not allowed"))
+					return
+				}
+				if m := r.Header.Get("Access-Control-Request-Method"); !slices.Contains(o.Methods, m) {
+					core.WriteError(w, r, core.Errorf(core.PermissionDenied, "the method %q is not allowed in cross-origin requests (allowed: %s)", m, methods))
 					return
 				}
 				setOrigin(h, origin, any, o.AllowCredentials)
