@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -45,6 +46,10 @@ func packAzure(ctx context.Context, job buildJob) error {
 	if err != nil {
 		return err
 	}
+	alerts, err := azureAlertTemplate(job.Manifests)
+	if err != nil {
+		return err
+	}
 	dir := filepath.Join(job.OutDir, job.Name)
 	if err := os.RemoveAll(dir); err != nil { // functions removed since the last build must go too
 		return err
@@ -60,6 +65,17 @@ func packAzure(ctx context.Context, job buildJob) error {
 		fmt.Fprintf(job.Stdout, "azure: %s\n", n)
 	}
 	fmt.Fprintf(job.Stdout, "azure: deploy with: cd %s && func azure functionapp publish <function-app-name>\n", dir)
+	alertsPath := filepath.Join(job.OutDir, azureAlertsFile(job.Name))
+	if alerts == nil {
+		if err := os.Remove(alertsPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	if err := writeAzureFiles(job.OutDir, map[string]any{azureAlertsFile(job.Name): alerts}); err != nil {
+		return err
+	}
+	fmt.Fprintf(job.Stdout, "azure: alert rules: %s\nazure: deploy them with: %s\n", alertsPath, azureAlertsCommand(alertsPath))
 	return nil
 }
 
