@@ -16,9 +16,19 @@ const (
 	XRayTraceExtension = "xraytraceheader"
 )
 
-// Trace returns the trace context the event itself carries (see
-// TraceparentExtension and XRayTraceExtension), W3C first; ok is false when
-// it carries none or an unreadable one.
+// The message attributes that carry a producer's W3C trace context when the
+// platform does not lift it into the event: polyfn's own producers write
+// TraceparentAttribute (core/telemetry.TraceMetadata), and Google's Pub/Sub
+// client libraries write GooglePubSubTraceparentAttribute.
+const (
+	TraceparentAttribute             = "traceparent"
+	GooglePubSubTraceparentAttribute = "googclient_traceparent"
+)
+
+// Trace returns the trace context the event itself carries: the
+// TraceparentExtension or XRayTraceExtension, W3C first, or else a message's
+// trace attribute (see TraceparentAttribute). ok is false when it carries
+// none or an unreadable one.
 func (e Event) Trace() (t Trace, ok bool) {
 	ext := e.Extensions()
 	if s, isString := ext[TraceparentExtension].(string); isString {
@@ -27,7 +37,18 @@ func (e Event) Trace() (t Trace, ok bool) {
 		}
 	}
 	if s, isString := ext[XRayTraceExtension].(string); isString {
-		return ParseXRay(s)
+		if t, ok = ParseXRay(s); ok {
+			return t, true
+		}
+	}
+	if e.Message != nil {
+		for _, name := range [...]string{TraceparentAttribute, GooglePubSubTraceparentAttribute} {
+			if s, found := e.Message.Attributes[name]; found {
+				if t, ok = ParseTraceparent(s); ok {
+					return t, true
+				}
+			}
+		}
 	}
 	return Trace{}, false
 }

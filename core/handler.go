@@ -39,6 +39,9 @@ func Chain(h Handler, mws ...Middleware) Handler {
 // failed event and the process keeps serving.
 func Invoke(ctx context.Context, h Handler, e Event) (err error) {
 	if o := currentObserver(); o != nil {
+		if s, ok := o.(Starter); ok {
+			ctx = s.StartEvent(ctx, e)
+		}
 		start := time.Now()
 		defer func() { o.Handled(ctx, Handled{Kind: e.Kind(), Duration: time.Since(start), Err: err}) }()
 	}

@@ -42,11 +42,15 @@ type Invocation struct {
 type invocationKey struct{}
 
 // WithInvocation returns a copy of ctx carrying inv, with inv.Deadline as its
-// deadline when one is set. The returned cancel function releases the
+// deadline when one is set. An Observer that is a Starter (a tracer) starts
+// the invocation's work there. The returned cancel function releases the
 // deadline's timer and must be called when the invocation ends: it tells the
 // Observer, if any, that it ended.
 func WithInvocation(ctx context.Context, inv *Invocation) (context.Context, context.CancelFunc) {
 	ctx = context.WithValue(ctx, invocationKey{}, inv)
+	if s, ok := currentObserver().(Starter); ok {
+		ctx = s.StartInvocation(ctx, inv)
+	}
 	var cancel context.CancelFunc
 	if !inv.Deadline.IsZero() {
 		ctx, cancel = context.WithDeadline(ctx, inv.Deadline)

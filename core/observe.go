@@ -26,6 +26,76 @@ type Observer interface {
 	Ended(ctx context.Context, inv *Invocation)
 }
 
+// Starter is implemented by an Observer that also begins work where core
+// begins it: a tracer, which starts a span and returns the context carrying
+// it. WithInvocation calls StartInvocation, and the invocation runs with the
+// context it returns, until Ended; Invoke calls StartEvent before an event's
+// handler runs, and the handler runs with the context it returns, until
+// Handled. Like the Observer's other methods, they must be quick.
+type Starter interface {
+	StartInvocation(ctx context.Context, inv *Invocation) context.Context
+	StartEvent(ctx context.Context, e Event) context.Context
+}
+
+// Observers returns an Observer that tells each of os in turn, and starts
+// work (Starter) with each of them that implements it, in order. Nil
+// observers are left out; with none left it returns nil.
+func Observers(os ...Observer) Observer {
+	var m multiObserver
+	for _, o := range os {
+		if o != nil {
+			m = append(m, o)
+		}
+	}
+	switch len(m) {
+	case 0:
+		return nil
+	case 1:
+		return m[0]
+	}
+	return m
+}
+
+type multiObserver []Observer
+
+var _ Starter = multiObserver(nil)
+
+func (m multiObserver) Handled(ctx context.Context, h Handled) {
+	for _, o := range m {
+		o.Handled(ctx, h)
+	}
+}
+
+func (m multiObserver) Batch(ctx context.Context, size, failed int) {
+	for _, o := range m {
+		o.Batch(ctx, size, failed)
+	}
+}
+
+func (m multiObserver) Ended(ctx context.Context, inv *Invocation) {
+	for _, o := range m {
+		o.Ended(ctx, inv)
+	}
+}
+
+func (m multiObserver) StartInvocation(ctx context.Context, inv *Invocation) context.Context {
+	for _, o := range m {
+		if s, ok := o.(Starter); ok {
+			ctx = s.StartInvocation(ctx, inv)
+		}
+	}
+	return ctx
+}
+
+func (m multiObserver) StartEvent(ctx context.Context, e Event) context.Context {
+	for _, o := range m {
+		if s, ok := o.(Starter); ok {
+			ctx = s.StartEvent(ctx, e)
+		}
+	}
+	return ctx
+}
+
 // Handled describes one run of a handler.
 type Handled struct {
 	// Kind is the event's kind, or "http" for an HTTP request.

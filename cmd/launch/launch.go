@@ -44,7 +44,7 @@ func Start(apps ...*core.App) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	slog.SetDefault(slog.New(newLogHandler()))
-	defer startTelemetry()()
+	defer startTelemetry(apps)()
 	if err := Run(ctx, apps...); err != nil {
 		slog.Error("polyfn: stopped", slog.String("target", string(Target)), slog.Any("error", err))
 		stop()

@@ -5,6 +5,7 @@ package launch
 import (
 	"context"
 	"errors"
+	"go.opentelemetry.io/otel/attribute"
 	"log/slog"
 	"os"
 	"time"
@@ -112,4 +113,20 @@ func (s levelSplit) WithAttrs(attrs []slog.Attr) slog.Handler {
 
 func (s levelSplit) WithGroup(name string) slog.Handler {
 	return levelSplit{low: s.low.WithGroup(name), high: s.high.WithGroup(name)}
+}
+
+// The Functions host keeps the handler's process running between
+// invocations: spans leave in batches.
+const flushEachInvocation = false
+
+// platformResource reads what App Service tells a function app about
+// itself.
+func platformResource(getenv func(string) string) []attribute.KeyValue {
+	attrs := []attribute.KeyValue{
+		attribute.String("cloud.provider", "azure"),
+		attribute.String("cloud.platform", "azure_functions"),
+	}
+	attrs = appendEnv(attrs, getenv, "cloud.region", "REGION_NAME")
+	attrs = appendEnv(attrs, getenv, "faas.name", "WEBSITE_SITE_NAME")
+	return appendEnv(attrs, getenv, "faas.instance", "WEBSITE_INSTANCE_ID")
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go.opentelemetry.io/otel/attribute"
 	"log/slog"
 	"os"
 	"strings"
@@ -76,4 +77,24 @@ func chooseTarget(entryPoints []string) error {
 // invocation's trace, execution id and HTTP request.
 func newLogHandler() slog.Handler {
 	return gcpfunctions.NewLogHandler(os.Stderr, LogLevel())
+}
+
+// Cloud Run functions allot CPU only while a request is served.
+const flushEachInvocation = true
+
+// platformResource reads what Cloud Run functions tell a function about
+// itself.
+func platformResource(getenv func(string) string) []attribute.KeyValue {
+	attrs := []attribute.KeyValue{
+		attribute.String("cloud.provider", "gcp"),
+		attribute.String("cloud.platform", "gcp_cloud_functions"),
+	}
+	attrs = appendEnv(attrs, getenv, "faas.name", "K_SERVICE")
+	attrs = appendEnv(attrs, getenv, "faas.version", "K_REVISION")
+	for _, v := range []string{"GOOGLE_CLOUD_PROJECT", "GCP_PROJECT", "GCLOUD_PROJECT"} {
+		if p := getenv(v); p != "" {
+			return append(attrs, attribute.String("cloud.account.id", p))
+		}
+	}
+	return attrs
 }

@@ -5,20 +5,27 @@ package launch
 import (
 	"net/http"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/sdk/resource"
+
 	"github.com/polyfn/polyfn/core/telemetry/prom"
 )
 
 // metricsHandler serves the local runtime's GET /_polyfn/metrics, set by
-// startTelemetry.
+// startMetrics.
 var metricsHandler http.Handler
 
-// startTelemetry collects the metrics for the local runtime's Prometheus
+// startMetrics collects the metrics for the local runtime's Prometheus
 // endpoint, read at each scrape.
-func startTelemetry() (stop func()) {
-	if metricsOff() {
-		return func() {}
-	}
+func startMetrics(*resource.Resource) (*exporter[metric.MeterProvider], error) {
 	e := prom.New()
 	metricsHandler = e
-	return observe(e.MeterProvider(), nil)
+	return &exporter[metric.MeterProvider]{provider: e.MeterProvider()}, nil
 }
+
+// The local runtime's process is never frozen.
+const flushEachInvocation = false
+
+// platformResource names no cloud.
+func platformResource(func(string) string) []attribute.KeyValue { return nil }

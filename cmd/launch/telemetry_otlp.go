@@ -3,17 +3,15 @@
 package launch
 
 import (
-	"log/slog"
-	"os"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/sdk/resource"
 )
 
-// startTelemetry records no metrics yet on GCP and Azure: their exporter is
-// OTLP to a collector, whose module this build does not link (see
-// docs/observability.md). Functions' own instruments stay no-ops.
-func startTelemetry() (stop func()) {
-	if endpoint := os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"); endpoint != "" && !metricsOff() {
-		slog.Warn("launch: OTEL_EXPORTER_OTLP_ENDPOINT is set, but this build exports no metrics over OTLP yet",
-			slog.String("endpoint", endpoint))
-	}
-	return func() {}
+// startMetrics exports the metrics over OTLP to the collector that
+// OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_METRICS_ENDPOINT)
+// names: a sidecar on Cloud Run, the OpenTelemetry collector an Azure
+// Functions app is given. Without one, no metrics are recorded and
+// functions' own instruments are no-ops.
+func startMetrics(res *resource.Resource) (*exporter[metric.MeterProvider], error) {
+	return otlpMetrics(res)
 }
