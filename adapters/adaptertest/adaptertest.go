@@ -44,6 +44,15 @@ type Harness interface {
 	Source(fn string) string
 }
 
+// TimerNamer is implemented by a Harness whose platform names a timer other
+// than after its function, by the conventions of docs/events.md (on AWS,
+// the schedule's ARN). TimerName returns the name that the timer of the
+// conformance app's event function fn ("timer") has there; the suite's
+// timer events carry it. Without it, a timer is named after its function.
+type TimerNamer interface {
+	TimerName(fn string) string
+}
+
 // Describer is implemented by a Harness that explains how it drives its
 // platform (which native forms, which entry point); docs/conformance.md
 // shows the text.

@@ -309,7 +309,11 @@ func (s *session) fixture(k core.Kind) core.Event {
 		if s.timerDue.IsZero() {
 			s.timerDue = time.Now().UTC().Truncate(time.Second)
 		}
-		return s.event(core.TypeTimer, "tmr-1", "timer", "", s.timerDue, &core.Timer{Name: "timer", ScheduledTime: s.timerDue})
+		name := "timer"
+		if tn, ok := s.h.(TimerNamer); ok {
+			name = tn.TimerName("timer")
+		}
+		return s.event(core.TypeTimer, "tmr-1", "timer", "", s.timerDue, &core.Timer{Name: name, ScheduledTime: s.timerDue})
 	}
 	panic("adaptertest: no fixture of kind " + string(k))
 }

@@ -119,6 +119,10 @@ func (awsHarness) Source(fn string) string {
 	}[fn]
 }
 
+// TimerName names the timer of function fn by its schedule's ARN, as the
+// adapter does (docs/events.md).
+func (h awsHarness) TimerName(fn string) string { return h.Source(fn) }
+
 func (awsHarness) Start(t *testing.T, app *core.App, env map[string]string) adaptertest.Client {
 	resolved, err := core.ResolveEnv(app, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, nil)
 	if err != nil {
@@ -389,7 +393,7 @@ func (c *awsClient) Deliver(ctx context.Context, fn string, evs []core.Event) (a
 		if len(evs) != 1 {
 			return adaptertest.Outcome{}, errors.New("a schedule invokes the function with one input")
 		}
-		payload, err = schedulerInput(evs[0])
+		payload, err = schedulerInput(fn, evs[0])
 	default:
 		return adaptertest.Outcome{}, fmt.Errorf("no event source for %s", fn)
 	}
@@ -596,10 +600,14 @@ func attributeValue(v any) any {
 }
 
 // schedulerInput is what EventBridge Scheduler sends for polyfn's schedule
-// input (awslambda.SchedulerInput) once it has filled in its context
-// attributes.
-func schedulerInput(e core.Event) ([]byte, error) {
-	tmpl := awslambda.SchedulerInput(e.Timer.Name)
+// input for function fn (awslambda.SchedulerInput, as polyfn build
+// configures it) once it has filled in its context attributes; the
+// schedule's ARN is the event's source and its timer's name.
+func schedulerInput(fn string, e core.Event) ([]byte, error) {
+	if e.Timer.Name != e.Source() {
+		return nil, fmt.Errorf("a schedule's timer is named by its ARN %s, not %q", e.Source(), e.Timer.Name)
+	}
+	tmpl := awslambda.SchedulerInput(fn)
 	return []byte(strings.NewReplacer(
 		"<aws.scheduler.scheduled-time>", e.Timer.ScheduledTime.UTC().Format(time.RFC3339),
 		"<aws.scheduler.schedule-arn>", e.Source(),

@@ -26,7 +26,9 @@ func (h *Handler) handleEvents(ctx context.Context, p *payload, s shape) ([]byte
 	if err != nil {
 		return nil, err
 	}
-	failures := core.ProcessBatch(ctx, core.HandlerFunc(h.deliver), evs, &core.BatchOptions{Ordered: h.ordered(s, evs)})
+	function := p.scheduledFunction(s)
+	deliver := func(ctx context.Context, e core.Event) error { return h.deliver(ctx, e, routedAs(e, function)) }
+	failures := core.ProcessBatch(ctx, core.HandlerFunc(deliver), evs, &core.BatchOptions{Ordered: h.ordered(s, evs)})
 	h.logFailures(ctx, evs, failures)
 	switch s {
 	case shapeSQS:
@@ -51,10 +53,11 @@ func (h *Handler) handleEvents(ctx context.Context, p *payload, s shape) ([]byte
 	return []byte("null"), nil
 }
 
-// deliver hands e to every function that accepts it, in declaration order,
-// and stops at the first failure: the event is redelivered to all of them.
-func (h *Handler) deliver(ctx context.Context, e core.Event) error {
-	fns, err := h.router.route(e)
+// deliver hands e to every function that accepts key, e as the router
+// matches it (routedAs), in declaration order, and stops at the first
+// failure: the event is redelivered to all of them.
+func (h *Handler) deliver(ctx context.Context, e, key core.Event) error {
+	fns, err := h.router.route(key)
 	if err != nil {
 		return err
 	}
@@ -367,11 +370,11 @@ func (p *payload) eventBridgeEvent() (core.Event, error) {
 		return core.Event{}, core.Errorf(core.InvalidArgument, "awslambda: EventBridge event without an id")
 	}
 	t, _ := time.Parse(time.RFC3339, p.Time)
-	if p.DetailType == "Scheduled Event" && p.Source == "aws.events" {
+	if p.scheduledRule() {
+		// The rule's ARN names the timer and is its source (docs/events.md).
 		source, name := "aws.events", ""
 		if len(p.Resources) > 0 {
-			source = p.Resources[0]
-			_, name, _ = strings.Cut(source, ":rule/")
+			source, name = p.Resources[0], p.Resources[0]
 		}
 		timer := &core.Timer{Name: name, ScheduledTime: t.UTC(), PastDue: pastDue(t)}
 		return newEvent(core.TypeTimer, p.ID, source, p.DetailType, t, timer), nil
@@ -390,6 +393,42 @@ func (p *payload) eventBridgeEvent() (core.Event, error) {
 	return newEvent(core.TypeMessage, p.ID, p.Source, p.DetailType, t, msg), nil
 }
 
+// scheduledRule reports whether an EventBridge event is a scheduled rule's
+// firing.
+func (p *payload) scheduledRule() bool {
+	return p.DetailType == "Scheduled Event" && p.Source == "aws.events"
+}
+
+// scheduledFunction returns the function that a schedule's payload names,
+// which routes its timer event: the Scheduler input's job (the function's
+// name, as polyfn build configures it), or a scheduled rule's name (after
+// "rule/" in its ARN), which names the function by the routing convention.
+// The timer's neutral name is the schedule's or the rule's ARN
+// (docs/events.md), which names no function. "" for any other payload.
+func (p *payload) scheduledFunction(s shape) string {
+	switch {
+	case s == shapeScheduler:
+		return p.SchedulerJob
+	case s == shapeEventBridge && p.scheduledRule() && len(p.Resources) > 0:
+		_, name, _ := strings.Cut(p.Resources[0], ":rule/")
+		return name
+	}
+	return ""
+}
+
+// routedAs returns e as the router matches it: a timer event as named by
+// the function its schedule names (scheduledFunction), when there is one;
+// any other event as it is. The function still receives e itself.
+func routedAs(e core.Event, function string) core.Event {
+	if e.Timer == nil || function == "" {
+		return e
+	}
+	t := *e.Timer
+	t.Name = function
+	e.Timer = &t
+	return e
+}
+
 // SchedulerInput returns the input that `polyfn build --cloud aws`
 // configures on the EventBridge Scheduler schedule of the named timer
 // function: the Scheduler fills in its context attributes, and the adapter
@@ -401,7 +440,8 @@ func SchedulerInput(function string) string {
 }
 
 // schedulerEvent maps an EventBridge Scheduler invocation with polyfn's
-// input to a timer event.
+// input to a timer event, named and sourced by the schedule's ARN
+// (docs/events.md); the job routes it (scheduledFunction).
 func (p *payload) schedulerEvent() (core.Event, error) {
 	t, err := time.Parse(time.RFC3339, p.SchedulerTime)
 	if err != nil {
@@ -415,7 +455,7 @@ func (p *payload) schedulerEvent() (core.Event, error) {
 	if id == "" {
 		id = p.SchedulerARN + "@" + p.SchedulerTime
 	}
-	timer := &core.Timer{Name: p.SchedulerJob, ScheduledTime: t.UTC(), PastDue: pastDue(t), Attempt: attempt}
+	timer := &core.Timer{Name: p.SchedulerARN, ScheduledTime: t.UTC(), PastDue: pastDue(t), Attempt: attempt}
 	return newEvent(core.TypeTimer, id, p.SchedulerARN, "aws.scheduler", t, timer), nil
 }
 

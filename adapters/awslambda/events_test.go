@@ -253,13 +253,20 @@ func TestTimers(t *testing.T) {
 		t.Fatalf("got %d timer events, want 2 (the rule and the schedule named after the function)", len(got))
 	}
 	rule, sched := got[0], got[1]
-	if rule.Timer.Name != "nightly-report" || !rule.Timer.ScheduledTime.Equal(time.Date(2015, 10, 8, 16, 53, 6, 0, time.UTC)) ||
-		!rule.Timer.PastDue || rule.Source() != "arn:aws:events:us-east-1:123456789012:rule/nightly-report" {
-		t.Errorf("rule timer: %+v from %s", rule.Timer, rule.Source())
+	// The timer's name is the rule's ARN (resources[0]), and so is its
+	// source; the rule's name routes it.
+	const ruleARN = "arn:aws:events:us-east-1:123456789012:rule/nightly-report"
+	if rule.Timer.Name != ruleARN || !rule.Timer.ScheduledTime.Equal(time.Date(2015, 10, 8, 16, 53, 6, 0, time.UTC)) ||
+		!rule.Timer.PastDue || rule.Timer.Attempt != 0 || rule.Source() != ruleARN {
+		t.Errorf("rule timer: %+v from %s, want the name and source %s", rule.Timer, rule.Source(), ruleARN)
 	}
-	if sched.Timer.Attempt != 2 || !sched.Timer.ScheduledTime.Equal(time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)) ||
-		sched.ID() != "d2a6a0ff-4b8e-4a67-9f4e-4c8e6f4b2a10" || sched.NativeType() != "aws.scheduler" {
-		t.Errorf("schedule timer: %+v, id %q", sched.Timer, sched.ID())
+	// The timer's name is the input's schedule_arn, and so is its source;
+	// the input's job routes it.
+	const scheduleARN = "arn:aws:scheduler:us-east-1:123456789012:schedule/default/nightly-report"
+	if sched.Timer.Name != scheduleARN || sched.Timer.Attempt != 2 ||
+		!sched.Timer.ScheduledTime.Equal(time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)) ||
+		sched.ID() != "d2a6a0ff-4b8e-4a67-9f4e-4c8e6f4b2a10" || sched.NativeType() != "aws.scheduler" || sched.Source() != scheduleARN {
+		t.Errorf("schedule timer: %+v, id %q, from %s, want the name and source %s", sched.Timer, sched.ID(), sched.Source(), scheduleARN)
 	}
 	if len(rec.got("hourly")) != 0 {
 		t.Error("the hourly function got another function's schedule")
@@ -415,18 +422,25 @@ func TestRawEvent(t *testing.T) {
 }
 
 // TestSchedulerInputRoundTrip: the input the template configures, once the
-// Scheduler has filled it in, is a timer event for its function.
+// Scheduler has filled it in, is a timer event for its function, named by
+// the schedule's ARN. The job routes it: the schedule's own name need not
+// be the function's.
 func TestSchedulerInputRoundTrip(t *testing.T) {
 	h, rec := newTestHandler(t)
+	const arn = "arn:aws:scheduler:us-east-1:123456789012:schedule/default/test-HourlyHourly-1Q2W3E4R5T6Y"
 	input := strings.NewReplacer(
 		"<aws.scheduler.scheduled-time>", time.Now().UTC().Format(time.RFC3339),
-		"<aws.scheduler.schedule-arn>", "arn:aws:scheduler:us-east-1:123456789012:schedule/default/hourly",
+		"<aws.scheduler.schedule-arn>", arn,
 		"<aws.scheduler.execution-id>", "exec-1",
 		"<aws.scheduler.attempt-number>", "1",
 	).Replace(SchedulerInput("hourly"))
 	invokeEvents(t, h, []byte(input))
 	got := rec.got("hourly")
-	if len(got) != 1 || got[0].Timer.Attempt != 1 || got[0].Timer.PastDue || got[0].ID() != "exec-1" {
+	if len(got) != 1 || got[0].Timer.Name != arn || got[0].Source() != arn || got[0].Timer.Attempt != 1 ||
+		got[0].Timer.PastDue || got[0].ID() != "exec-1" {
 		t.Fatalf("got %+v", got)
+	}
+	if n := len(rec.got("nightly-report")); n != 0 {
+		t.Errorf("the nightly-report function got %d events of the hourly function's schedule", n)
 	}
 }

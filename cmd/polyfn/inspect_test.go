@@ -248,7 +248,7 @@ func TestInspectForm(t *testing.T) {
 		"aws-sqs-fifo":                   {`"group_id": "customer-7"`, `"dedup_id": "d-1"`},
 		"aws-sqs-sns":                    {`"unwrapped": {`, `"kind": "sns"`},
 		"aws-s3-put":                     {`"key": "uploads/red flower+1.jpg"`},
-		"aws-scheduler":                  {`"event_id": "d2a6a0ff-4b8e-4a67-9f4e-4c8e6f4b2a10"`, `"attempt": 1`, `"scheduled_time": "2025-11-22T03:00:00Z"`},
+		"aws-scheduler":                  {`"event_id": "d2a6a0ff-4b8e-4a67-9f4e-4c8e6f4b2a10"`, `"attempt": 1`, `"scheduled_time": "2025-11-22T03:00:00Z"`, `"name": "arn:aws:scheduler:eu-west-1:123456789012:schedule/default/nightly-report"`},
 		"gcp-storage-finalized-binary":   {`"size": 9007199254740993`, `"key": "uploads/red+flower 1.jpg"`},
 		"gcp-firestore-written-json":     {`"visits": 9007199254740994`},
 		"gcp-scheduler-http":             {`"name": "nightly-report"`, `"scheduled_time": "2026-11-22T03:00:00Z"`, `"payload_base64": "eyJyZXBvcnQiOiJkYWlseSJ9"`},
@@ -258,7 +258,7 @@ func TestInspectForm(t *testing.T) {
 		"azure-timer-status":             {`"past_due": true`, `"scheduled_time": "2026-11-21T10:30:00Z"`, `"name": "on-timer"`},
 		"azure-servicebus":               {`"group_id": "customer-7"`, `"format": "w3c"`},
 		"azure-http-forwarded":           {`"tag": ["a", "b"]`, `"id": "7"`},
-		"aws-eventbridge-scheduled":      {`"name": "nightly-report"`},
+		"aws-eventbridge-scheduled":      {`"name": "arn:aws:events:us-east-1:123456789012:rule/nightly-report"`},
 		"gcp-pubsub-push":                {`"source": "//pubsub.googleapis.com/projects/my-project/topics/orders"`},
 		"gcp-storage-deleted-structured": {`"kind": "object_deleted"`, `"format": "w3c"`},
 	}
