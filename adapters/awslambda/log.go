@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"time"
 
 	"github.com/polyfn/polyfn/core"
 	"github.com/polyfn/polyfn/core/telemetry"
@@ -45,8 +44,7 @@ func lambdaAttr(groups []string, a slog.Attr) slog.Attr {
 	}
 	switch a.Key {
 	case slog.TimeKey:
-		t, _ := a.Value.Any().(time.Time)
-		return slog.String("timestamp", t.UTC().Format("2006-01-02T15:04:05.000Z"))
+		return slog.String("timestamp", a.Value.Time().UTC().Format("2006-01-02T15:04:05.000Z"))
 	case slog.LevelKey:
 		l, _ := a.Value.Any().(slog.Level)
 		return slog.String(slog.LevelKey, lambdaLevel(l))

@@ -76,12 +76,29 @@ type LogHandler struct {
 	// scope replays the WithAttrs and WithGroup calls made on this handler
 	// onto the handler that renders a kept record, in order.
 	scope []func(slog.Handler) slog.Handler
+	// renderers keeps *renderer values: a JSON handler with the scope
+	// applied and the buffer it writes to, made once rather than per record.
+	renderers sync.Pool
 }
 
 var _ slog.Handler = (*LogHandler)(nil)
 
 // NewLogHandler wraps inner.
-func NewLogHandler(inner slog.Handler) *LogHandler { return &LogHandler{inner: inner} }
+func NewLogHandler(inner slog.Handler) *LogHandler { return newLogHandler(inner, nil) }
+
+func newLogHandler(inner slog.Handler, scope []func(slog.Handler) slog.Handler) *LogHandler {
+	h := &LogHandler{inner: inner, scope: scope}
+	h.renderers.New = func() any {
+		rd := &renderer{}
+		var j slog.Handler = slog.NewJSONHandler(&rd.buf, &slog.HandlerOptions{Level: allLevels, ReplaceAttr: telemetry.RedactAttr})
+		for _, apply := range h.scope {
+			j = apply(j)
+		}
+		rd.h = j
+		return rd
+	}
+	return h
+}
 
 // Enabled reports whether inner handles level: the Logs keep what stdout gets.
 func (h *LogHandler) Enabled(ctx context.Context, level slog.Level) bool {
@@ -99,15 +116,25 @@ func (h *LogHandler) Handle(ctx context.Context, r slog.Record) error {
 // allLevels renders every record that reaches render: Enabled filtered already.
 const allLevels = slog.Level(math.MinInt32)
 
+// renderer formats kept records: one goroutine at a time uses it.
+type renderer struct {
+	h   slog.Handler
+	buf bytes.Buffer
+}
+
+// maxPooledLine is the longest line whose buffer goes back to the pool.
+const maxPooledLine = 64 << 10
+
 // render formats r as one JSON line, with this handler's attributes and groups.
 func (h *LogHandler) render(ctx context.Context, r slog.Record) string {
-	var buf bytes.Buffer
-	var j slog.Handler = slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: allLevels, ReplaceAttr: telemetry.RedactAttr})
-	for _, apply := range h.scope {
-		j = apply(j)
+	rd := h.renderers.Get().(*renderer)
+	rd.buf.Reset()
+	_ = rd.h.Handle(ctx, r) // writes to memory
+	line := strings.TrimSuffix(rd.buf.String(), "\n")
+	if rd.buf.Cap() <= maxPooledLine {
+		h.renderers.Put(rd)
 	}
-	_ = j.Handle(ctx, r) // writes to memory
-	return strings.TrimSuffix(buf.String(), "\n")
+	return line
 }
 
 // WithAttrs returns a handler whose records carry attrs, in both outputs.
@@ -123,5 +150,5 @@ func (h *LogHandler) WithGroup(name string) slog.Handler {
 func (h *LogHandler) with(inner slog.Handler, apply func(slog.Handler) slog.Handler) *LogHandler {
 	scope := make([]func(slog.Handler) slog.Handler, len(h.scope), len(h.scope)+1)
 	copy(scope, h.scope)
-	return &LogHandler{inner: inner, scope: append(scope, apply)}
+	return newLogHandler(inner, append(scope, apply))
 }

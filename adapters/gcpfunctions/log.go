@@ -35,7 +35,7 @@ func NewLogHandler(w io.Writer, level slog.Leveler) slog.Handler {
 func newLogHandler(w io.Writer, level slog.Leveler, project string) slog.Handler {
 	j := slog.NewJSONHandler(w, &slog.HandlerOptions{
 		Level:       level,
-		ReplaceAttr: telemetry.ChainReplaceAttr(cloudLoggingAttr, telemetry.RedactAttr),
+		ReplaceAttr: telemetry.ChainReplaceAttr(cloudLoggingAttr, redactAttr),
 	})
 	return telemetry.NewStampHandler(j, func(ctx context.Context, attrs []slog.Attr) []slog.Attr {
 		return stampInvocation(ctx, project, attrs)
@@ -80,9 +80,12 @@ func stampInvocation(ctx context.Context, project string, attrs []slog.Attr) []s
 		}
 		attrs = append(attrs, slog.Bool(sampledField, t.Sampled))
 	}
-	attrs = append(attrs, slog.Any(labelsField, map[string]string{"execution_id": inv.ID, "function": inv.Function}))
+	// A group rather than a map: slog writes it without reflection, in the
+	// order of encoding/json's sorted map keys, and redacts its values alike.
+	attrs = append(attrs, slog.Attr{Key: labelsField, Value: slog.GroupValue(
+		slog.String("execution_id", inv.ID), slog.String("function", inv.Function))})
 	if r, ok := ctx.Value(requestKey{}).(*http.Request); ok {
-		attrs = append(attrs, slog.Any("httpRequest", httpRequestOf(r)))
+		attrs = append(attrs, slog.Attr{Key: "httpRequest", Value: httpRequestOf(r)})
 	}
 	return attrs
 }
@@ -108,18 +111,12 @@ func withRequest(ctx context.Context, r *http.Request) context.Context {
 	return context.WithValue(ctx, requestKey{}, r)
 }
 
-// httpRequest is Cloud Logging's HttpRequest, as much of it as is known
-// while the request is served.
-type httpRequest struct {
-	RequestMethod string `json:"requestMethod"`
-	RequestURL    string `json:"requestUrl"`
-	UserAgent     string `json:"userAgent,omitempty"`
-	RemoteIP      string `json:"remoteIp,omitempty"`
-	Referer       string `json:"referer,omitempty"`
-	Protocol      string `json:"protocol,omitempty"`
-}
-
-func httpRequestOf(r *http.Request) httpRequest {
+// httpRequestOf is Cloud Logging's HttpRequest, as much of it as is known
+// while the request is served: requestMethod, requestUrl and, when known,
+// userAgent, remoteIp, referer and protocol. It is a group, which slog
+// writes without reflection; redactAttr leaves its values as they are, as
+// the request's own (its query's secrets are redacted here).
+func httpRequestOf(r *http.Request) slog.Value {
 	scheme := "http"
 	if p := r.Header.Get("X-Forwarded-Proto"); p != "" {
 		scheme = p
@@ -127,21 +124,29 @@ func httpRequestOf(r *http.Request) httpRequest {
 		scheme = "https"
 	}
 	u := url.URL{Scheme: scheme, Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: redactQuery(r.URL.RawQuery)}
-	remote := strings.TrimSpace(strings.Split(r.Header.Get("X-Forwarded-For"), ",")[0])
+	remote, _, _ := strings.Cut(r.Header.Get("X-Forwarded-For"), ",")
+	remote = strings.TrimSpace(remote)
 	if remote == "" {
 		remote, _, _ = net.SplitHostPort(r.RemoteAddr)
 	}
-	return httpRequest{
-		RequestMethod: r.Method, RequestURL: u.String(), UserAgent: r.UserAgent(),
-		RemoteIP: remote, Referer: r.Referer(), Protocol: r.Proto,
+	attrs := make([]slog.Attr, 2, 6)
+	attrs[0], attrs[1] = slog.String("requestMethod", r.Method), slog.String("requestUrl", u.String())
+	for _, a := range [...]slog.Attr{
+		slog.String("userAgent", r.UserAgent()), slog.String("remoteIp", remote),
+		slog.String("referer", r.Referer()), slog.String("protocol", r.Proto),
+	} {
+		if a.Value.String() != "" {
+			attrs = append(attrs, a)
+		}
 	}
+	return slog.GroupValue(attrs...)
 }
 
 // redactQuery hides the values of sensitive query parameters (api_key,
 // access_token).
 func redactQuery(raw string) string {
-	if raw == "" {
-		return ""
+	if raw == "" || !mayBeSensitive(raw) {
+		return raw
 	}
 	q, err := url.ParseQuery(raw)
 	if err != nil {
@@ -158,6 +163,42 @@ func redactQuery(raw string) string {
 		return raw
 	}
 	return q.Encode()
+}
+
+// mayBeSensitive reports whether redactQuery must parse raw: it has an
+// escape or a ';' (which url.ParseQuery may reject), or a sensitive key.
+// Most queries have neither, and are written as they came without parsing.
+func mayBeSensitive(raw string) bool {
+	if strings.ContainsAny(raw, "%;") {
+		return true
+	}
+	for raw != "" {
+		var kv string
+		kv, raw, _ = strings.Cut(raw, "&")
+		key, _, _ := strings.Cut(kv, "=")
+		if strings.Contains(key, "+") { // a space, once unescaped
+			key = strings.ReplaceAll(key, "+", " ")
+		}
+		if telemetry.Sensitive(key) {
+			return true
+		}
+	}
+	return false
+}
+
+// httpRequestFields are the members of the httpRequest group.
+var httpRequestFields = map[string]bool{
+	"requestMethod": true, "requestUrl": true, "userAgent": true, "remoteIp": true, "referer": true, "protocol": true,
+}
+
+// redactAttr is telemetry.RedactAttr, except for the members of the
+// httpRequest special field, which describe the request rather than carry
+// what a function logged.
+func redactAttr(groups []string, a slog.Attr) slog.Attr {
+	if len(groups) == 1 && groups[0] == "httpRequest" && httpRequestFields[a.Key] {
+		return a
+	}
+	return telemetry.RedactAttr(groups, a)
 }
 
 func cloudLoggingAttr(groups []string, a slog.Attr) slog.Attr {

@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -41,6 +42,51 @@ type Metrics struct {
 
 	flush func(context.Context)
 	cold  atomic.Bool
+
+	// sets caches the measurement options of each attribute set (setKey →
+	// *measurement): building an attribute.Set sorts and copies its
+	// attributes, and a process sees few sets, as many as its functions,
+	// triggers and error codes.
+	sets    sync.Map
+	setsLen atomic.Int32
+}
+
+// maxCachedSets bounds Metrics.sets, should a function's name vary.
+const maxCachedSets = 1024
+
+// setKey names an attribute set of the built-in instruments: the function
+// alone when trigger is empty, else the function and trigger, and the error
+// type when there is one.
+type setKey struct{ function, trigger, errorType string }
+
+// measurement holds the options that record with one attribute set.
+type measurement struct {
+	add    []metric.AddOption
+	record []metric.RecordOption
+}
+
+// measurementOf returns the options that record with k's attribute set.
+func (m *Metrics) measurementOf(k setKey) *measurement {
+	if v, ok := m.sets.Load(k); ok {
+		return v.(*measurement)
+	}
+	kvs := make([]attribute.KeyValue, 0, 3)
+	kvs = append(kvs, AttrFunction.String(k.function))
+	if k.trigger != "" {
+		kvs = append(kvs, AttrTrigger.String(k.trigger))
+	}
+	if k.errorType != "" {
+		kvs = append(kvs, AttrErrorType.String(k.errorType))
+	}
+	opt := metric.WithAttributeSet(attribute.NewSet(kvs...))
+	ms := &measurement{add: []metric.AddOption{opt}, record: []metric.RecordOption{opt}}
+	if m.setsLen.Load() < maxCachedSets {
+		if v, loaded := m.sets.LoadOrStore(k, ms); loaded {
+			return v.(*measurement)
+		}
+		m.setsLen.Add(1)
+	}
+	return ms
 }
 
 var _ core.Observer = (*Metrics)(nil)
@@ -110,31 +156,32 @@ func functionOf(ctx context.Context) string {
 
 // Handled records one handler run.
 func (m *Metrics) Handled(ctx context.Context, h core.Handled) {
-	fn, trigger := AttrFunction.String(functionOf(ctx)), AttrTrigger.String(Trigger(h.Kind))
-	attrs := metric.WithAttributes(fn, trigger)
-	m.invocations.Add(ctx, 1, attrs)
-	m.duration.Record(ctx, h.Duration.Seconds(), attrs)
+	k := setKey{function: functionOf(ctx), trigger: Trigger(h.Kind)}
+	ms := m.measurementOf(k)
+	m.invocations.Add(ctx, 1, ms.add...)
+	m.duration.Record(ctx, h.Duration.Seconds(), ms.record...)
 	if h.Err == nil {
 		return
 	}
 	code := core.CodeOf(h.Err)
-	m.errors.Add(ctx, 1, metric.WithAttributes(fn, trigger, AttrErrorType.String(code.String())))
+	k.errorType = code.String()
+	m.errors.Add(ctx, 1, m.measurementOf(k).add...)
 	if code == core.ResourceExhausted {
-		m.throttles.Add(ctx, 1, attrs)
+		m.throttles.Add(ctx, 1, ms.add...)
 	}
 }
 
 // Batch records a batch's failed events.
 func (m *Metrics) Batch(ctx context.Context, size, failed int) {
 	if failed > 0 {
-		m.batchFailed.Add(ctx, int64(failed), metric.WithAttributes(AttrFunction.String(functionOf(ctx))))
+		m.batchFailed.Add(ctx, int64(failed), m.measurementOf(setKey{function: functionOf(ctx)}).add...)
 	}
 }
 
 // Ended records a cold start, once per process, and flushes.
 func (m *Metrics) Ended(ctx context.Context, inv *core.Invocation) {
 	if inv.ColdStart && m.cold.CompareAndSwap(false, true) {
-		m.coldStarts.Add(ctx, 1, metric.WithAttributes(AttrFunction.String(inv.Function)))
+		m.coldStarts.Add(ctx, 1, m.measurementOf(setKey{function: inv.Function}).add...)
 	}
 	if m.flush != nil {
 		m.flush(ctx)

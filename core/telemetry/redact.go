@@ -1,9 +1,12 @@
 package telemetry
 
 import (
+	"bytes"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Redacted replaces a secret in a log record. It is the text that
@@ -11,10 +14,10 @@ import (
 const Redacted = "[REDACTED]"
 
 // sensitiveWords are the parts of an attribute key, lower-cased and without
-// '-', '_' and '.', that mark its value as a secret.
-var sensitiveWords = []string{
-	"authorization", "cookie", "password", "passwd", "secret", "token",
-	"apikey", "privatekey", "credential", "signature", "sessionid",
+// '-', '_', '.' and ' ', that mark its value as a secret.
+var sensitiveWords = [][]byte{
+	[]byte("authorization"), []byte("cookie"), []byte("password"), []byte("passwd"), []byte("secret"), []byte("token"),
+	[]byte("apikey"), []byte("privatekey"), []byte("credential"), []byte("signature"), []byte("sessionid"),
 }
 
 // Sensitive reports whether an attribute or header named key holds a secret:
@@ -23,18 +26,26 @@ var sensitiveWords = []string{
 // separators ("Authorization", "Set-Cookie", "db_password", "X-Api-Key",
 // "refresh_token").
 func Sensitive(key string) bool {
-	k := strings.Map(func(r rune) rune {
-		switch r {
-		case '-', '_', '.', ' ':
-			return -1
+	// Every log record's keys pass here: normalise into a buffer on the
+	// stack rather than a new string. Only ASCII letters change case, so a
+	// byte at a time is the same as a rune at a time.
+	var buf [64]byte
+	k := buf[:0]
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		switch {
+		case c == '-' || c == '_' || c == '.' || c == ' ':
+			continue
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
 		}
-		if 'A' <= r && r <= 'Z' {
-			return r + ('a' - 'A')
-		}
-		return r
-	}, key)
+		k = append(k, c)
+	}
+	if len(k) < 5 { // shorter than every word
+		return false
+	}
 	for _, w := range sensitiveWords {
-		if strings.Contains(k, w) {
+		if bytes.Contains(k, w) {
 			return true
 		}
 	}
@@ -71,17 +82,30 @@ func RedactAttr(_ []string, a slog.Attr) slog.Attr {
 	return a
 }
 
+// credentialSchemes are the HTTP authentication schemes whose credentials
+// isCredential recognises.
+var credentialSchemes = []string{"bearer", "basic", "digest", "negotiate", "apikey", "token"}
+
 // isCredential reports whether s is an HTTP credential by its scheme.
 func isCredential(s string) bool {
 	scheme, rest, ok := strings.Cut(s, " ")
-	if !ok || rest == "" {
+	// No scheme is longer than "negotiate", lower-cased or not.
+	if !ok || rest == "" || len(scheme) > len("negotiate") {
 		return false
 	}
-	switch strings.ToLower(scheme) {
-	case "bearer", "basic", "digest", "negotiate", "apikey", "token":
-		return true
+	// Lower-case ASCII on the stack; anything else as strings.ToLower does.
+	var buf [len("negotiate")]byte
+	for i := 0; i < len(scheme); i++ {
+		c := scheme[i]
+		if c >= utf8.RuneSelf {
+			return slices.Contains(credentialSchemes, strings.ToLower(scheme))
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
 	}
-	return false
+	return slices.Contains(credentialSchemes, string(buf[:len(scheme)]))
 }
 
 func redactHeader(h map[string][]string) http.Header {

@@ -3,6 +3,8 @@ package telemetry
 import (
 	"context"
 	"log/slog"
+	"slices"
+	"sync"
 
 	"github.com/polyfn/polyfn/core"
 )
@@ -38,20 +40,30 @@ func (h *StampHandler) Enabled(ctx context.Context, level slog.Level) bool {
 	return h.cur.Enabled(ctx, level)
 }
 
+// stampBuffers hold the attributes of one record's stamp while it is
+// handled: a Stamp is called through a function value, so a buffer on the
+// stack would escape to the heap, once per record.
+var stampBuffers = sync.Pool{New: func() any { return new([8]slog.Attr) }}
+
 // Handle adds the stamp's attributes and passes the record on.
 func (h *StampHandler) Handle(ctx context.Context, r slog.Record) error {
-	var buf [8]slog.Attr
+	buf := stampBuffers.Get().(*[8]slog.Attr)
+	defer func() {
+		*buf = [8]slog.Attr{} // let go of the values
+		stampBuffers.Put(buf)
+	}()
 	attrs := h.stamp(ctx, buf[:0])
 	if len(attrs) == 0 {
 		return h.cur.Handle(ctx, r)
 	}
 	if !h.grouped {
-		r.AddAttrs(attrs...)
+		r.AddAttrs(attrs...) // copies them into the record
 		return h.cur.Handle(ctx, r)
 	}
 	// The record's own attributes belong in the groups: put the stamp on
-	// the base handler and replay the scope on top of it.
-	j := h.base.WithAttrs(attrs)
+	// the base handler and replay the scope on top of it. WithAttrs owns
+	// the slice it is given, so it gets a copy of the pooled buffer.
+	j := h.base.WithAttrs(slices.Clone(attrs))
 	for _, apply := range h.scope {
 		j = apply(j)
 	}
