@@ -21,6 +21,7 @@ import (
 	"strings"
 
 	"github.com/polyfn/polyfn/core"
+	"github.com/polyfn/polyfn/core/telemetry"
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 	"gocloud.dev/pubsub"
@@ -171,7 +172,10 @@ func (s *service) store(ctx context.Context, log *slog.Logger, key, name string,
 	if err != nil {
 		return core.Errorf(core.Internal, "thumbnails: encoding the message: %w", err)
 	}
-	err = s.topic.Send(ctx, &pubsub.Message{Body: body, Metadata: map[string]string{"content-type": "application/json"}})
+	// The message carries this invocation's trace, so that its consumer
+	// continues the same trace.
+	md := telemetry.TraceMetadata(ctx, map[string]string{"content-type": "application/json"})
+	err = s.topic.Send(ctx, &pubsub.Message{Body: body, Metadata: md})
 	if err != nil {
 		return retryable("publishing the thumbnail of "+key, err)
 	}
