@@ -234,6 +234,12 @@ func TestBuildAzureServes(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(dir, "handler")); err != nil || fi.Mode()&0o111 == 0 {
 		t.Fatalf("handler is not an executable: %v", err)
 	}
+	if b, err := os.ReadFile(filepath.Join(out, "azure", "users.alerts.json")); err != nil || !json.Valid(b) {
+		t.Errorf("dist/azure/users.alerts.json: %v, want the alert template beside the folder", err)
+	}
+	if !strings.Contains(stdout.String(), "az deployment group create") {
+		t.Errorf("stdout %q does not give the alerts' deploy command", stdout.String())
+	}
 	iss := authtest.NewIssuer(t)
 	host := azurefunctionstest.Start(t, filepath.Join(dir, "handler"), &azurefunctionstest.Options{
 		Dir: dir, Env: []string{"USERS_BUCKET_URL=file://" + filepath.ToSlash(t.TempDir()) + "?create_dir=true&no_tmp_dir=true",

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"go/parser"
 	gotoken "go/token"
 	"net"
@@ -234,6 +235,9 @@ func TestBuildGCPServes(t *testing.T) {
 	dir := filepath.Join(out, "gcp", "users")
 	if !strings.Contains(stdout.String(), "entry points: users") {
 		t.Errorf("stdout %q does not name the entry point", stdout.String())
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "alerts", "users.json")); err != nil || !json.Valid(b) {
+		t.Errorf("alerts/users.json: %v, want the alert policy in the bundle", err)
 	}
 	bin := filepath.Join(t.TempDir(), "server")
 	for _, args := range [][]string{{"vet", "./..."}, {"build", "./..."}, {"build", "-o", bin, "./cmd"}} {
