@@ -17,7 +17,13 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/polyfn/polyfn/core"
+	"github.com/polyfn/polyfn/core/telemetry"
 )
 
 // RunConformanceTests runs every case against the adapter newHarness makes,
@@ -469,6 +475,24 @@ func eventCases() []tcase {
 				}
 			}})
 		}
+		if k == core.KindMessage {
+			cs = append(cs, tcase{name: "events/message span continues the producer's trace", needs: []Capability{EventField(k, FieldTrace)}, run: func(t *testing.T, s *session) {
+				spans := traced(t)
+				e := s.message("traced-2", "ok")
+				e.SetExtension(core.TraceparentExtension, Traceparent)
+				_, got := s.deliver(t, "messages", e)
+				if len(got) != 1 {
+					t.Fatalf("%d events arrived, want 1", len(got))
+				}
+				span := waitSpan(t, spans, telemetry.AttrEventID, got[0].event.ID())
+				if tid := span.SpanContext.TraceID().String(); !SameTrace(tid, traceID) {
+					t.Errorf("the event's span is in trace %s, want the producer's %s", tid, traceID)
+				}
+				if span.SpanKind != trace.SpanKindConsumer || spanAttr(span, telemetry.AttrTrigger) != "pubsub" {
+					t.Errorf("the event's span: kind %v, attributes %v; want a consumer span of a pubsub trigger", span.SpanKind, span.Attributes)
+				}
+			}})
+		}
 		cs = append(cs, tcase{name: "events/" + string(k) + " id the same on redelivery", run: func(t *testing.T, s *session) {
 			e := s.fixture(k)
 			_, first := s.deliver(t, fnOf(k), e)
@@ -788,6 +812,24 @@ func invocationCases() []tcase {
 				t.Errorf("invocation %+v, want one with an id, cloud %s and a function", inv, s.h.Name())
 			}
 		}},
+		{name: "invocation/span continues the platform's trace", run: func(t *testing.T, s *session) {
+			spans := traced(t)
+			_, body := s.do(t, "GET", "/invocation", nil, http.Header{"Traceparent": {Traceparent}})
+			var info invocationInfo
+			if err := json.Unmarshal(body, &info); err != nil || info.ID == "" {
+				t.Fatalf("no invocation: %s", body)
+			}
+			span := waitSpan(t, spans, telemetry.AttrInvocationID, info.ID)
+			// The platform's trace context: the caller's traceparent, or
+			// on Lambda the Runtime API's X-Ray header.
+			if got := span.SpanContext.TraceID().String(); !SameTrace(got, info.TraceID) || !span.Parent.IsValid() || !span.Parent.IsRemote() {
+				t.Errorf("the invocation's span is in trace %s with parent %v, want a child of the platform's trace %s", got, span.Parent, info.TraceID)
+			}
+			if span.SpanKind != trace.SpanKindServer || spanAttr(span, telemetry.AttrTrigger) != "http" ||
+				spanAttr(span, telemetry.AttrFunction) == "" || spanAttr(span, telemetry.AttrColdStart) != "false" {
+				t.Errorf("the invocation's span: kind %v, attributes %v; want a warm server span of an http trigger naming its function", span.SpanKind, span.Attributes)
+			}
+		}},
 		{name: "invocation/trace context in an HTTP request's context", run: func(t *testing.T, s *session) {
 			_, body := s.do(t, "GET", "/invocation", nil, http.Header{"Traceparent": {Traceparent}})
 			var info invocationInfo
@@ -838,4 +880,45 @@ func (s *session) invocation(t *testing.T) invocationInfo {
 		t.Fatalf("GET /invocation: %d %s", resp.StatusCode, body)
 	}
 	return info
+}
+
+// ------------------------------------------------------------- tracing
+
+// traced makes core.Tracer the process's observer for the rest of the test,
+// recording spans in memory.
+func traced(t *testing.T) *tracetest.InMemoryExporter {
+	t.Helper()
+	exp := tracetest.NewInMemoryExporter()
+	core.SetObserver(telemetry.NewTracer(sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp)), nil))
+	t.Cleanup(func() { core.SetObserver(nil) })
+	return exp
+}
+
+// waitSpan returns the span whose attribute key is value, waiting a little
+// for it: a platform may answer before its invocation has ended.
+func waitSpan(t *testing.T, exp *tracetest.InMemoryExporter, key attribute.Key, value string) tracetest.SpanStub {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		spans := exp.GetSpans()
+		for _, s := range spans {
+			if spanAttr(s, key) == value {
+				return s
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no span with %s=%s among %d", key, value, len(spans))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// spanAttr returns a span's attribute as text, or "".
+func spanAttr(s tracetest.SpanStub, key attribute.Key) string {
+	for _, kv := range s.Attributes {
+		if kv.Key == key {
+			return kv.Value.Emit()
+		}
+	}
+	return ""
 }
