@@ -16,6 +16,7 @@ import (
 
 	"github.com/polyfn/polyfn/core"
 	"github.com/polyfn/polyfn/core/auth"
+	"github.com/polyfn/polyfn/core/cors"
 	"github.com/polyfn/polyfn/core/idempotency"
 	"github.com/polyfn/polyfn/core/ratelimit"
 )
@@ -45,6 +46,10 @@ const (
 	// rate-limit buckets and idempotency records live there, shared by
 	// every instance of the function; otherwise each process keeps its own.
 	RedisEnv = "USERS_REDIS_URL"
+	// CORSOriginsEnv optionally holds the origins whose browser pages may
+	// call the API, separated by commas ("https://app.example.com"), or "*"
+	// for any. Unset, no cross-origin request is allowed.
+	CORSOriginsEnv = "USERS_CORS_ORIGINS"
 )
 
 // DefaultRateLimit is each caller's rate limit when RateLimitEnv is unset.
@@ -64,9 +69,10 @@ const (
 const keysTimeout = 5 * time.Second
 
 // policies are the gateway policies of the app, opened from the
-// environment at start-up: who may call (authn), how often (throttle), and
-// where idempotency records are kept.
+// environment at start-up: which browser origins may call (cors), who may
+// call (authn), how often (throttle), and where idempotency records are kept.
 type policies struct {
+	cors     func(http.Handler) http.Handler // nil without CORSOriginsEnv
 	authn    func(http.Handler) http.Handler
 	throttle func(http.Handler) http.Handler
 	idem     idempotency.Store
@@ -170,7 +176,47 @@ func openPolicies(ctx context.Context, env core.Env) (_ *policies, err error) {
 		limiter, p.idem = rl, idem
 	}
 	p.throttle = ratelimit.Middleware(limiter, limit, nil)
+
+	if v := env(CORSOriginsEnv); v != "" {
+		origins, err := parseOrigins(v)
+		if err != nil {
+			return nil, fmt.Errorf("users: %s: %w", CORSOriginsEnv, err)
+		}
+		p.cors = cors.Middleware(cors.Options{
+			Origins: origins,
+			Methods: []string{http.MethodGet, http.MethodHead, http.MethodPost},
+			// The default request headers cover Authorization, X-API-Key,
+			// Idempotency-Key and Content-Type; these are what a page
+			// reads of the answers.
+			Expose: []string{"Location", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Idempotent-Replayed"},
+		})
+	}
 	return p, nil
+}
+
+// parseOrigins reads a comma-separated list of origins: "*", or each a
+// scheme and host (and port) with nothing after them, as browsers send
+// them in Origin.
+func parseOrigins(v string) ([]string, error) {
+	var origins []string
+	for _, o := range strings.Split(v, ",") {
+		o = strings.TrimSpace(o)
+		if o == "" {
+			continue
+		}
+		if o != "*" {
+			u, err := url.Parse(o)
+			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+				u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil || u.String() != o {
+				return nil, fmt.Errorf("%q is not an origin: want scheme://host[:port], such as https://app.example.com, or *", o)
+			}
+		}
+		origins = append(origins, o)
+	}
+	if len(origins) == 0 {
+		return nil, fmt.Errorf("%q names no origin", v)
+	}
+	return origins, nil
 }
 
 // isURL reports whether raw is a URL of one of schemes, with a host (a

@@ -1,6 +1,7 @@
 package users_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -373,6 +374,10 @@ func TestConfigErrors(t *testing.T) {
 		{"Redis URL of another scheme", []string{users.RedisEnv, "http://:hunter2@cache.example.com"}, users.RedisEnv, nil},
 		{"Redis URL that does not parse", []string{users.RedisEnv, "redis://:hunter2@cache.example.com:port"}, users.RedisEnv, nil},
 		{"Redis database", []string{users.RedisEnv, "redis://:hunter2@cache.example.com/x"}, users.RedisEnv, nil},
+		{"CORS origin without a scheme", []string{users.CORSOriginsEnv, "app.example.com"}, users.CORSOriginsEnv, nil},
+		{"CORS origin with a path", []string{users.CORSOriginsEnv, "https://app.example.com/"}, users.CORSOriginsEnv, nil},
+		{"CORS origin of another scheme", []string{users.CORSOriginsEnv, "https://app.example.com,ftp://files.example.com"}, users.CORSOriginsEnv, nil},
+		{"CORS origins of commas", []string{users.CORSOriginsEnv, " , "}, users.CORSOriginsEnv, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -423,5 +428,83 @@ func TestRequestBeforeStart(t *testing.T) {
 	a := &app{t: t, h: h}
 	if w := a.do("GET", "/users/"+uuid.NewString(), "", ""); w.Code != http.StatusServiceUnavailable {
 		t.Errorf("before Init: got %d %s, want 503", w.Code, w.Body)
+	}
+}
+
+// TestCORS checks the CORS policy of USERS_CORS_ORIGINS: preflights are
+// answered before routing and authentication, allowed origins get the CORS
+// headers on every answer (refusals included), and without the variable no
+// cross-origin request is granted.
+func TestCORS(t *testing.T) {
+	const page = "https://app.example.com"
+	a := start(t, t.TempDir(), users.CORSOriginsEnv, page+", https://admin.example.com")
+	u := a.create("Ada", "ada@example.com")
+
+	preflight := func(a *app, origin, method string) *httptest.ResponseRecorder {
+		return a.do(http.MethodOptions, "/users", "", "", "Authorization", "",
+			"Origin", origin, "Access-Control-Request-Method", method, "Access-Control-Request-Headers", "authorization, idempotency-key")
+	}
+	w := preflight(a, page, "POST")
+	if w.Code != http.StatusNoContent || w.Header().Get("Access-Control-Allow-Origin") != page ||
+		!strings.Contains(w.Header().Get("Access-Control-Allow-Headers"), "Idempotency-Key") ||
+		!strings.Contains(w.Header().Get("Access-Control-Allow-Methods"), "POST") {
+		t.Errorf("preflight from %s: got %d %v, want 204 allowing the origin, POST and Idempotency-Key", page, w.Code, w.Header())
+	}
+	w = preflight(a, "https://evil.example", "POST")
+	if w.Code != http.StatusForbidden || w.Header().Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("preflight from another origin: got %d %v, want 403 without CORS headers", w.Code, w.Header())
+	}
+	if p := problemOf(t, w); p.Type != core.ProblemTypePrefix+"permission-denied" {
+		t.Errorf("refused preflight: problem type %q, want permission-denied", p.Type)
+	}
+
+	w = a.do(http.MethodGet, "/users/"+u.ID, "", "", "Origin", page)
+	if w.Code != http.StatusOK || w.Header().Get("Access-Control-Allow-Origin") != page ||
+		!strings.Contains(w.Header().Get("Access-Control-Expose-Headers"), "RateLimit-Remaining") {
+		t.Errorf("GET from %s: got %d %v, want 200 with the origin allowed and RateLimit-* exposed", page, w.Code, w.Header())
+	}
+	w = a.do(http.MethodGet, "/users/"+u.ID, "", "", "Origin", page, "Authorization", "")
+	if w.Code != http.StatusUnauthorized || w.Header().Get("Access-Control-Allow-Origin") != page {
+		t.Errorf("GET without credentials from %s: got %d %v, want 401 the page can read", page, w.Code, w.Header())
+	}
+	w = a.do(http.MethodGet, "/users/"+u.ID, "", "", "Origin", "https://evil.example")
+	if w.Code != http.StatusOK || w.Header().Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("GET from another origin: got %d %v, want 200 without CORS headers (the browser withholds it)", w.Code, w.Header())
+	}
+
+	// Without the variable, nothing is granted, and a preflight matches no route.
+	b := start(t, t.TempDir())
+	if w := preflight(b, page, "POST"); w.Code != http.StatusMethodNotAllowed || w.Header().Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("preflight without %s: got %d %v, want 405 without CORS headers", users.CORSOriginsEnv, w.Code, w.Header())
+	}
+	if w := b.do(http.MethodGet, "/users/"+uuid.NewString(), "", "", "Origin", page); w.Header().Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("GET without %s: Access-Control-Allow-Origin %q, want none", users.CORSOriginsEnv, w.Header().Get("Access-Control-Allow-Origin"))
+	}
+}
+
+// TestDeadline checks the timeout policy: a request whose invocation ends
+// within the 250 ms kept to answer gets a 504 problem at once instead of
+// running out of time; one with time to spare is served.
+func TestDeadline(t *testing.T) {
+	a := start(t, t.TempDir())
+	u := a.create("Ada", "ada@example.com") // the issuer's keys are fetched by now
+	get := func(left time.Duration) *httptest.ResponseRecorder {
+		ctx, cancel := context.WithTimeout(t.Context(), left)
+		defer cancel()
+		r := httptest.NewRequestWithContext(ctx, http.MethodGet, "/users/"+u.ID, nil)
+		r.Header.Set("Authorization", a.authz)
+		w := httptest.NewRecorder()
+		a.h.ServeHTTP(w, r)
+		return w
+	}
+	if w := get(time.Minute); w.Code != http.StatusOK {
+		t.Fatalf("a minute left: got %d %s, want 200", w.Code, w.Body)
+	}
+	w := get(200 * time.Millisecond)
+	if w.Code != http.StatusGatewayTimeout {
+		t.Fatalf("200 ms left: got %d %s, want 504", w.Code, w.Body)
+	}
+	if p := problemOf(t, w); p.Type != core.ProblemTypePrefix+"deadline-exceeded" {
+		t.Errorf("problem type: got %q, want deadline-exceeded", p.Type)
 	}
 }

@@ -13,7 +13,9 @@
 // users:write or an API key; GET /users/{id} requires users:read. Each
 // caller is rate limited (USERS_RATE_LIMIT); POST honours an
 // Idempotency-Key; its body is checked against create-user.schema.json.
-// Without an issuer and an audience the app does not start.
+// Without an issuer and an audience the app does not start. A request still
+// running 250 ms before the invocation's deadline is answered 504; browser
+// pages of the origins in USERS_CORS_ORIGINS may call the API.
 package users
 
 import (
@@ -26,12 +28,14 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/polyfn/polyfn/core"
 	"github.com/polyfn/polyfn/core/auth"
 	"github.com/polyfn/polyfn/core/idempotency"
+	"github.com/polyfn/polyfn/core/timeout"
 	"github.com/polyfn/polyfn/core/validate"
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
@@ -90,6 +94,11 @@ func New() *core.App {
 	app.Alarms(core.Alarms{Errors: 5, P99: 2 * time.Second})
 	app.OnInit(s.open)
 	app.OnClose(s.close)
+	// App-wide, outermost first: CORS (USERS_CORS_ORIGINS), which must see
+	// preflights before routing, as they match no route; then the
+	// deadline: a request still running 250 ms before the invocation's
+	// deadline is answered 504 while there is time to answer.
+	app.Use(s.crossOrigin, timeout.Middleware(timeout.Options{}))
 	app.HandleFunc("POST /users", func(w http.ResponseWriter, r *http.Request) { s.post.ServeHTTP(w, r) })
 	app.HandleFunc("GET /users/{id}", func(w http.ResponseWriter, r *http.Request) { s.read.ServeHTTP(w, r) })
 	return app
@@ -120,6 +129,30 @@ func (s *service) open(ctx context.Context, env core.Env) error {
 	s.post = p.authn(p.throttle(canCreate(idempotency.HTTP(p.idem, nil)(http.HandlerFunc(s.create)))))
 	s.read = p.authn(p.throttle(auth.RequireScopes(ScopeRead)(http.HandlerFunc(s.get))))
 	return nil
+}
+
+// crossOrigin applies the CORS policy that open read, if any. It is
+// built once, on the first request after open; a request before open
+// passes through to the routes, which refuse it.
+func (s *service) crossOrigin(next http.Handler) http.Handler {
+	var (
+		once sync.Once
+		h    http.Handler
+	)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := s.policies
+		if p == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		once.Do(func() {
+			h = next
+			if p.cors != nil {
+				h = p.cors(next)
+			}
+		})
+		h.ServeHTTP(w, r)
+	})
 }
 
 func (s *service) close(context.Context) error {
