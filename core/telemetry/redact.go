@@ -41,25 +41,43 @@ func Sensitive(key string) bool {
 		}
 		k = append(k, c)
 	}
-	if len(k) < 5 { // shorter than every word
-		return false
-	}
-	for _, w := range sensitiveWords {
-		if bytes.Contains(k, w) {
-			return true
+	// Look for a word wherever one of their first letters is.
+	for i, c := range k {
+		for _, w := range wordsByFirst[c] {
+			if bytes.HasPrefix(k[i:], w) {
+				return true
+			}
 		}
 	}
 	return false
 }
+
+// wordsByFirst indexes sensitiveWords by their first byte.
+var wordsByFirst = func() (t [256][][]byte) {
+	for _, w := range sensitiveWords {
+		t[w[0]] = append(t[w[0]], w)
+	}
+	return t
+}()
 
 // RedactAttr is a slog.HandlerOptions.ReplaceAttr that hides secrets: the
 // value of an attribute whose key is Sensitive, the sensitive entries of an
 // http.Header, and a string value that is a credential by its form ("Bearer
 // …", "Basic …"). Log handlers of every cloud apply it, so a function that
 // logs a request's headers never writes its Authorization or Cookie.
-func RedactAttr(_ []string, a slog.Attr) slog.Attr {
+//
+// It also hands on a record's level as its name, which the handlers write
+// as they write a level without a ReplaceAttr: a slog.Level value would be
+// written through encoding/json (Level is a json.Marshaler and a
+// TextMarshaler), to the same text at many times the cost.
+func RedactAttr(groups []string, a slog.Attr) slog.Attr {
 	if a.Value.Kind() == slog.KindGroup {
 		return a
+	}
+	if a.Key == slog.LevelKey && len(groups) == 0 {
+		if l, ok := a.Value.Any().(slog.Level); ok {
+			return slog.String(a.Key, l.String())
+		}
 	}
 	if Sensitive(a.Key) {
 		return slog.String(a.Key, Redacted)

@@ -1,9 +1,13 @@
 package telemetry
 
 import (
+	"bytes"
+	"io"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The allocation-free Sensitive and isCredential must answer as the plain
@@ -54,5 +58,26 @@ func TestRedactionDoesNotAllocate(t *testing.T) {
 		isCredential("Bearer abc")
 	}); n != 0 {
 		t.Errorf("%v allocations, want none", n)
+	}
+}
+
+// RedactAttr hands on the level as its name: the JSON and text handlers
+// write every level as they write it without a ReplaceAttr.
+func TestRedactAttrWritesLevelsUnchanged(t *testing.T) {
+	at := time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
+	for _, l := range []slog.Level{slog.LevelDebug - 4, slog.LevelDebug, slog.LevelInfo, slog.LevelInfo + 2, slog.LevelWarn, slog.LevelError, slog.LevelError + 8} {
+		for name, newHandler := range map[string]func(io.Writer, *slog.HandlerOptions) slog.Handler{
+			"json": func(w io.Writer, o *slog.HandlerOptions) slog.Handler { return slog.NewJSONHandler(w, o) },
+			"text": func(w io.Writer, o *slog.HandlerOptions) slog.Handler { return slog.NewTextHandler(w, o) },
+		} {
+			var plain, redacted bytes.Buffer
+			r := slog.NewRecord(at, l, "m", 0)
+			r.AddAttrs(slog.Any("level", l), slog.Group("g", slog.Any(slog.LevelKey, l)))
+			_ = newHandler(&plain, &slog.HandlerOptions{Level: slog.LevelDebug - 8}).Handle(t.Context(), r)
+			_ = newHandler(&redacted, &slog.HandlerOptions{Level: slog.LevelDebug - 8, ReplaceAttr: RedactAttr}).Handle(t.Context(), r)
+			if plain.String() != redacted.String() {
+				t.Errorf("%s, level %v: got %s, want %s", name, l, redacted.String(), plain.String())
+			}
+		}
 	}
 }
