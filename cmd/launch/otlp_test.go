@@ -2,19 +2,10 @@ package launch
 
 import (
 	"context"
-	"encoding/hex"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"sync"
 	"testing"
 
-	colmetricpb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
-	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
-	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
-	"google.golang.org/protobuf/proto"
-
 	"github.com/polyfn/polyfn/core"
+	"github.com/polyfn/polyfn/internal/emulators"
 )
 
 func TestOTLPConfigured(t *testing.T) {
@@ -46,63 +37,12 @@ func TestOTLPConfigured(t *testing.T) {
 	}
 }
 
-// collector is an OTLP/HTTP receiver: it decodes what the exporters post.
-type collector struct {
-	mu      sync.Mutex
-	traces  []*coltracepb.ExportTraceServiceRequest
-	metrics []*colmetricpb.ExportMetricsServiceRequest
-}
-
-func (c *collector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil || r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/x-protobuf" {
-		http.Error(w, "bad request", http.StatusBadRequest)
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var reply proto.Message
-	switch r.URL.Path {
-	case "/v1/traces":
-		req := &coltracepb.ExportTraceServiceRequest{}
-		err = proto.Unmarshal(body, req)
-		c.traces = append(c.traces, req)
-		reply = &coltracepb.ExportTraceServiceResponse{}
-	case "/v1/metrics":
-		req := &colmetricpb.ExportMetricsServiceRequest{}
-		err = proto.Unmarshal(body, req)
-		c.metrics = append(c.metrics, req)
-		reply = &colmetricpb.ExportMetricsServiceResponse{}
-	default:
-		http.NotFound(w, r)
-		return
-	}
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	b, _ := proto.Marshal(reply)
-	w.Header().Set("Content-Type", "application/x-protobuf")
-	w.Write(b)
-}
-
-func stringAttr(kvs []*commonpb.KeyValue, key string) string {
-	for _, kv := range kvs {
-		if kv.Key == key {
-			return kv.Value.GetStringValue()
-		}
-	}
-	return ""
-}
-
 // TestTracingExportsOTLP starts the process's telemetry against an OTLP
 // receiver: an invocation's span reaches it continuing the caller's trace,
 // with the function's resource, when the process stops.
 func TestTracingExportsOTLP(t *testing.T) {
-	c := &collector{}
-	srv := httptest.NewServer(c)
-	defer srv.Close()
-	t.Setenv(envEndpoint, srv.URL)
+	c := emulators.StartOTLPReceiver(t)
+	t.Setenv(envEndpoint, c.URL)
 	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=test")
 	t.Setenv(MetricsEnv, "off")
 
@@ -113,45 +53,35 @@ func TestTracingExportsOTLP(t *testing.T) {
 	cancel()
 	stop()
 
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	var found bool
-	for _, req := range c.traces {
-		for _, rs := range req.ResourceSpans {
-			if got := stringAttr(rs.Resource.Attributes, "service.name"); got != "orders" {
-				t.Errorf("service.name %q, want the app's name", got)
-			}
-			if got := stringAttr(rs.Resource.Attributes, "deployment.environment.name"); got != "test" {
-				t.Errorf("OTEL_RESOURCE_ATTRIBUTES not applied: %q", got)
-			}
-			for _, ss := range rs.ScopeSpans {
-				for _, s := range ss.Spans {
-					if s.Name != "orders" {
-						continue
-					}
-					found = true
-					if hex.EncodeToString(s.TraceId) != "4bf92f3577b34da6a3ce929d0e0e4736" || hex.EncodeToString(s.ParentSpanId) != "00f067aa0ba902b7" {
-						t.Errorf("span trace %x parent %x, want the caller's", s.TraceId, s.ParentSpanId)
-					}
-					if got := stringAttr(s.Attributes, "faas.invocation_id"); got != "inv-1" {
-						t.Errorf("faas.invocation_id %q", got)
-					}
-				}
-			}
+	for _, sp := range c.Spans() {
+		if got := emulators.AttrText(sp.Resource, "service.name"); got != "orders" {
+			t.Errorf("service.name %q, want the app's name", got)
+		}
+		if got := emulators.AttrText(sp.Resource, "deployment.environment.name"); got != "test" {
+			t.Errorf("OTEL_RESOURCE_ATTRIBUTES not applied: %q", got)
+		}
+		if sp.Name != "orders" {
+			continue
+		}
+		found = true
+		if sp.TraceID() != "4bf92f3577b34da6a3ce929d0e0e4736" || sp.ParentSpanID() != "00f067aa0ba902b7" {
+			t.Errorf("span trace %s parent %s, want the caller's", sp.TraceID(), sp.ParentSpanID())
+		}
+		if got := sp.Attr("faas.invocation_id"); got != "inv-1" {
+			t.Errorf("faas.invocation_id %q", got)
 		}
 	}
 	if !found {
-		t.Fatalf("the invocation's span did not reach the collector (%d requests)", len(c.traces))
+		t.Fatalf("the invocation's span did not reach the collector (%d spans)", len(c.Spans()))
 	}
 }
 
 // TestOTLPMetrics exports a function's own instrument over OTLP when the
 // provider stops.
 func TestOTLPMetrics(t *testing.T) {
-	c := &collector{}
-	srv := httptest.NewServer(c)
-	defer srv.Close()
-	t.Setenv(envEndpoint, srv.URL)
+	c := emulators.StartOTLPReceiver(t)
+	t.Setenv(envEndpoint, c.URL)
 	x, err := otlpMetrics(newResource([]*core.App{core.NewApp("orders")}))
 	if err != nil || x == nil {
 		t.Fatalf("otlpMetrics = %v, %v", x, err)
@@ -164,19 +94,11 @@ func TestOTLPMetrics(t *testing.T) {
 	if err := x.shutdown(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	var total int64
-	for _, req := range c.metrics {
-		for _, rm := range req.ResourceMetrics {
-			for _, sm := range rm.ScopeMetrics {
-				for _, m := range sm.Metrics {
-					if m.Name == "orders.recorded" {
-						for _, p := range m.GetSum().GetDataPoints() {
-							total += p.GetAsInt()
-						}
-					}
-				}
+	for _, m := range c.Metrics() {
+		if m.Name == "orders.recorded" {
+			for _, p := range m.GetSum().GetDataPoints() {
+				total += p.GetAsInt()
 			}
 		}
 	}
