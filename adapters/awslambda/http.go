@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/polyfn/polyfn/core"
+	"github.com/polyfn/polyfn/core/auth/gateway"
 )
 
 // serveHTTP serves an HTTP-shaped payload with the app's handler and encodes
@@ -77,6 +78,9 @@ func (p *payload) request(ctx context.Context, s shape) (*http.Request, error) {
 	}
 	r.Header.Del("Host") // net/http servers move Host out of the header too
 	r.RequestURI = r.URL.RequestURI()
+	if claims := rc.gatewayClaims(s); claims != nil {
+		ctx = gateway.WithClaims(ctx, claims)
+	}
 	return r.WithContext(ctx), nil
 }
 

@@ -99,6 +99,9 @@ type requestContext struct {
 	ELB *struct {
 		TargetGroupARN string `json:"targetGroupArn"`
 	} `json:"elb"`
+	// Authorizer is what API Gateway's authorizer verified, kept raw until
+	// the request is built (authorizer.go).
+	Authorizer json.RawMessage `json:"authorizer"`
 }
 
 // record is one element of Records: its event source, read in the probe,
