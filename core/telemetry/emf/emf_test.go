@@ -3,9 +3,7 @@ package emf
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -15,73 +13,18 @@ import (
 
 	"github.com/polyfn/polyfn/core"
 	"github.com/polyfn/polyfn/core/telemetry"
+	"github.com/polyfn/polyfn/core/telemetry/emf/emftest"
 )
 
-func compileSchema(t *testing.T) *jsonschema.Schema {
+func compileSchema(t *testing.T) *emftest.Checker {
 	t.Helper()
-	f, err := os.Open("testdata/emf.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource("emf.schema.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Compile("emf.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return emftest.NewChecker(t, "testdata/emf.schema.json")
 }
 
-// checkDocument validates one EMF line against the schema, and checks what
-// the schema cannot say: every dimension and metric a directive names is a
-// member of the root, a dimension's a string and a metric's a number or an
-// array of numbers.
-func checkDocument(t *testing.T, schema *jsonschema.Schema, line string) map[string]any {
+// checkDocument validates one EMF line (emftest.Checker.Check).
+func checkDocument(t *testing.T, schema *emftest.Checker, line string) map[string]any {
 	t.Helper()
-	v, err := jsonschema.UnmarshalJSON(strings.NewReader(line))
-	if err != nil {
-		t.Fatalf("line %s: %v", line, err)
-	}
-	if err := schema.Validate(v); err != nil {
-		t.Errorf("line %s does not follow the EMF specification: %v", line, err)
-	}
-	var doc map[string]any
-	if err := json.Unmarshal([]byte(line), &doc); err != nil {
-		t.Fatal(err)
-	}
-	var meta struct {
-		CloudWatchMetrics []directive
-	}
-	b, _ := json.Marshal(doc["_aws"])
-	_ = json.Unmarshal(b, &meta)
-	for _, d := range meta.CloudWatchMetrics {
-		for _, set := range d.Dimensions {
-			for _, dim := range set {
-				if _, ok := doc[dim].(string); !ok {
-					t.Errorf("line %s: dimension %q is not a string member of the root", line, dim)
-				}
-			}
-		}
-		for _, m := range d.Metrics {
-			switch v := doc[m.Name].(type) {
-			case float64:
-			case []any:
-				if len(v) == 0 {
-					t.Errorf("line %s: metric %q has no values", line, m.Name)
-				}
-			default:
-				t.Errorf("line %s: metric %q is not a number member of the root", line, m.Name)
-			}
-		}
-	}
-	return doc
+	return schema.Check(t, line)
 }
 
 func TestFlushFollowsTheSpecification(t *testing.T) {
@@ -228,7 +171,7 @@ func TestSchemaRejectsMalformedDocuments(t *testing.T) {
 			t.Fatal(err)
 		}
 		var verr *jsonschema.ValidationError
-		if err := schema.Validate(v); !errors.As(err, &verr) {
+		if err := schema.Schema().Validate(v); !errors.As(err, &verr) {
 			t.Errorf("%s: got %v, want a validation error", doc, err)
 		}
 	}
