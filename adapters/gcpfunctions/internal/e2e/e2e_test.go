@@ -24,6 +24,7 @@ import (
 	"gocloud.dev/pubsub"
 
 	"github.com/polyfn/polyfn/core/auth/authtest"
+	"github.com/polyfn/polyfn/internal/emulators"
 )
 
 // The end-to-end tests build the example functions with -tags gcp and run
@@ -85,7 +86,7 @@ func goBuild(out string, pkgs ...string) error {
 type child struct {
 	cmd  *exec.Cmd
 	url  string
-	logs *bytes.Buffer
+	logs *emulators.SyncBuffer // stdout and stderr, read while it runs
 	done chan error
 }
 
@@ -102,7 +103,7 @@ func startFunction(t *testing.T, name, target string, env ...string) *child {
 	ln.Close()
 	cmd := exec.Command(bin)
 	cmd.Env = append(withoutFunctionTarget(os.Environ()), append(env, "FUNCTION_TARGET="+target, "POLYFN_ADDR="+addr)...)
-	c := &child{cmd: cmd, url: "http://" + addr, logs: &bytes.Buffer{}, done: make(chan error, 1)}
+	c := &child{cmd: cmd, url: "http://" + addr, logs: &emulators.SyncBuffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = c.logs, c.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
