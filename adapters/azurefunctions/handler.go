@@ -10,10 +10,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/polyfn/polyfn/core"
+	"github.com/polyfn/polyfn/core/auth/gateway"
 )
 
 // DefaultRoutePrefix is the host's default extensions.http.routePrefix.
@@ -69,6 +71,7 @@ type Options struct {
 // package documentation). Serve it on 127.0.0.1 with Run.
 type Handler struct {
 	prefix    string // "/api", or "" for none
+	easyAuth  bool   // App Service authentication sets the identity headers
 	timeout   time.Duration
 	maxBody   int64
 	log       *slog.Logger
@@ -105,6 +108,7 @@ func New(apps []*core.App, opts *Options) (*Handler, error) {
 	if h.log == nil {
 		h.log = slog.Default()
 	}
+	h.easyAuth = appServiceAuthEnabled(os.Getenv)
 	var routes []core.Route
 	var routeApps []*core.App
 	var events []string
@@ -313,7 +317,11 @@ func (h *Handler) httpRequest(r *http.Request) (*http.Request, error) {
 			r = recoverForwardedQuery(r)
 		}
 	}
-	r2, ok := stripPrefix(r.WithContext(context.WithValue(r.Context(), deliveryKey{}, d)), h.prefix)
+	ctx := context.WithValue(r.Context(), deliveryKey{}, d)
+	if h.easyAuth {
+		ctx = gateway.WithClaims(ctx, clientPrincipalClaims(r.Header.Get(clientPrincipalHeader)))
+	}
+	r2, ok := stripPrefix(r.WithContext(ctx), h.prefix)
 	if !ok {
 		return nil, core.Errorf(core.NotFound, "no route for %s %s: HTTP paths start with %s/", r.Method, r.URL.Path, h.prefix)
 	}

@@ -17,19 +17,21 @@ import (
 	"unicode/utf8"
 
 	"github.com/polyfn/polyfn/core"
+	"github.com/polyfn/polyfn/core/auth/gateway"
 )
 
 // httpTrigger is Data.req of a default-mode HTTP invocation
-// (HttpRequestExtensions.GetRequestAsJObject). Params and Identities are
-// not read: the app's routes derive path values from the path, and App
-// Service authentication passes the principal in X-MS-CLIENT-PRINCIPAL
-// headers too.
+// (HttpRequestExtensions.GetRequestAsJObject). Params is not read: the
+// app's routes derive path values from the path. Identities (the host's
+// ClaimsIdentity list) is read, like the X-MS-CLIENT-PRINCIPAL header, only
+// when App Service authentication is enabled (easyauth.go).
 type httpTrigger struct {
-	URL     string          `json:"Url"`
-	Method  string          `json:"Method"`
-	Query   json.RawMessage `json:"Query"`
-	Headers http.Header     `json:"Headers"` // names as the client sent them
-	Body    json.RawMessage `json:"Body"`
+	URL        string          `json:"Url"`
+	Method     string          `json:"Method"`
+	Query      json.RawMessage `json:"Query"`
+	Headers    http.Header     `json:"Headers"` // names as the client sent them
+	Identities json.RawMessage `json:"Identities"`
+	Body       json.RawMessage `json:"Body"`
 }
 
 // httpInvocation is a default-mode request body for an HTTP function, with
@@ -77,7 +79,15 @@ func (h *Handler) triggerRequest(ctx context.Context, body []byte) (*http.Reques
 	if err != nil {
 		return nil, err
 	}
-	return t.request(ctx, h.prefix)
+	r, err := t.request(ctx, h.prefix)
+	if err != nil || !h.easyAuth {
+		return r, err
+	}
+	claims := clientPrincipalClaims(r.Header.Get(clientPrincipalHeader))
+	if claims == nil {
+		claims = identitiesClaims(t.Identities)
+	}
+	return r.WithContext(gateway.WithClaims(r.Context(), claims)), nil
 }
 
 // stringList is a header's values: the host sends an array; one string is
