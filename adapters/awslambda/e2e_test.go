@@ -77,9 +77,16 @@ func bootstrap(t *testing.T, name string) string {
 func serve(t *testing.T, name string, env ...string) *runtimeapi.Server {
 	t.Helper()
 	out := &emulators.SyncBuffer{}
+	return serveTo(t, name, out, out, env...)
+}
+
+// serveTo is serve with the bootstrap's standard output and error written
+// to stdout and stderr, and the server's log to stderr.
+func serveTo(t *testing.T, name string, stdout, stderr *emulators.SyncBuffer, env ...string) *runtimeapi.Server {
+	t.Helper()
 	s, err := runtimeapi.Start(t.Context(), "127.0.0.1:0", &runtimeapi.Options{
 		Bootstrap: bootstrap(t, name), FunctionName: name, Env: env, Timeout: 20 * time.Second,
-		Stdout: out, Stderr: out, Logger: slog.New(slog.NewTextHandler(out, nil)),
+		Stdout: stdout, Stderr: stderr, Logger: slog.New(slog.NewTextHandler(stderr, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +96,10 @@ func serve(t *testing.T, name string, env ...string) *runtimeapi.Server {
 			t.Errorf("closing the server: %v", err)
 		}
 		if t.Failed() {
-			t.Logf("%s's output and the server's log:\n%s", name, out)
+			if stdout != stderr {
+				t.Logf("%s's standard output:\n%s", name, stdout)
+			}
+			t.Logf("%s's output and the server's log:\n%s", name, stderr)
 		}
 	})
 	return s
