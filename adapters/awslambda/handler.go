@@ -146,7 +146,7 @@ type rawKey struct{}
 // RawEvent returns a copy of the payload Lambda delivered for the current
 // invocation, exactly as received: the API Gateway, ALB, S3, SQS, SNS,
 // EventBridge or DynamoDB event JSON. It reaches what polyfn does not map
-// (an authorizer's claims, an S3 object's sequencer). ok is false outside an
+// (an IAM caller's ARN, an S3 object's sequencer). ok is false outside an
 // invocation of this adapter.
 func RawEvent(ctx context.Context) (json.RawMessage, bool) {
 	raw, ok := ctx.Value(rawKey{}).([]byte)
