@@ -53,6 +53,8 @@ func dev(ctx context.Context, args []string, _, stderr io.Writer) error {
 	defer iss.Close()
 	logger.Info("development OIDC issuer serving", slog.String("issuer", iss.URL), slog.String("audience", local.DevAudience),
 		slog.String("tokens", "polyfn token --sub alice --scope 'users:read users:write'"))
-	err = local.Run(ctx, exampleApps(), &local.Options{Addr: *addr, DataDir: *data, Logger: logger, OIDCIssuer: iss.URL, Metrics: devMetrics()}, *drain)
+	metrics, stopTelemetry := devTelemetry()
+	defer stopTelemetry()
+	err = local.Run(ctx, exampleApps(), &local.Options{Addr: *addr, DataDir: *data, Logger: logger, OIDCIssuer: iss.URL, Metrics: metrics}, *drain)
 	return providers.Explain(err)
 }

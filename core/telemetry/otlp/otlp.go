@@ -1,0 +1,107 @@
+// Package otlp starts OpenTelemetry's OTLP exporters as the standard OTEL_*
+// environment variables configure them, over HTTP with protobuf (the
+// protocol collectors take on port 4318). It is what `launch.Start` and
+// `polyfn dev` use; a program that wires its own telemetry can too.
+//
+// An exporter is started only when a collector is named
+// (OTEL_EXPORTER_OTLP_ENDPOINT, or the signal's own endpoint variable): a
+// function with no collector makes no spans and no network calls.
+package otlp
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+)
+
+// Signal is a kind of telemetry OTLP carries.
+type Signal string
+
+// The signals.
+const (
+	Traces  Signal = "traces"
+	Metrics Signal = "metrics"
+)
+
+// The variables read here. The exporters read the rest themselves
+// (OTEL_EXPORTER_OTLP_HEADERS, _TIMEOUT, _COMPRESSION, _CERTIFICATE and
+// their per-signal forms), the SDK OTEL_TRACES_SAMPLER and
+// OTEL_TRACES_SAMPLER_ARG, and the metric reader
+// OTEL_METRIC_EXPORT_INTERVAL.
+const (
+	EnvSDKDisabled     = "OTEL_SDK_DISABLED"
+	EnvEndpoint        = "OTEL_EXPORTER_OTLP_ENDPOINT"
+	EnvProtocol        = "OTEL_EXPORTER_OTLP_PROTOCOL"
+	EnvTracesExporter  = "OTEL_TRACES_EXPORTER"
+	EnvMetricsExporter = "OTEL_METRICS_EXPORTER"
+)
+
+// Configured reports whether signal is to be exported over OTLP: a
+// collector endpoint is set for it, its exporter variable is unset or
+// "otlp", and the SDK is not disabled. It fails for another exporter or a
+// protocol other than http/protobuf, the only one this package links.
+func Configured(signal Signal, getenv func(string) string) (bool, error) {
+	if strings.EqualFold(strings.TrimSpace(getenv(EnvSDKDisabled)), "true") {
+		return false, nil
+	}
+	exporterVar := EnvTracesExporter
+	if signal == Metrics {
+		exporterVar = EnvMetricsExporter
+	}
+	switch e := strings.TrimSpace(getenv(exporterVar)); e {
+	case "", "otlp":
+	case "none":
+		return false, nil
+	default:
+		return false, fmt.Errorf("otlp: %s=%s: only otlp is linked", exporterVar, e)
+	}
+	upper := strings.ToUpper(string(signal))
+	if getenv(EnvEndpoint) == "" && getenv("OTEL_EXPORTER_OTLP_"+upper+"_ENDPOINT") == "" {
+		return false, nil
+	}
+	protocol := getenv("OTEL_EXPORTER_OTLP_" + upper + "_PROTOCOL")
+	if protocol == "" {
+		protocol = getenv(EnvProtocol)
+	}
+	if protocol != "" && protocol != "http/protobuf" {
+		return false, fmt.Errorf("otlp: %s=%s: only http/protobuf is linked", EnvProtocol, protocol)
+	}
+	return true, nil
+}
+
+// TracerProvider returns a tracer provider exporting to the configured
+// collector in batches, with res, or nil when no collector is configured
+// (see Configured). Shut it down to send what it holds.
+func TracerProvider(res *resource.Resource, getenv func(string) string) (*sdktrace.TracerProvider, error) {
+	ok, err := Configured(Traces, getenv)
+	if !ok || err != nil {
+		return nil, err
+	}
+	exp, err := otlptracehttp.New(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("otlp: trace exporter: %w", err)
+	}
+	return sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res)), nil
+}
+
+// MeterProvider returns a meter provider whose metrics are collected and
+// sent to the configured collector every OTEL_METRIC_EXPORT_INTERVAL (60 s
+// by default) and at shut-down, with res, or nil when no collector is
+// configured (see Configured).
+func MeterProvider(res *resource.Resource, getenv func(string) string) (*sdkmetric.MeterProvider, error) {
+	ok, err := Configured(Metrics, getenv)
+	if !ok || err != nil {
+		return nil, err
+	}
+	exp, err := otlpmetrichttp.New(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("otlp: metric exporter: %w", err)
+	}
+	return sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewPeriodicReader(exp)), sdkmetric.WithResource(res)), nil
+}
