@@ -21,6 +21,7 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/exemplar"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/resource"
 
@@ -45,8 +46,9 @@ type Exporter struct {
 	namespace string
 	now       func() time.Time
 
-	mu sync.Mutex
+	mu sync.Mutex // held by Flush
 	w  io.Writer
+	rm metricdata.ResourceMetrics // reused by each Collect
 }
 
 // New returns an exporter writing to w under namespace (DefaultNamespace if
@@ -59,8 +61,10 @@ func New(w io.Writer, namespace string) *Exporter {
 		return metricdata.DeltaTemporality
 	}))
 	return &Exporter{
-		reader:    reader,
-		provider:  sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader), sdkmetric.WithResource(resource.Empty())),
+		reader: reader,
+		// EMF has no exemplars: measurements are not offered to a reservoir.
+		provider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader), sdkmetric.WithResource(resource.Empty()),
+			sdkmetric.WithExemplarFilter(exemplar.AlwaysOffFilter)),
 		namespace: namespace,
 		now:       time.Now,
 		w:         w,
@@ -73,11 +77,13 @@ func (e *Exporter) MeterProvider() *sdkmetric.MeterProvider { return e.provider 
 // Flush writes the metrics recorded since the last Flush, one line per
 // attribute set. It writes nothing when nothing was recorded.
 func (e *Exporter) Flush(ctx context.Context) error {
-	var rm metricdata.ResourceMetrics
-	if err := e.reader.Collect(ctx, &rm); err != nil {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	// Collect reuses the previous collection's slices.
+	if err := e.reader.Collect(ctx, &e.rm); err != nil {
 		return err
 	}
-	docs := e.documents(&rm)
+	docs := e.documents(&e.rm)
 	if len(docs) == 0 {
 		return nil
 	}
@@ -90,8 +96,6 @@ func (e *Exporter) Flush(ctx context.Context) error {
 		buf.Write(line)
 		buf.WriteByte('\n')
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	_, err := e.w.Write(buf.Bytes())
 	return err
 }
