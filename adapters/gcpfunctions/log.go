@@ -69,7 +69,7 @@ func stampInvocation(ctx context.Context, project string, attrs []slog.Attr) []s
 	if !ok {
 		return attrs
 	}
-	if t := inv.Trace; !t.IsZero() && t.Format != core.TraceXRay {
+	if t := telemetry.LogTrace(ctx, inv); !t.IsZero() && t.Format != core.TraceXRay {
 		trace := t.TraceID
 		if project != "" {
 			trace = "projects/" + project + "/traces/" + t.TraceID

@@ -282,3 +282,13 @@ func TraceMetadata(ctx context.Context, md map[string]string) map[string]string 
 	}
 	return md
 }
+
+// LogTrace returns the trace a record logged with ctx belongs to: the
+// current span's, when tracing is on, so that a cloud's log viewer files it
+// under that span; else the trace inv received from its platform.
+func LogTrace(ctx context.Context, inv *core.Invocation) core.Trace {
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		return TraceOf(sc, inv.Cloud)
+	}
+	return inv.Trace
+}
