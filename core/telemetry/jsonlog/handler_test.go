@@ -1,0 +1,184 @@
+package jsonlog_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+	"testing/slogtest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/polyfn/polyfn/core/telemetry"
+	"github.com/polyfn/polyfn/core/telemetry/jsonlog"
+	"github.com/polyfn/polyfn/core/telemetry/jsonlog/jsonlogtest"
+)
+
+func TestSlogtest(t *testing.T) {
+	var buf bytes.Buffer
+	newHandler := func(*testing.T) slog.Handler {
+		buf.Reset()
+		return jsonlog.New(&buf, nil)
+	}
+	result := func(t *testing.T) map[string]any {
+		m := map[string]any{}
+		if err := json.Unmarshal(buf.Bytes(), &m); err != nil {
+			t.Fatalf("%v: %s", err, buf.Bytes())
+		}
+		return m
+	}
+	slogtest.Run(t, newHandler, result)
+}
+
+// formats pairs each ReplaceAttr with the Options that write the built-in
+// time and level as that ReplaceAttr turns them out.
+var formats = []struct {
+	name    string
+	replace func([]string, slog.Attr) slog.Attr
+	opts    jsonlog.Options
+}{
+	{"plain", nil, jsonlog.Options{}},
+	{"identity", func(_ []string, a slog.Attr) slog.Attr { return a }, jsonlog.Options{}},
+	{"redact", telemetry.RedactAttr, jsonlog.Options{}},
+	{"renames", renames, jsonlog.Options{
+		TimeKey: "ts",
+		AppendTime: func(b []byte, t time.Time) []byte {
+			return append(append(append(b, '"'), t.UTC().Format(time.DateTime)...), '"')
+		},
+		LevelKey:  "sev",
+		LevelName: func(l slog.Level) string { return "L" + l.String() },
+	}},
+}
+
+// renames is a ReplaceAttr that exercises what one may do: rename the
+// built-in fields, drop attributes, turn values into groups and empty
+// attributes, and depend on the groups.
+func renames(groups []string, a slog.Attr) slog.Attr {
+	if len(groups) == 0 {
+		switch a.Key {
+		case slog.TimeKey:
+			return slog.String("ts", a.Value.Time().UTC().Format(time.DateTime))
+		case slog.LevelKey:
+			return slog.String("sev", "L"+a.Value.Any().(slog.Level).String())
+		case slog.MessageKey:
+			a.Key = "message"
+			return a
+		}
+	}
+	switch a.Key {
+	case "status":
+		return slog.Attr{}
+	case "user_id":
+		return slog.Group("user", slog.String("id", a.Value.String()), slog.Int("depth", len(groups)))
+	case "g":
+		return slog.Attr{Key: "g", Value: slog.GroupValue()}
+	}
+	return telemetry.RedactAttr(groups, a)
+}
+
+// check runs data through slog's JSON handler and through ours with the
+// same ReplaceAttr, and fails unless they write the same bytes and panic
+// alike.
+func check(t *testing.T, data []byte) {
+	t.Helper()
+	for _, f := range formats {
+		var want, got bytes.Buffer
+		ref := slog.NewJSONHandler(&want, &slog.HandlerOptions{Level: slog.Level(-100), ReplaceAttr: f.replace})
+		opts := f.opts
+		opts.Level, opts.ReplaceAttr = slog.Level(-100), f.replace
+		h := jsonlog.New(&got, &opts)
+		wantPanics := jsonlogtest.Run(t.Context(), ref, data)
+		gotPanics := jsonlogtest.Run(t.Context(), h, data)
+		if diff := cmp.Diff(strings.Split(want.String(), "\n"), strings.Split(got.String(), "\n")); diff != "" {
+			t.Fatalf("format %s, script %q: output differs from slog.JSONHandler's (-want +got):\n%s", f.name, data, diff)
+		}
+		if diff := cmp.Diff(wantPanics, gotPanics); diff != "" {
+			t.Fatalf("format %s, script %q: panics differ (-want +got):\n%s", f.name, data, diff)
+		}
+	}
+}
+
+func TestMatchesSlogJSONHandler(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 3000 {
+		data := make([]byte, rng.IntN(200))
+		for i := range data {
+			data[i] = byte(rng.UintN(256))
+		}
+		check(t, data)
+	}
+}
+
+func FuzzMatchesSlogJSONHandler(f *testing.F) {
+	f.Add([]byte{})
+	f.Add([]byte("\x02\x01\x00\x03\x04\x00\x17\x02\x01\x05\x00\x18\x02\x03\x00\x0e"))
+	f.Add([]byte("\x00\x02\x18\x01\x03\x00\x00\x01\x19\x02\x02\x03\x03\x01\x04\x01\x04"))
+	f.Fuzz(check)
+}
+
+// TestConcurrentLines checks that records written at once by handlers
+// sharing a writer come out as whole lines.
+func TestConcurrentLines(t *testing.T) {
+	var buf bytes.Buffer
+	w := &slowWriter{w: &buf}
+	base := jsonlog.New(w, nil)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		h := base.WithAttrs([]slog.Attr{slog.Int("worker", i)})
+		wg.Go(func() {
+			l := slog.New(h)
+			for range 50 {
+				l.Info(strings.Repeat("x", 100), "k", strings.Repeat("y", 100))
+			}
+		})
+	}
+	wg.Wait()
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	if len(lines) != 400 {
+		t.Fatalf("got %d lines, want 400", len(lines))
+	}
+	for _, l := range lines {
+		if !json.Valid([]byte(l)) {
+			t.Fatalf("not a whole JSON line: %q", l)
+		}
+	}
+}
+
+// slowWriter writes a byte at a time, so that unguarded writes interleave.
+type slowWriter struct{ w io.Writer }
+
+func (s *slowWriter) Write(p []byte) (int, error) {
+	for i := range p {
+		if _, err := s.w.Write(p[i : i+1]); err != nil {
+			return i, err
+		}
+	}
+	return len(p), nil
+}
+
+func TestAppendRecord(t *testing.T) {
+	h := jsonlog.New(io.Discard, &jsonlog.Options{ReplaceAttr: telemetry.RedactAttr}).WithGroup("g").(*jsonlog.Handler)
+	r := slog.NewRecord(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), slog.LevelWarn, "m", 0)
+	r.AddAttrs(slog.String("password", "x"))
+	got := string(h.AppendRecord([]byte("prefix "), r))
+	want := `prefix {"time":"2026-01-02T03:04:05Z","level":"WARN","msg":"m","g":{"password":"[REDACTED]"}}`
+	if got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
+
+func TestAllocations(t *testing.T) {
+	l := slog.New(jsonlog.New(io.Discard, &jsonlog.Options{ReplaceAttr: telemetry.RedactAttr}))
+	ctx := context.Background()
+	if n := testing.AllocsPerRun(100, func() {
+		l.LogAttrs(ctx, slog.LevelInfo, "user created", slog.String("user_id", "u-17"), slog.Int("status", 201))
+	}); n != 0 {
+		t.Errorf("got %v allocations per record, want 0", n)
+	}
+}
