@@ -4,9 +4,11 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/polyfn/polyfn/core"
 	"github.com/polyfn/polyfn/core/telemetry"
+	"github.com/polyfn/polyfn/core/telemetry/jsonlog"
 )
 
 // NewLogHandler returns a slog handler that writes one JSON object per line
@@ -18,11 +20,31 @@ import (
 // Every attribute follows at the top level; secrets are redacted
 // (telemetry.RedactAttr).
 func NewLogHandler(w io.Writer, level slog.Leveler) slog.Handler {
-	j := slog.NewJSONHandler(w, &slog.HandlerOptions{
+	j := jsonlog.New(w, &jsonlog.Options{
 		Level:       level,
-		ReplaceAttr: telemetry.ChainReplaceAttr(lambdaAttr, telemetry.RedactAttr),
+		TimeKey:     "timestamp",
+		AppendTime:  appendLambdaTime,
+		LevelName:   lambdaLevel,
+		ReplaceAttr: replaceAttr,
 	})
 	return telemetry.NewStampHandler(j, stampInvocation)
+}
+
+// replaceAttr renames the message (and an attribute named like a built-in
+// field at the top level, as slog.JSONHandler with lambdaAttr did) and
+// redacts secrets.
+func replaceAttr(groups []string, a slog.Attr) slog.Attr {
+	return telemetry.RedactAttr(groups, lambdaAttr(groups, a))
+}
+
+// lambdaTimeLayout is Lambda's timestamp: RFC 3339 in UTC, in milliseconds.
+const lambdaTimeLayout = "2006-01-02T15:04:05.000Z"
+
+// appendLambdaTime writes a record's time as lambdaAttr writes a time.
+func appendLambdaTime(b []byte, t time.Time) []byte {
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, lambdaTimeLayout)
+	return append(b, '"')
 }
 
 // stampInvocation adds the invocation's request id and X-Ray trace id.
@@ -44,7 +66,7 @@ func lambdaAttr(groups []string, a slog.Attr) slog.Attr {
 	}
 	switch a.Key {
 	case slog.TimeKey:
-		return slog.String("timestamp", a.Value.Time().UTC().Format("2006-01-02T15:04:05.000Z"))
+		return slog.String("timestamp", a.Value.Time().UTC().Format(lambdaTimeLayout))
 	case slog.LevelKey:
 		l, _ := a.Value.Any().(slog.Level)
 		return slog.String(slog.LevelKey, lambdaLevel(l))

@@ -4,14 +4,21 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/polyfn/polyfn/core"
+	"github.com/polyfn/polyfn/core/telemetry"
+	"github.com/polyfn/polyfn/core/telemetry/jsonlog/jsonlogtest"
 )
 
 var updateLogs = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -103,4 +110,49 @@ func TestLogHandlerLevels(t *testing.T) {
 	if buf.Len() != 0 {
 		t.Errorf("an info record at level warn was written: %s", buf.String())
 	}
+}
+
+// slogLogHandler is NewLogHandler as it was built on slog.JSONHandler, the
+// reference that the jsonlog-based handler must match byte for byte.
+func slogLogHandler(w io.Writer, level slog.Leveler) slog.Handler {
+	j := slog.NewJSONHandler(w, &slog.HandlerOptions{
+		Level:       level,
+		ReplaceAttr: telemetry.ChainReplaceAttr(lambdaAttr, telemetry.RedactAttr),
+	})
+	return telemetry.NewStampHandler(j, stampInvocation)
+}
+
+// checkMatchesSlog runs the script data through NewLogHandler and the
+// slog.JSONHandler-based reference, with and without an invocation.
+func checkMatchesSlog(t *testing.T, data []byte) {
+	t.Helper()
+	for _, ctx := range []context.Context{context.Background(), logInvocation(t)} {
+		var want, got bytes.Buffer
+		wantPanics := jsonlogtest.Run(ctx, slogLogHandler(&want, slog.Level(-100)), data)
+		gotPanics := jsonlogtest.Run(ctx, NewLogHandler(&got, slog.Level(-100)), data)
+		if diff := cmp.Diff(strings.Split(want.String(), "\n"), strings.Split(got.String(), "\n")); diff != "" {
+			t.Fatalf("script %q: output differs from slog.JSONHandler's (-want +got):\n%s", data, diff)
+		}
+		if diff := cmp.Diff(wantPanics, gotPanics); diff != "" {
+			t.Fatalf("script %q: panics differ (-want +got):\n%s", data, diff)
+		}
+	}
+}
+
+func TestLogHandlerMatchesSlog(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 2000 {
+		data := make([]byte, rng.IntN(200))
+		for i := range data {
+			data[i] = byte(rng.UintN(256))
+		}
+		checkMatchesSlog(t, data)
+	}
+}
+
+func FuzzLogHandlerMatchesSlog(f *testing.F) {
+	f.Add([]byte{})
+	f.Add([]byte("\x02\x01\x00\x03\x04\x00\x17\x02\x01\x05\x00\x18\x02\x03\x00\x0e"))
+	f.Add([]byte("\x00\x02\x18\x01\x03\x00\x00\x01\x19\x02\x02\x03\x03\x01\x04\x01\x04"))
+	f.Fuzz(checkMatchesSlog)
 }
