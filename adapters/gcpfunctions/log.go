@@ -14,6 +14,7 @@ import (
 
 	"github.com/polyfn/polyfn/core"
 	"github.com/polyfn/polyfn/core/telemetry"
+	"github.com/polyfn/polyfn/core/telemetry/jsonlog"
 )
 
 // NewLogHandler returns a slog handler that writes one JSON object per line
@@ -33,9 +34,11 @@ func NewLogHandler(w io.Writer, level slog.Leveler) slog.Handler {
 }
 
 func newLogHandler(w io.Writer, level slog.Leveler, project string) slog.Handler {
-	j := slog.NewJSONHandler(w, &slog.HandlerOptions{
+	j := jsonlog.New(w, &jsonlog.Options{
 		Level:       level,
-		ReplaceAttr: telemetry.ChainReplaceAttr(cloudLoggingAttr, redactAttr),
+		LevelKey:    "severity",
+		LevelName:   severity,
+		ReplaceAttr: replaceAttr,
 	})
 	return telemetry.NewStampHandler(j, func(ctx context.Context, attrs []slog.Attr) []slog.Attr {
 		return stampInvocation(ctx, project, attrs)
@@ -199,6 +202,13 @@ func redactAttr(groups []string, a slog.Attr) slog.Attr {
 		return a
 	}
 	return telemetry.RedactAttr(groups, a)
+}
+
+// replaceAttr renames the message (and an attribute named like a built-in
+// field at the top level, as slog.JSONHandler with cloudLoggingAttr did)
+// and redacts secrets.
+func replaceAttr(groups []string, a slog.Attr) slog.Attr {
+	return redactAttr(groups, cloudLoggingAttr(groups, a))
 }
 
 func cloudLoggingAttr(groups []string, a slog.Attr) slog.Attr {

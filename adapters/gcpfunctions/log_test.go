@@ -3,14 +3,21 @@ package gcpfunctions
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/polyfn/polyfn/core"
+	"github.com/polyfn/polyfn/core/telemetry"
+	"github.com/polyfn/polyfn/core/telemetry/jsonlog/jsonlogtest"
 )
 
 // TestLogHandlerGolden logs fixed records through the Cloud Logging handler:
@@ -87,4 +94,67 @@ func TestLogHandlerWithoutProject(t *testing.T) {
 	if got := projectID(func(k string) string { return map[string]string{"GCP_PROJECT": "p2"}[k] }); got != "p2" {
 		t.Errorf("projectID = %q, want p2", got)
 	}
+}
+
+// slogLogHandler is newLogHandler as it was built on slog.JSONHandler, the
+// reference that the jsonlog-based handler must match byte for byte.
+func slogLogHandler(w io.Writer, level slog.Leveler, project string) slog.Handler {
+	j := slog.NewJSONHandler(w, &slog.HandlerOptions{
+		Level:       level,
+		ReplaceAttr: telemetry.ChainReplaceAttr(cloudLoggingAttr, redactAttr),
+	})
+	return telemetry.NewStampHandler(j, func(ctx context.Context, attrs []slog.Attr) []slog.Attr {
+		return stampInvocation(ctx, project, attrs)
+	})
+}
+
+// checkMatchesSlog runs the script data through newLogHandler and the
+// slog.JSONHandler-based reference: outside an invocation, in an HTTP one
+// with a traceparent and a query with a secret, and in an event one.
+func checkMatchesSlog(t *testing.T, data []byte) {
+	t.Helper()
+	req := httptest.NewRequest("POST", "http://users-abc.a.run.app/users?api_key=k-1&page=2", nil)
+	req.Header.Set("User-Agent", "curl/8.5.0 \"quoted\" \xff")
+	req.Header.Set("X-Forwarded-For", "203.0.113.7, 10.0.0.1")
+	req.Header.Set("Referer", "https://example.com/<a>&b")
+	httpInv := &core.Invocation{ID: "exec-1", Cloud: core.CloudGCP, Function: "users"}
+	httpInv.Trace, _ = core.ParseTraceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	httpCtx, cancel := core.WithInvocation(withRequest(t.Context(), req), httpInv)
+	defer cancel()
+	eventInv := &core.Invocation{ID: "1234567890", Cloud: core.CloudGCP, Function: "on-order"}
+	eventInv.Trace, _ = parseCloudTraceContext("105445aa7843bc8bf206b12000100000/1;o=0")
+	eventCtx, cancel2 := core.WithInvocation(t.Context(), eventInv)
+	defer cancel2()
+
+	for _, ctx := range []context.Context{context.Background(), httpCtx, eventCtx} {
+		for _, project := range []string{"", "my-project"} {
+			var want, got bytes.Buffer
+			wantPanics := jsonlogtest.Run(ctx, slogLogHandler(&want, slog.Level(-100), project), data)
+			gotPanics := jsonlogtest.Run(ctx, newLogHandler(&got, slog.Level(-100), project), data)
+			if diff := cmp.Diff(strings.Split(want.String(), "\n"), strings.Split(got.String(), "\n")); diff != "" {
+				t.Fatalf("script %q: output differs from slog.JSONHandler's (-want +got):\n%s", data, diff)
+			}
+			if diff := cmp.Diff(wantPanics, gotPanics); diff != "" {
+				t.Fatalf("script %q: panics differ (-want +got):\n%s", data, diff)
+			}
+		}
+	}
+}
+
+func TestLogHandlerMatchesSlog(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 1000 {
+		data := make([]byte, rng.IntN(200))
+		for i := range data {
+			data[i] = byte(rng.UintN(256))
+		}
+		checkMatchesSlog(t, data)
+	}
+}
+
+func FuzzLogHandlerMatchesSlog(f *testing.F) {
+	f.Add([]byte{})
+	f.Add([]byte("\x02\x01\x00\x03\x04\x00\x17\x02\x01\x05\x00\x18\x02\x03\x00\x0e"))
+	f.Add([]byte("\x00\x02\x18\x01\x03\x00\x00\x01\x19\x02\x02\x03\x03\x01\x04\x01\x04"))
+	f.Fuzz(checkMatchesSlog)
 }
