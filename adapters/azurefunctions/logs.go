@@ -1,15 +1,15 @@
 package azurefunctions
 
 import (
-	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
-	"strings"
 	"sync"
 
 	"github.com/polyfn/polyfn/core/telemetry"
+	"github.com/polyfn/polyfn/core/telemetry/jsonlog"
 )
 
 // The host writes the Logs of a default-mode reply to the invocation's own
@@ -73,31 +73,26 @@ func (b *logBuffer) close() []string {
 // slog.InfoContext(ctx, …) for a line to reach the invocation's log.
 type LogHandler struct {
 	inner slog.Handler
-	// scope replays the WithAttrs and WithGroup calls made on this handler
-	// onto the handler that renders a kept record, in order.
-	scope []func(slog.Handler) slog.Handler
-	// renderers keeps *renderer values: a JSON handler with the scope
-	// applied and the buffer it writes to, made once rather than per record.
-	renderers sync.Pool
+	// lines renders kept records, with this handler's attributes and
+	// groups; it writes nowhere.
+	lines *jsonlog.Handler
 }
 
 var _ slog.Handler = (*LogHandler)(nil)
 
 // NewLogHandler wraps inner.
-func NewLogHandler(inner slog.Handler) *LogHandler { return newLogHandler(inner, nil) }
+func NewLogHandler(inner slog.Handler) *LogHandler {
+	return &LogHandler{inner: inner, lines: newJSON(io.Discard, allLevels)}
+}
 
-func newLogHandler(inner slog.Handler, scope []func(slog.Handler) slog.Handler) *LogHandler {
-	h := &LogHandler{inner: inner, scope: scope}
-	h.renderers.New = func() any {
-		rd := &renderer{}
-		var j slog.Handler = slog.NewJSONHandler(&rd.buf, &slog.HandlerOptions{Level: allLevels, ReplaceAttr: telemetry.RedactAttr})
-		for _, apply := range h.scope {
-			j = apply(j)
-		}
-		rd.h = j
-		return rd
-	}
-	return h
+// NewJSONHandler returns the handler of the process's own output: JSON
+// lines, secrets redacted, as the Logs lines are written.
+func NewJSONHandler(w io.Writer, level slog.Leveler) slog.Handler {
+	return newJSON(w, level)
+}
+
+func newJSON(w io.Writer, level slog.Leveler) *jsonlog.Handler {
+	return jsonlog.New(w, &jsonlog.Options{Level: level, ReplaceAttr: telemetry.RedactAttr})
 }
 
 // Enabled reports whether inner handles level: the Logs keep what stdout gets.
@@ -108,7 +103,7 @@ func (h *LogHandler) Enabled(ctx context.Context, level slog.Level) bool {
 // Handle keeps the record for the invocation in ctx, if any, and passes it on.
 func (h *LogHandler) Handle(ctx context.Context, r slog.Record) error {
 	if b, ok := ctx.Value(logsKey{}).(*logBuffer); ok {
-		b.add(h.render(ctx, r))
+		b.add(h.render(r))
 	}
 	return h.inner.Handle(ctx, r)
 }
@@ -116,39 +111,29 @@ func (h *LogHandler) Handle(ctx context.Context, r slog.Record) error {
 // allLevels renders every record that reaches render: Enabled filtered already.
 const allLevels = slog.Level(math.MinInt32)
 
-// renderer formats kept records: one goroutine at a time uses it.
-type renderer struct {
-	h   slog.Handler
-	buf bytes.Buffer
-}
+// lineBuffers hold a line while it is rendered.
+var lineBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // maxPooledLine is the longest line whose buffer goes back to the pool.
 const maxPooledLine = 64 << 10
 
 // render formats r as one JSON line, with this handler's attributes and groups.
-func (h *LogHandler) render(ctx context.Context, r slog.Record) string {
-	rd := h.renderers.Get().(*renderer)
-	rd.buf.Reset()
-	_ = rd.h.Handle(ctx, r) // writes to memory
-	line := strings.TrimSuffix(rd.buf.String(), "\n")
-	if rd.buf.Cap() <= maxPooledLine {
-		h.renderers.Put(rd)
+func (h *LogHandler) render(r slog.Record) string {
+	buf := lineBuffers.Get().(*[]byte)
+	*buf = h.lines.AppendRecord((*buf)[:0], r)
+	line := string(*buf)
+	if cap(*buf) <= maxPooledLine {
+		lineBuffers.Put(buf)
 	}
 	return line
 }
 
 // WithAttrs returns a handler whose records carry attrs, in both outputs.
 func (h *LogHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return h.with(h.inner.WithAttrs(attrs), func(j slog.Handler) slog.Handler { return j.WithAttrs(attrs) })
+	return &LogHandler{inner: h.inner.WithAttrs(attrs), lines: h.lines.WithAttrs(attrs).(*jsonlog.Handler)}
 }
 
 // WithGroup returns a handler whose later attributes are in group name.
 func (h *LogHandler) WithGroup(name string) slog.Handler {
-	return h.with(h.inner.WithGroup(name), func(j slog.Handler) slog.Handler { return j.WithGroup(name) })
-}
-
-func (h *LogHandler) with(inner slog.Handler, apply func(slog.Handler) slog.Handler) *LogHandler {
-	scope := make([]func(slog.Handler) slog.Handler, len(h.scope), len(h.scope)+1)
-	copy(scope, h.scope)
-	return newLogHandler(inner, append(scope, apply))
+	return &LogHandler{inner: h.inner.WithGroup(name), lines: h.lines.WithGroup(name).(*jsonlog.Handler)}
 }

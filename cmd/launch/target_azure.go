@@ -82,10 +82,10 @@ func closeApps(ctx context.Context, apps []*core.App) error {
 // and the rest to stdout. It also keeps each invocation's lines for the Logs
 // of its reply.
 func newLogHandler() slog.Handler {
-	opts := &slog.HandlerOptions{Level: LogLevel(), ReplaceAttr: telemetry.RedactAttr}
+	level := LogLevel()
 	return telemetry.NewStampHandler(azurefunctions.NewLogHandler(levelSplit{
-		low:  slog.NewJSONHandler(os.Stdout, opts),
-		high: slog.NewJSONHandler(os.Stderr, opts),
+		low:  azurefunctions.NewJSONHandler(os.Stdout, level),
+		high: azurefunctions.NewJSONHandler(os.Stderr, level),
 	}), telemetry.StampInvocation)
 }
 
