@@ -6,15 +6,15 @@ import (
 	"strings"
 
 	"github.com/polyfn/polyfn/core/telemetry"
+	"github.com/polyfn/polyfn/core/telemetry/jsonlog"
 )
 
 // NewLogHandler returns the local runtime's log handler: readable text for a
 // person at a terminal, or JSON lines when format is "json"; secrets are
 // redacted (telemetry.RedactAttr).
 func NewLogHandler(w io.Writer, format string, level slog.Leveler) slog.Handler {
-	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: telemetry.RedactAttr}
 	if strings.EqualFold(strings.TrimSpace(format), "json") {
-		return slog.NewJSONHandler(w, opts)
+		return jsonlog.New(w, &jsonlog.Options{Level: level, ReplaceAttr: telemetry.RedactAttr})
 	}
-	return slog.NewTextHandler(w, opts)
+	return slog.NewTextHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: telemetry.RedactAttr})
 }
