@@ -40,11 +40,46 @@ func replaceAttr(groups []string, a slog.Attr) slog.Attr {
 // lambdaTimeLayout is Lambda's timestamp: RFC 3339 in UTC, in milliseconds.
 const lambdaTimeLayout = "2006-01-02T15:04:05.000Z"
 
-// appendLambdaTime writes a record's time as lambdaAttr writes a time.
+// appendLambdaTime writes a record's time as lambdaAttr writes a time,
+// digit by digit: formatting by the layout parses it every time, a tenth
+// of a record's cost.
 func appendLambdaTime(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		b = append(b, '"')
+		b = t.AppendFormat(b, lambdaTimeLayout)
+		return append(b, '"')
+	}
+	hour, min, sec := t.Clock()
 	b = append(b, '"')
-	b = t.UTC().AppendFormat(b, lambdaTimeLayout)
-	return append(b, '"')
+	b = appendDigits(b, year, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(month), 2)
+	b = append(b, '-')
+	b = appendDigits(b, day, 2)
+	b = append(b, 'T')
+	b = appendDigits(b, hour, 2)
+	b = append(b, ':')
+	b = appendDigits(b, min, 2)
+	b = append(b, ':')
+	b = appendDigits(b, sec, 2)
+	b = append(b, '.')
+	b = appendDigits(b, t.Nanosecond()/1e6, 3)
+	return append(b, 'Z', '"')
+}
+
+// appendDigits appends n, which is not negative, in width digits.
+func appendDigits(b []byte, n, width int) []byte {
+	start := len(b)
+	for range width {
+		b = append(b, '0')
+	}
+	for i := len(b) - 1; i >= start; i-- {
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return b
 }
 
 // stampInvocation adds the invocation's request id and X-Ray trace id.

@@ -156,3 +156,21 @@ func FuzzLogHandlerMatchesSlog(f *testing.F) {
 	f.Add([]byte("\x00\x02\x18\x01\x03\x00\x00\x01\x19\x02\x02\x03\x03\x01\x04\x01\x04"))
 	f.Fuzz(checkMatchesSlog)
 }
+
+func TestAppendLambdaTime(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	times := []time.Time{
+		{}, logRecordTime, time.Date(9999, 12, 31, 23, 59, 59, 999_999_999, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2026, 1, 1, 0, 30, 0, 5_000_000, time.FixedZone("", 3600)),
+	}
+	for range 10000 {
+		times = append(times, time.Unix(rng.Int64N(300_000_000_000)-62_000_000_000, rng.Int64N(1e9)).In(time.FixedZone("", int(rng.IntN(50_000))-25_000)))
+	}
+	for _, at := range times {
+		want := `"` + at.UTC().Format(lambdaTimeLayout) + `"`
+		if got := string(appendLambdaTime(nil, at)); got != want {
+			t.Fatalf("appendLambdaTime(%v) = %s, want %s", at, got, want)
+		}
+	}
+}
