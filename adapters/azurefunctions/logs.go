@@ -71,8 +71,12 @@ func (b *logBuffer) close() []string {
 // JSON line for the Logs of that invocation's reply, with secrets redacted
 // (telemetry.RedactAttr). Log with
 // slog.InfoContext(ctx, …) for a line to reach the invocation's log.
+//
+// When inner is a *JSONHandler, whose lines are the Logs lines, a kept
+// record is formatted once for both.
 type LogHandler struct {
 	inner slog.Handler
+	json  *JSONHandler // inner, when it is one
 	// lines renders kept records, with this handler's attributes and
 	// groups; it writes nowhere.
 	lines *jsonlog.Handler
@@ -82,17 +86,18 @@ var _ slog.Handler = (*LogHandler)(nil)
 
 // NewLogHandler wraps inner.
 func NewLogHandler(inner slog.Handler) *LogHandler {
-	return &LogHandler{inner: inner, lines: newJSON(io.Discard, allLevels)}
+	return newLogHandler(inner, newLines())
 }
 
-// NewJSONHandler returns the handler of the process's own output: JSON
-// lines, secrets redacted, as the Logs lines are written.
-func NewJSONHandler(w io.Writer, level slog.Leveler) slog.Handler {
-	return newJSON(w, level)
+func newLogHandler(inner slog.Handler, lines *jsonlog.Handler) *LogHandler {
+	j, _ := inner.(*JSONHandler)
+	return &LogHandler{inner: inner, json: j, lines: lines}
 }
 
-func newJSON(w io.Writer, level slog.Leveler) *jsonlog.Handler {
-	return jsonlog.New(w, &jsonlog.Options{Level: level, ReplaceAttr: telemetry.RedactAttr})
+// newLines returns a handler that renders JSON lines, secrets redacted, and
+// writes nowhere.
+func newLines() *jsonlog.Handler {
+	return jsonlog.New(io.Discard, &jsonlog.Options{Level: allLevels, ReplaceAttr: telemetry.RedactAttr})
 }
 
 // Enabled reports whether inner handles level: the Logs keep what stdout gets.
@@ -102,8 +107,16 @@ func (h *LogHandler) Enabled(ctx context.Context, level slog.Level) bool {
 
 // Handle keeps the record for the invocation in ctx, if any, and passes it on.
 func (h *LogHandler) Handle(ctx context.Context, r slog.Record) error {
-	if b, ok := ctx.Value(logsKey{}).(*logBuffer); ok {
-		b.add(h.render(r))
+	b, ok := ctx.Value(logsKey{}).(*logBuffer)
+	if !ok {
+		return h.inner.Handle(ctx, r)
+	}
+	buf := lineBuffers.Get().(*[]byte)
+	defer putLineBuffer(buf)
+	*buf = h.lines.AppendRecord((*buf)[:0], r)
+	b.add(string(*buf))
+	if h.json != nil {
+		return h.json.write(r.Level, buf)
 	}
 	return h.inner.Handle(ctx, r)
 }
@@ -111,29 +124,92 @@ func (h *LogHandler) Handle(ctx context.Context, r slog.Record) error {
 // allLevels renders every record that reaches render: Enabled filtered already.
 const allLevels = slog.Level(math.MinInt32)
 
-// lineBuffers hold a line while it is rendered.
+// lineBuffers hold a line while it is rendered and written.
 var lineBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // maxPooledLine is the longest line whose buffer goes back to the pool.
 const maxPooledLine = 64 << 10
 
-// render formats r as one JSON line, with this handler's attributes and groups.
-func (h *LogHandler) render(r slog.Record) string {
-	buf := lineBuffers.Get().(*[]byte)
-	*buf = h.lines.AppendRecord((*buf)[:0], r)
-	line := string(*buf)
+func putLineBuffer(buf *[]byte) {
 	if cap(*buf) <= maxPooledLine {
 		lineBuffers.Put(buf)
 	}
-	return line
 }
 
 // WithAttrs returns a handler whose records carry attrs, in both outputs.
 func (h *LogHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return &LogHandler{inner: h.inner.WithAttrs(attrs), lines: h.lines.WithAttrs(attrs).(*jsonlog.Handler)}
+	return newLogHandler(h.inner.WithAttrs(attrs), h.lines.WithAttrs(attrs).(*jsonlog.Handler))
 }
 
 // WithGroup returns a handler whose later attributes are in group name.
 func (h *LogHandler) WithGroup(name string) slog.Handler {
-	return &LogHandler{inner: h.inner.WithGroup(name), lines: h.lines.WithGroup(name).(*jsonlog.Handler)}
+	return newLogHandler(h.inner.WithGroup(name), h.lines.WithGroup(name).(*jsonlog.Handler))
+}
+
+// JSONHandler is the handler of the process's own output, which the host
+// collects: JSON lines, secrets redacted, written as the Logs lines are;
+// records below slog.LevelWarn to stdout, the others to stderr, which the
+// host reports as errors.
+type JSONHandler struct {
+	level          slog.Leveler
+	lines          *jsonlog.Handler
+	stdout, stderr *lockedWriter
+}
+
+var _ slog.Handler = (*JSONHandler)(nil)
+
+// lockedWriter writes one line at a time.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+// NewJSONHandler returns a JSONHandler that writes records at level or
+// above (slog.LevelInfo when nil) to stdout or stderr.
+func NewJSONHandler(stdout, stderr io.Writer, level slog.Leveler) *JSONHandler {
+	if level == nil {
+		level = slog.LevelInfo
+	}
+	return &JSONHandler{level: level, lines: newLines(), stdout: &lockedWriter{w: stdout}, stderr: &lockedWriter{w: stderr}}
+}
+
+// Enabled reports whether level is at least the handler's.
+func (h *JSONHandler) Enabled(_ context.Context, level slog.Level) bool {
+	return level >= h.level.Level()
+}
+
+// Handle writes r as one line.
+func (h *JSONHandler) Handle(_ context.Context, r slog.Record) error {
+	buf := lineBuffers.Get().(*[]byte)
+	defer putLineBuffer(buf)
+	*buf = h.lines.AppendRecord((*buf)[:0], r)
+	return h.write(r.Level, buf)
+}
+
+// write adds a newline to the line in buf and writes it where records at
+// level go.
+func (h *JSONHandler) write(level slog.Level, buf *[]byte) error {
+	*buf = append(*buf, '\n')
+	w := h.stdout
+	if level >= slog.LevelWarn {
+		w = h.stderr
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_, err := w.w.Write(*buf)
+	return err
+}
+
+// WithAttrs returns a handler whose records carry attrs.
+func (h *JSONHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	h2 := *h
+	h2.lines = h.lines.WithAttrs(attrs).(*jsonlog.Handler)
+	return &h2
+}
+
+// WithGroup returns a handler whose later attributes are in group name.
+func (h *JSONHandler) WithGroup(name string) slog.Handler {
+	h2 := *h
+	h2.lines = h.lines.WithGroup(name).(*jsonlog.Handler)
+	return &h2
 }

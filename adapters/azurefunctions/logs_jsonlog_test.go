@@ -16,37 +16,90 @@ import (
 )
 
 // checkMatchesSlog runs the script data through the azure build's handler
-// (the stamp, LogHandler and NewJSONHandler) and through the stamp over
-// slog.JSONHandler with RedactAttr, as the build wrote before jsonlog: both
-// stdout and the invocation's Logs lines must be the reference's lines.
+// (the stamp, LogHandler and JSONHandler) and through the stamp over two
+// slog.JSONHandlers with RedactAttr split by level, as the build wrote
+// before jsonlog: stdout, stderr and the invocation's Logs lines must be
+// the reference's, and LogHandler over another handler must keep the same
+// Logs lines.
 func checkMatchesSlog(t *testing.T, data []byte) {
 	t.Helper()
 	inv := &core.Invocation{ID: "a3ad4a1c-2a5a-4e07-9d6b-2c3d6f0f0c4e", Cloud: core.CloudAzure, Function: "on-order"}
 	inv.Trace, _ = core.ParseTraceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
-	logs := &logBuffer{}
-	invCtx, cancel := core.WithInvocation(withLogs(t.Context(), logs), inv)
-	defer cancel()
-	for _, ctx := range []context.Context{context.Background(), invCtx} {
-		var want, got bytes.Buffer
-		ref := telemetry.NewStampHandler(slog.NewJSONHandler(&want, &slog.HandlerOptions{
-			Level: slog.Level(-100), ReplaceAttr: telemetry.RedactAttr,
-		}), telemetry.StampInvocation)
-		h := telemetry.NewStampHandler(NewLogHandler(NewJSONHandler(&got, slog.Level(-100))), telemetry.StampInvocation)
-		wantPanics := jsonlogtest.Run(ctx, ref, data)
+	for _, kept := range []bool{false, true} {
+		logs, otherLogs, refLogs := &logBuffer{}, &logBuffer{}, &logBuffer{}
+		ctx, otherCtx, refCtx := context.Background(), context.Background(), context.Background()
+		if kept {
+			var cancel context.CancelFunc
+			ctx, cancel = core.WithInvocation(withLogs(t.Context(), logs), inv)
+			defer cancel()
+			otherCtx, cancel = core.WithInvocation(withLogs(t.Context(), otherLogs), inv)
+			defer cancel()
+			refCtx, cancel = core.WithInvocation(withLogs(t.Context(), refLogs), inv)
+			defer cancel()
+		}
+		var wantOut, wantErr, gotOut, gotErr, other bytes.Buffer
+		opts := &slog.HandlerOptions{Level: slog.Level(-100), ReplaceAttr: telemetry.RedactAttr}
+		ref := telemetry.NewStampHandler(levelSplit{
+			low:  slog.NewJSONHandler(&wantOut, opts),
+			high: slog.NewJSONHandler(&wantErr, opts),
+		}, telemetry.StampInvocation)
+		h := telemetry.NewStampHandler(NewLogHandler(NewJSONHandler(&gotOut, &gotErr, slog.Level(-100))), telemetry.StampInvocation)
+		oh := telemetry.NewStampHandler(NewLogHandler(slog.NewJSONHandler(&other, opts)), telemetry.StampInvocation)
+		wantPanics := jsonlogtest.Run(refCtx, ref, data)
 		gotPanics := jsonlogtest.Run(ctx, h, data)
-		wantLines := strings.Split(want.String(), "\n")
-		if diff := cmp.Diff(wantLines, strings.Split(got.String(), "\n")); diff != "" {
+		otherPanics := jsonlogtest.Run(otherCtx, oh, data)
+		if diff := cmp.Diff(strings.Split(wantOut.String(), "\n"), strings.Split(gotOut.String(), "\n")); diff != "" {
 			t.Fatalf("script %q: stdout differs from slog.JSONHandler's (-want +got):\n%s", data, diff)
+		}
+		if diff := cmp.Diff(strings.Split(wantErr.String(), "\n"), strings.Split(gotErr.String(), "\n")); diff != "" {
+			t.Fatalf("script %q: stderr differs from slog.JSONHandler's (-want +got):\n%s", data, diff)
 		}
 		if diff := cmp.Diff(wantPanics, gotPanics); diff != "" {
 			t.Fatalf("script %q: panics differ (-want +got):\n%s", data, diff)
 		}
-		if ctx == invCtx {
-			if diff := cmp.Diff(wantLines[:len(wantLines)-1], logs.close()); diff != "" {
+		if diff := cmp.Diff(wantPanics, otherPanics); diff != "" {
+			t.Fatalf("script %q: panics over slog.JSONHandler differ (-want +got):\n%s", data, diff)
+		}
+		if kept {
+			// Every line was kept, in order: stdout and stderr interleaved.
+			all := strings.Split(strings.TrimSuffix(other.String(), "\n"), "\n")
+			if other.Len() == 0 {
+				all = []string{}
+			}
+			if diff := cmp.Diff(all, logs.close()); diff != "" {
 				t.Fatalf("script %q: Logs differ from slog.JSONHandler's lines (-want +got):\n%s", data, diff)
+			}
+			if diff := cmp.Diff(all, otherLogs.close()); diff != "" {
+				t.Fatalf("script %q: Logs over slog.JSONHandler differ from its lines (-want +got):\n%s", data, diff)
 			}
 		}
 	}
+}
+
+// levelSplit is cmd/launch's former split of the azure build's output.
+type levelSplit struct{ low, high slog.Handler }
+
+func (s levelSplit) pick(l slog.Level) slog.Handler {
+	if l >= slog.LevelWarn {
+		return s.high
+	}
+	return s.low
+}
+
+func (s levelSplit) Enabled(ctx context.Context, l slog.Level) bool {
+	return s.pick(l).Enabled(ctx, l)
+}
+
+func (s levelSplit) Handle(ctx context.Context, r slog.Record) error {
+	return s.pick(r.Level).Handle(ctx, r)
+}
+
+func (s levelSplit) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return levelSplit{low: s.low.WithAttrs(attrs), high: s.high.WithAttrs(attrs)}
+}
+
+func (s levelSplit) WithGroup(name string) slog.Handler {
+	return levelSplit{low: s.low.WithGroup(name), high: s.high.WithGroup(name)}
 }
 
 func TestLogHandlerMatchesSlog(t *testing.T) {

@@ -16,7 +16,7 @@ import (
 // record goes to stdout and into the Logs of the reply, through the handlers
 // cmd/launch installs (the stamp, the Logs capture, a redacting JSON handler).
 func BenchmarkInvocationTelemetry(b *testing.B) {
-	h := telemetry.NewStampHandler(NewLogHandler(NewJSONHandler(io.Discard, slog.LevelInfo)), telemetry.StampInvocation)
+	h := telemetry.NewStampHandler(NewLogHandler(NewJSONHandler(io.Discard, io.Discard, slog.LevelInfo)), telemetry.StampInvocation)
 	trace, _ := core.ParseTraceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
 	telemetrytest.RunInvocationBenchmarks(b, telemetrytest.Invocation{
 		Handler:  h,

@@ -82,11 +82,8 @@ func closeApps(ctx context.Context, apps []*core.App) error {
 // and the rest to stdout. It also keeps each invocation's lines for the Logs
 // of its reply.
 func newLogHandler() slog.Handler {
-	level := LogLevel()
-	return telemetry.NewStampHandler(azurefunctions.NewLogHandler(levelSplit{
-		low:  azurefunctions.NewJSONHandler(os.Stdout, level),
-		high: azurefunctions.NewJSONHandler(os.Stderr, level),
-	}), telemetry.StampInvocation)
+	return telemetry.NewStampHandler(azurefunctions.NewLogHandler(
+		azurefunctions.NewJSONHandler(os.Stdout, os.Stderr, LogLevel())), telemetry.StampInvocation)
 }
 
 // levelSplit sends records below slog.LevelWarn to low, the others to high.
