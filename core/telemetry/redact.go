@@ -1,7 +1,6 @@
 package telemetry
 
 import (
-	"bytes"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -41,10 +40,11 @@ func Sensitive(key string) bool {
 		}
 		k = append(k, c)
 	}
-	// Look for a word wherever one of their first letters is.
-	for i, c := range k {
-		for _, w := range wordsByFirst[c] {
-			if bytes.HasPrefix(k[i:], w) {
+	// Look for a word wherever one of their first letters is, up to where
+	// the shortest word still fits.
+	for i := 0; i+minWordLen <= len(k); i++ {
+		for _, w := range wordsByFirst[k[i]] {
+			if len(w) <= len(k)-i && string(k[i:i+len(w)]) == w {
 				return true
 			}
 		}
@@ -52,12 +52,15 @@ func Sensitive(key string) bool {
 	return false
 }
 
-// wordsByFirst indexes sensitiveWords by their first byte.
-var wordsByFirst = func() (t [256][][]byte) {
+// wordsByFirst indexes sensitiveWords by their first byte; minWordLen is
+// the length of the shortest.
+var wordsByFirst, minWordLen = func() (t [256][]string, n int) {
+	n = len(sensitiveWords[0])
 	for _, w := range sensitiveWords {
-		t[w[0]] = append(t[w[0]], w)
+		t[w[0]] = append(t[w[0]], string(w))
+		n = min(n, len(w))
 	}
-	return t
+	return t, n
 }()
 
 // RedactAttr is a slog.HandlerOptions.ReplaceAttr that hides secrets: the
