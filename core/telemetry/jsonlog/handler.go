@@ -111,11 +111,10 @@ func (h *Handler) Handle(_ context.Context, r slog.Record) error {
 func (h *Handler) AppendRecord(b []byte, r slog.Record) []byte {
 	s := newState(h)
 	defer s.free()
-	pooled := s.buf
-	s.buf = b
-	b = h.appendRecord(s, r)
-	s.buf = pooled
-	return b
+	// Formatted in the pooled buffer and copied, so that the pool never
+	// holds b, even after a panic.
+	s.buf = h.appendRecord(s, r)
+	return append(b, s.buf...)
 }
 
 func (h *Handler) appendRecord(s *state, r slog.Record) []byte {
