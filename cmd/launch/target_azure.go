@@ -86,32 +86,6 @@ func newLogHandler() slog.Handler {
 		azurefunctions.NewJSONHandler(os.Stdout, os.Stderr, LogLevel())), telemetry.StampInvocation)
 }
 
-// levelSplit sends records below slog.LevelWarn to low, the others to high.
-type levelSplit struct{ low, high slog.Handler }
-
-func (s levelSplit) pick(l slog.Level) slog.Handler {
-	if l >= slog.LevelWarn {
-		return s.high
-	}
-	return s.low
-}
-
-func (s levelSplit) Enabled(ctx context.Context, l slog.Level) bool {
-	return s.pick(l).Enabled(ctx, l)
-}
-
-func (s levelSplit) Handle(ctx context.Context, r slog.Record) error {
-	return s.pick(r.Level).Handle(ctx, r)
-}
-
-func (s levelSplit) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return levelSplit{low: s.low.WithAttrs(attrs), high: s.high.WithAttrs(attrs)}
-}
-
-func (s levelSplit) WithGroup(name string) slog.Handler {
-	return levelSplit{low: s.low.WithGroup(name), high: s.high.WithGroup(name)}
-}
-
 // The Functions host keeps the handler's process running between
 // invocations: spans leave in batches.
 const flushEachInvocation = false
