@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
-	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -103,19 +102,12 @@ func (s levelSplit) WithGroup(name string) slog.Handler {
 }
 
 func TestLogHandlerMatchesSlog(t *testing.T) {
-	rng := rand.New(rand.NewPCG(7, 8))
-	for range 2000 {
-		data := make([]byte, rng.IntN(200))
-		for i := range data {
-			data[i] = byte(rng.UintN(256))
-		}
+	for _, data := range jsonlogtest.Scripts(7, 2000) {
 		checkMatchesSlog(t, data)
 	}
 }
 
 func FuzzLogHandlerMatchesSlog(f *testing.F) {
-	f.Add([]byte{})
-	f.Add([]byte("\x02\x01\x00\x03\x04\x00\x17\x02\x01\x05\x00\x18\x02\x03\x00\x0e"))
-	f.Add([]byte("\x00\x02\x18\x01\x03\x00\x00\x01\x19\x02\x02\x03\x03\x01\x04\x01\x04"))
+	jsonlogtest.AddSeeds(f)
 	f.Fuzz(checkMatchesSlog)
 }

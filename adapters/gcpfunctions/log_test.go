@@ -5,15 +5,11 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/polyfn/polyfn/core"
 	"github.com/polyfn/polyfn/core/telemetry"
@@ -129,32 +125,18 @@ func checkMatchesSlog(t *testing.T, data []byte) {
 	for _, ctx := range []context.Context{context.Background(), httpCtx, eventCtx} {
 		for _, project := range []string{"", "my-project"} {
 			var want, got bytes.Buffer
-			wantPanics := jsonlogtest.Run(ctx, slogLogHandler(&want, slog.Level(-100), project), data)
-			gotPanics := jsonlogtest.Run(ctx, newLogHandler(&got, slog.Level(-100), project), data)
-			if diff := cmp.Diff(strings.Split(want.String(), "\n"), strings.Split(got.String(), "\n")); diff != "" {
-				t.Fatalf("script %q: output differs from slog.JSONHandler's (-want +got):\n%s", data, diff)
-			}
-			if diff := cmp.Diff(wantPanics, gotPanics); diff != "" {
-				t.Fatalf("script %q: panics differ (-want +got):\n%s", data, diff)
-			}
+			jsonlogtest.Same(t, ctx, data, slogLogHandler(&want, slog.Level(-100), project), &want, newLogHandler(&got, slog.Level(-100), project), &got)
 		}
 	}
 }
 
 func TestLogHandlerMatchesSlog(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 6))
-	for range 1000 {
-		data := make([]byte, rng.IntN(200))
-		for i := range data {
-			data[i] = byte(rng.UintN(256))
-		}
+	for _, data := range jsonlogtest.Scripts(5, 1000) {
 		checkMatchesSlog(t, data)
 	}
 }
 
 func FuzzLogHandlerMatchesSlog(f *testing.F) {
-	f.Add([]byte{})
-	f.Add([]byte("\x02\x01\x00\x03\x04\x00\x17\x02\x01\x05\x00\x18\x02\x03\x00\x0e"))
-	f.Add([]byte("\x00\x02\x18\x01\x03\x00\x00\x01\x19\x02\x02\x03\x03\x01\x04\x01\x04"))
+	jsonlogtest.AddSeeds(f)
 	f.Fuzz(checkMatchesSlog)
 }

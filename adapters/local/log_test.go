@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
-	"math/rand/v2"
 	"strings"
 	"testing"
-
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/polyfn/polyfn/core"
 	"github.com/polyfn/polyfn/core/telemetry"
@@ -30,32 +27,18 @@ func checkMatchesSlog(t *testing.T, data []byte) {
 			Level: slog.Level(-100), ReplaceAttr: telemetry.RedactAttr,
 		}), telemetry.StampInvocation)
 		h := telemetry.NewStampHandler(NewLogHandler(&got, " JSON ", slog.Level(-100)), telemetry.StampInvocation)
-		wantPanics := jsonlogtest.Run(ctx, ref, data)
-		gotPanics := jsonlogtest.Run(ctx, h, data)
-		if diff := cmp.Diff(strings.Split(want.String(), "\n"), strings.Split(got.String(), "\n")); diff != "" {
-			t.Fatalf("script %q: output differs from slog.JSONHandler's (-want +got):\n%s", data, diff)
-		}
-		if diff := cmp.Diff(wantPanics, gotPanics); diff != "" {
-			t.Fatalf("script %q: panics differ (-want +got):\n%s", data, diff)
-		}
+		jsonlogtest.Same(t, ctx, data, ref, &want, h, &got)
 	}
 }
 
 func TestLogHandlerMatchesSlog(t *testing.T) {
-	rng := rand.New(rand.NewPCG(9, 10))
-	for range 2000 {
-		data := make([]byte, rng.IntN(200))
-		for i := range data {
-			data[i] = byte(rng.UintN(256))
-		}
+	for _, data := range jsonlogtest.Scripts(9, 2000) {
 		checkMatchesSlog(t, data)
 	}
 }
 
 func FuzzLogHandlerMatchesSlog(f *testing.F) {
-	f.Add([]byte{})
-	f.Add([]byte("\x02\x01\x00\x03\x04\x00\x17\x02\x01\x05\x00\x18\x02\x03\x00\x0e"))
-	f.Add([]byte("\x00\x02\x18\x01\x03\x00\x00\x01\x19\x02\x02\x03\x03\x01\x04\x01\x04"))
+	jsonlogtest.AddSeeds(f)
 	f.Fuzz(checkMatchesSlog)
 }
 

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
@@ -105,20 +104,13 @@ func check(t *testing.T, data []byte) {
 }
 
 func TestMatchesSlogJSONHandler(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	for range 3000 {
-		data := make([]byte, rng.IntN(200))
-		for i := range data {
-			data[i] = byte(rng.UintN(256))
-		}
+	for _, data := range jsonlogtest.Scripts(1, 3000) {
 		check(t, data)
 	}
 }
 
 func FuzzMatchesSlogJSONHandler(f *testing.F) {
-	f.Add([]byte{})
-	f.Add([]byte("\x02\x01\x00\x03\x04\x00\x17\x02\x01\x05\x00\x18\x02\x03\x00\x0e"))
-	f.Add([]byte("\x00\x02\x18\x01\x03\x00\x00\x01\x19\x02\x02\x03\x03\x01\x04\x01\x04"))
+	jsonlogtest.AddSeeds(f)
 	f.Fuzz(check)
 }
 
