@@ -18,12 +18,12 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"go.opentelemetry.io/otel/attribute"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/polyfn/polyfn/core"
 	"github.com/polyfn/polyfn/core/telemetry"
+	"github.com/polyfn/polyfn/core/telemetry/telemetrytest"
 )
 
 // RunConformanceTests runs every case against the adapter newHarness makes,
@@ -477,7 +477,7 @@ func eventCases() []tcase {
 		}
 		if k == core.KindMessage {
 			cs = append(cs, tcase{name: "events/message span continues the producer's trace", needs: []Capability{EventField(k, FieldTrace)}, run: func(t *testing.T, s *session) {
-				spans := traced(t)
+				spans := telemetrytest.RecordSpans(t, nil)
 				e := s.message("traced-2", "ok")
 				e.SetExtension(core.TraceparentExtension, Traceparent)
 				_, got := s.deliver(t, "messages", e)
@@ -813,7 +813,7 @@ func invocationCases() []tcase {
 			}
 		}},
 		{name: "invocation/span continues the platform's trace", run: func(t *testing.T, s *session) {
-			spans := traced(t)
+			spans := telemetrytest.RecordSpans(t, nil)
 			_, body := s.do(t, "GET", "/invocation", nil, http.Header{"Traceparent": {Traceparent}})
 			var info invocationInfo
 			if err := json.Unmarshal(body, &info); err != nil || info.ID == "" {
@@ -883,16 +883,6 @@ func (s *session) invocation(t *testing.T) invocationInfo {
 }
 
 // ------------------------------------------------------------- tracing
-
-// traced makes core.Tracer the process's observer for the rest of the test,
-// recording spans in memory.
-func traced(t *testing.T) *tracetest.InMemoryExporter {
-	t.Helper()
-	exp := tracetest.NewInMemoryExporter()
-	core.SetObserver(telemetry.NewTracer(sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp)), nil))
-	t.Cleanup(func() { core.SetObserver(nil) })
-	return exp
-}
 
 // waitSpan returns the span whose attribute key is value, waiting a little
 // for it: a platform may answer before its invocation has ended.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -30,15 +31,7 @@ func TestLogHandlerGolden(t *testing.T) {
 	req.Header.Set("X-Forwarded-For", "203.0.113.7, 10.0.0.1")
 	req.Header.Set("X-Forwarded-Proto", "https")
 	req.Header.Set("Authorization", "Bearer eyJhbGciOi")
-	httpInv := &core.Invocation{ID: "exec-1", Cloud: core.CloudGCP, Function: "users"}
-	httpInv.Trace, _ = core.ParseTraceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
-	httpCtx, cancel := core.WithInvocation(withRequest(t.Context(), req), httpInv)
-	defer cancel()
-
-	eventInv := &core.Invocation{ID: "1234567890", Cloud: core.CloudGCP, Function: "on-order"}
-	eventInv.Trace, _ = parseCloudTraceContext("105445aa7843bc8bf206b12000100000/1;o=0")
-	eventCtx, cancel2 := core.WithInvocation(t.Context(), eventInv)
-	defer cancel2()
+	httpCtx, eventCtx := logInvocations(t, req)
 
 	records := []struct {
 		ctx   context.Context
@@ -113,14 +106,7 @@ func checkMatchesSlog(t *testing.T, data []byte) {
 	req.Header.Set("User-Agent", "curl/8.5.0 \"quoted\" \xff")
 	req.Header.Set("X-Forwarded-For", "203.0.113.7, 10.0.0.1")
 	req.Header.Set("Referer", "https://example.com/<a>&b")
-	httpInv := &core.Invocation{ID: "exec-1", Cloud: core.CloudGCP, Function: "users"}
-	httpInv.Trace, _ = core.ParseTraceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
-	httpCtx, cancel := core.WithInvocation(withRequest(t.Context(), req), httpInv)
-	defer cancel()
-	eventInv := &core.Invocation{ID: "1234567890", Cloud: core.CloudGCP, Function: "on-order"}
-	eventInv.Trace, _ = parseCloudTraceContext("105445aa7843bc8bf206b12000100000/1;o=0")
-	eventCtx, cancel2 := core.WithInvocation(t.Context(), eventInv)
-	defer cancel2()
+	httpCtx, eventCtx := logInvocations(t, req)
 
 	for _, ctx := range []context.Context{context.Background(), httpCtx, eventCtx} {
 		for _, project := range []string{"", "my-project"} {
@@ -139,4 +125,20 @@ func TestLogHandlerMatchesSlog(t *testing.T) {
 func FuzzLogHandlerMatchesSlog(f *testing.F) {
 	jsonlogtest.AddSeeds(f)
 	f.Fuzz(checkMatchesSlog)
+}
+
+// logInvocations returns the contexts of two invocations, ended when the
+// test ends: an HTTP function's serving req with a traceparent, and an
+// event function's with an X-Cloud-Trace-Context.
+func logInvocations(t *testing.T, req *http.Request) (httpCtx, eventCtx context.Context) {
+	t.Helper()
+	httpInv := &core.Invocation{ID: "exec-1", Cloud: core.CloudGCP, Function: "users"}
+	httpInv.Trace, _ = core.ParseTraceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	httpCtx, cancel := core.WithInvocation(withRequest(t.Context(), req), httpInv)
+	t.Cleanup(cancel)
+	eventInv := &core.Invocation{ID: "1234567890", Cloud: core.CloudGCP, Function: "on-order"}
+	eventInv.Trace, _ = parseCloudTraceContext("105445aa7843bc8bf206b12000100000/1;o=0")
+	eventCtx, cancel2 := core.WithInvocation(t.Context(), eventInv)
+	t.Cleanup(cancel2)
+	return httpCtx, eventCtx
 }

@@ -7,12 +7,10 @@ import (
 	"log/slog"
 	"testing"
 
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/polyfn/polyfn/core"
-	"github.com/polyfn/polyfn/core/telemetry"
+	"github.com/polyfn/polyfn/core/telemetry/telemetrytest"
 )
 
 // TestLogHandlerFilesRecordsUnderTheirSpan: with tracing on, a record logged
@@ -20,9 +18,7 @@ import (
 // shows it under that span in Cloud Trace, in the trace the request came
 // with.
 func TestLogHandlerFilesRecordsUnderTheirSpan(t *testing.T) {
-	exp := tracetest.NewInMemoryExporter()
-	core.SetObserver(telemetry.NewTracer(sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp)), nil))
-	defer core.SetObserver(nil)
+	telemetrytest.RecordSpans(t, nil)
 
 	var buf bytes.Buffer
 	log := slog.New(newLogHandler(&buf, slog.LevelInfo, "p"))

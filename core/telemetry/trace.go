@@ -83,6 +83,12 @@ type invocationSpanKey struct{}
 
 type eventSpanKey struct{}
 
+// invocationSpan returns the span StartInvocation put in ctx.
+func invocationSpan(ctx context.Context) (trace.Span, bool) {
+	span, ok := ctx.Value(invocationSpanKey{}).(trace.Span)
+	return span, ok
+}
+
 // StartInvocation starts the invocation's span, a child of the trace context
 // the platform passed in (inv.Trace), or a new trace's root. When the
 // platform passed none, inv.Trace is set to the new span's, so that logs
@@ -133,7 +139,7 @@ func (t *Tracer) StartEvent(ctx context.Context, e core.Event) context.Context {
 			}
 		}
 	}
-	if span, ok := ctx.Value(invocationSpanKey{}).(trace.Span); ok {
+	if span, ok := invocationSpan(ctx); ok {
 		span.SetAttributes(AttrTrigger.String(Trigger(e.Kind())))
 	}
 	ctx, span := t.tracer.Start(ctx, name, opts...)
@@ -155,7 +161,7 @@ func (t *Tracer) Handled(ctx context.Context, h core.Handled) {
 		span.End()
 		return
 	}
-	span, ok := ctx.Value(invocationSpanKey{}).(trace.Span)
+	span, ok := invocationSpan(ctx)
 	if !ok {
 		return
 	}
@@ -169,7 +175,7 @@ func (t *Tracer) Handled(ctx context.Context, h core.Handled) {
 
 // Batch records a batch's size and failures on the invocation's span.
 func (t *Tracer) Batch(ctx context.Context, size, failed int) {
-	if span, ok := ctx.Value(invocationSpanKey{}).(trace.Span); ok {
+	if span, ok := invocationSpan(ctx); ok {
 		span.SetAttributes(AttrBatchSize.Int(size), AttrBatchFailed.Int(failed))
 		if failed > 0 {
 			span.SetStatus(codes.Error, strconv.Itoa(failed)+" of "+strconv.Itoa(size)+" events failed")
@@ -179,7 +185,7 @@ func (t *Tracer) Batch(ctx context.Context, size, failed int) {
 
 // Ended ends the invocation's span and flushes.
 func (t *Tracer) Ended(ctx context.Context, inv *core.Invocation) {
-	span, ok := ctx.Value(invocationSpanKey{}).(trace.Span)
+	span, ok := invocationSpan(ctx)
 	if !ok {
 		return
 	}

@@ -9,7 +9,6 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 	"gocloud.dev/pubsub"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/polyfn/polyfn/core"
 	"github.com/polyfn/polyfn/core/telemetry"
+	"github.com/polyfn/polyfn/core/telemetry/telemetrytest"
 )
 
 const (
@@ -85,17 +85,6 @@ func TestTraceOf(t *testing.T) {
 	}
 }
 
-// recorder installs a Tracer on an in-memory exporter as the process's
-// observer for the test.
-func recorder(t *testing.T, opts *telemetry.TracerOptions) *tracetest.InMemoryExporter {
-	t.Helper()
-	exp := tracetest.NewInMemoryExporter()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
-	core.SetObserver(telemetry.NewTracer(tp, opts))
-	t.Cleanup(func() { core.SetObserver(nil) })
-	return exp
-}
-
 func spanNamed(t *testing.T, spans tracetest.SpanStubs, name string) tracetest.SpanStub {
 	t.Helper()
 	for _, s := range spans {
@@ -138,7 +127,7 @@ func TestTracerInvocation(t *testing.T) {
 	} {
 		t.Run(string(tt.cloud), func(t *testing.T) {
 			var flushed int
-			exp := recorder(t, &telemetry.TracerOptions{Flush: func(context.Context) { flushed++ }})
+			exp := telemetrytest.RecordSpans(t, &telemetry.TracerOptions{Flush: func(context.Context) { flushed++ }})
 			inv := &core.Invocation{ID: "req-1", Cloud: tt.cloud, Function: "orders", Trace: tt.header, ColdStart: true}
 			ctx, cancel := core.WithInvocation(t.Context(), inv)
 			events := []core.Event{message(t, "m-1", nil), message(t, "m-2", nil)}
@@ -199,7 +188,7 @@ func TestTracerInvocation(t *testing.T) {
 // TestTracerHTTP records an HTTP request's status on the invocation's span:
 // a 5xx is an error, a 4xx the client's.
 func TestTracerHTTP(t *testing.T) {
-	exp := recorder(t, nil)
+	exp := telemetrytest.RecordSpans(t, nil)
 	app := core.NewApp("users")
 	app.HandleFunc("GET /fail", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusBadGateway) })
 	for _, path := range []string{"/missing", "/fail"} {
@@ -243,7 +232,7 @@ func TestTraceAcrossMessages(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var exp *tracetest.InMemoryExporter
 			if tracing {
-				exp = recorder(t, nil)
+				exp = telemetrytest.RecordSpans(t, nil)
 			}
 			ctx := t.Context()
 			topic := mempubsub.NewTopic()
@@ -310,7 +299,7 @@ func TestTraceAcrossMessages(t *testing.T) {
 // TestTracerColdStart flags the process's first invocation only, as the
 // adapters record it.
 func TestTracerColdStart(t *testing.T) {
-	exp := recorder(t, nil)
+	exp := telemetrytest.RecordSpans(t, nil)
 	for _, id := range []string{"first", "second"} {
 		inv := &core.Invocation{ID: id, Cloud: core.CloudAWS, Function: "f", ColdStart: id == "first"}
 		_, cancel := core.WithInvocation(t.Context(), inv)
