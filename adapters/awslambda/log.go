@@ -17,17 +17,17 @@ import (
 // milliseconds), "level" (TRACE, DEBUG, INFO, WARN, ERROR, FATAL), "message",
 // and for a record logged with an invocation's context its "requestId" and,
 // when Lambda passed one, the X-Ray "traceId" (the trace header's Root).
-// Every attribute follows at the top level; secrets are redacted
-// (telemetry.RedactAttr).
+// The request id and trace id follow the message; every attribute follows
+// them at the top level; secrets are redacted (telemetry.RedactAttr).
 func NewLogHandler(w io.Writer, level slog.Leveler) slog.Handler {
-	j := jsonlog.New(w, &jsonlog.Options{
-		Level:       level,
-		TimeKey:     "timestamp",
-		AppendTime:  appendLambdaTime,
-		LevelName:   lambdaLevel,
-		ReplaceAttr: replaceAttr,
+	return jsonlog.New(w, &jsonlog.Options{
+		Level:         level,
+		TimeKey:       "timestamp",
+		AppendTime:    appendLambdaTime,
+		LevelName:     lambdaLevel,
+		ReplaceAttr:   replaceAttr,
+		AppendContext: appendInvocation,
 	})
-	return telemetry.NewStampHandler(j, stampInvocation)
 }
 
 // replaceAttr renames the message (and an attribute named like a built-in
@@ -82,17 +82,20 @@ func appendDigits(b []byte, n, width int) []byte {
 	return b
 }
 
-// stampInvocation adds the invocation's request id and X-Ray trace id.
-func stampInvocation(ctx context.Context, attrs []slog.Attr) []slog.Attr {
+// appendInvocation writes the invocation's request id and, when Lambda
+// passed one, its X-Ray trace id, after the message.
+func appendInvocation(ctx context.Context, b []byte) []byte {
 	inv, ok := core.InvocationFrom(ctx)
 	if !ok {
-		return attrs
+		return b
 	}
-	attrs = append(attrs, slog.String("requestId", inv.ID))
+	b = append(b, `,"requestId":`...)
+	b = jsonlog.AppendString(b, inv.ID)
 	if !inv.Trace.IsZero() {
-		attrs = append(attrs, slog.String("traceId", inv.Trace.TraceID))
+		b = append(b, `,"traceId":`...)
+		b = jsonlog.AppendString(b, inv.Trace.TraceID)
 	}
-	return attrs
+	return b
 }
 
 func lambdaAttr(groups []string, a slog.Attr) slog.Attr {

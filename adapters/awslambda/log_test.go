@@ -119,6 +119,19 @@ func slogLogHandler(w io.Writer, level slog.Leveler) slog.Handler {
 	return telemetry.NewStampHandler(j, stampInvocation)
 }
 
+// stampInvocation is appendInvocation as attributes, for the reference.
+func stampInvocation(ctx context.Context, attrs []slog.Attr) []slog.Attr {
+	inv, ok := core.InvocationFrom(ctx)
+	if !ok {
+		return attrs
+	}
+	attrs = append(attrs, slog.String("requestId", inv.ID))
+	if !inv.Trace.IsZero() {
+		attrs = append(attrs, slog.String("traceId", inv.Trace.TraceID))
+	}
+	return attrs
+}
+
 // checkMatchesSlog runs the script data through NewLogHandler and the
 // slog.JSONHandler-based reference, with and without an invocation.
 func checkMatchesSlog(t *testing.T, data []byte) {

@@ -69,7 +69,8 @@ func (b *logBuffer) close() []string {
 // (the process's stdout, which the host collects) and, for records logged
 // with the context of a default-mode invocation, also keeps the record as a
 // JSON line for the Logs of that invocation's reply, with secrets redacted
-// (telemetry.RedactAttr). Log with
+// (telemetry.RedactAttr) and the invocation's id, function and trace after
+// the message (telemetry.AppendInvocation). Log with
 // slog.InfoContext(ctx, …) for a line to reach the invocation's log.
 //
 // When inner is a *JSONHandler, whose lines are the Logs lines, a kept
@@ -94,10 +95,12 @@ func newLogHandler(inner slog.Handler, lines *jsonlog.Handler) *LogHandler {
 	return &LogHandler{inner: inner, json: j, lines: lines}
 }
 
-// newLines returns a handler that renders JSON lines, secrets redacted, and
-// writes nowhere.
+// newLines returns a handler that renders JSON lines, secrets redacted and
+// the invocation stamped, and writes nowhere.
 func newLines() *jsonlog.Handler {
-	return jsonlog.New(io.Discard, &jsonlog.Options{Level: allLevels, ReplaceAttr: telemetry.RedactAttr})
+	return jsonlog.New(io.Discard, &jsonlog.Options{
+		Level: allLevels, ReplaceAttr: telemetry.RedactAttr, AppendContext: telemetry.AppendInvocation,
+	})
 }
 
 // Enabled reports whether inner handles level: the Logs keep what stdout gets.
@@ -113,7 +116,7 @@ func (h *LogHandler) Handle(ctx context.Context, r slog.Record) error {
 	}
 	buf := lineBuffers.Get().(*[]byte)
 	defer putLineBuffer(buf)
-	*buf = h.lines.AppendRecord((*buf)[:0], r)
+	*buf = h.lines.AppendRecord(ctx, (*buf)[:0], r)
 	b.add(string(*buf))
 	if h.json != nil {
 		return h.json.write(r.Level, buf)
@@ -147,7 +150,8 @@ func (h *LogHandler) WithGroup(name string) slog.Handler {
 }
 
 // JSONHandler is the handler of the process's own output, which the host
-// collects: JSON lines, secrets redacted, written as the Logs lines are;
+// collects: JSON lines, secrets redacted and the invocation stamped,
+// written as the Logs lines are;
 // records below slog.LevelWarn to stdout, the others to stderr, which the
 // host reports as errors.
 type JSONHandler struct {
@@ -179,10 +183,10 @@ func (h *JSONHandler) Enabled(_ context.Context, level slog.Level) bool {
 }
 
 // Handle writes r as one line.
-func (h *JSONHandler) Handle(_ context.Context, r slog.Record) error {
+func (h *JSONHandler) Handle(ctx context.Context, r slog.Record) error {
 	buf := lineBuffers.Get().(*[]byte)
 	defer putLineBuffer(buf)
-	*buf = h.lines.AppendRecord((*buf)[:0], r)
+	*buf = h.lines.AppendRecord(ctx, (*buf)[:0], r)
 	return h.write(r.Level, buf)
 }
 

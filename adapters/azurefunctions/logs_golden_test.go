@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/polyfn/polyfn/core"
-	"github.com/polyfn/polyfn/core/telemetry"
 )
 
 var updateLogs = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -21,10 +20,8 @@ var updateLogs = flag.Bool("update", false, "rewrite the golden files in testdat
 // (cmd/launch): to stdout, and into the Logs of a default-mode invocation's
 // reply, each stamped with the invocation id and trace, secrets redacted.
 func TestLogHandlerGolden(t *testing.T) {
-	var stdout bytes.Buffer
-	h := telemetry.NewStampHandler(NewLogHandler(slog.NewJSONHandler(&stdout, &slog.HandlerOptions{
-		Level: slog.LevelDebug, ReplaceAttr: telemetry.RedactAttr,
-	})), telemetry.StampInvocation)
+	var stdout, stderr bytes.Buffer
+	h := NewLogHandler(NewJSONHandler(&stdout, &stderr, slog.LevelDebug))
 	inv := &core.Invocation{ID: "a3ad4a1c-2a5a-4e07-9d6b-2c3d6f0f0c4e", Cloud: core.CloudAzure, Function: "on-order"}
 	inv.Trace, _ = core.ParseTraceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
 	logs := &logBuffer{}
@@ -50,7 +47,7 @@ func TestLogHandlerGolden(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got := "# stdout\n" + stdout.String() + "# Logs\n" + strings.Join(logs.close(), "\n") + "\n"
+	got := "# stdout\n" + stdout.String() + "# stderr\n" + stderr.String() + "# Logs\n" + strings.Join(logs.close(), "\n") + "\n"
 	path := filepath.Join("testdata", "logs.golden.txt")
 	if *updateLogs {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {

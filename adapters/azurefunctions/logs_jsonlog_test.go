@@ -15,11 +15,11 @@ import (
 )
 
 // checkMatchesSlog runs the script data through the azure build's handler
-// (the stamp, LogHandler and JSONHandler) and through the stamp over two
+// (LogHandler over JSONHandler) and through the stamp over two
 // slog.JSONHandlers with RedactAttr split by level, as the build wrote
 // before jsonlog: stdout, stderr and the invocation's Logs lines must be
-// the reference's, and LogHandler over another handler must keep the same
-// Logs lines.
+// the reference's, and LogHandler over another handler (one stamped by
+// telemetry.StampHandler) must keep the same Logs lines as it writes.
 func checkMatchesSlog(t *testing.T, data []byte) {
 	t.Helper()
 	inv := &core.Invocation{ID: "a3ad4a1c-2a5a-4e07-9d6b-2c3d6f0f0c4e", Cloud: core.CloudAzure, Function: "on-order"}
@@ -42,8 +42,8 @@ func checkMatchesSlog(t *testing.T, data []byte) {
 			low:  slog.NewJSONHandler(&wantOut, opts),
 			high: slog.NewJSONHandler(&wantErr, opts),
 		}, telemetry.StampInvocation)
-		h := telemetry.NewStampHandler(NewLogHandler(NewJSONHandler(&gotOut, &gotErr, slog.Level(-100))), telemetry.StampInvocation)
-		oh := telemetry.NewStampHandler(NewLogHandler(slog.NewJSONHandler(&other, opts)), telemetry.StampInvocation)
+		h := NewLogHandler(NewJSONHandler(&gotOut, &gotErr, slog.Level(-100)))
+		oh := NewLogHandler(telemetry.NewStampHandler(slog.NewJSONHandler(&other, opts), telemetry.StampInvocation))
 		wantPanics := jsonlogtest.Run(refCtx, ref, data)
 		gotPanics := jsonlogtest.Run(ctx, h, data)
 		otherPanics := jsonlogtest.Run(otherCtx, oh, data)

@@ -7,16 +7,15 @@ import (
 	"testing"
 
 	"github.com/polyfn/polyfn/core"
-	"github.com/polyfn/polyfn/core/telemetry"
 	"github.com/polyfn/polyfn/core/telemetry/telemetrytest"
 )
 
 // BenchmarkInvocationTelemetry is what one log record and the built-in
 // metrics add to a default-mode invocation of the -tags azure build: the
 // record goes to stdout and into the Logs of the reply, through the handlers
-// cmd/launch installs (the stamp, the Logs capture, a redacting JSON handler).
+// cmd/launch installs (the Logs capture over a redacting, stamping JSON handler).
 func BenchmarkInvocationTelemetry(b *testing.B) {
-	h := telemetry.NewStampHandler(NewLogHandler(NewJSONHandler(io.Discard, io.Discard, slog.LevelInfo)), telemetry.StampInvocation)
+	h := NewLogHandler(NewJSONHandler(io.Discard, io.Discard, slog.LevelInfo))
 	trace, _ := core.ParseTraceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
 	telemetrytest.RunInvocationBenchmarks(b, telemetrytest.Invocation{
 		Handler:  h,

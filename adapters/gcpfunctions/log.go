@@ -34,14 +34,15 @@ func NewLogHandler(w io.Writer, level slog.Leveler) slog.Handler {
 }
 
 func newLogHandler(w io.Writer, level slog.Leveler, project string) slog.Handler {
-	j := jsonlog.New(w, &jsonlog.Options{
+	traces := newTracePrefix(project)
+	return jsonlog.New(w, &jsonlog.Options{
 		Level:       level,
 		LevelKey:    "severity",
 		LevelName:   severity,
 		ReplaceAttr: replaceAttr,
-	})
-	return telemetry.NewStampHandler(j, func(ctx context.Context, attrs []slog.Attr) []slog.Attr {
-		return stampInvocation(ctx, project, attrs)
+		AppendContext: func(ctx context.Context, b []byte) []byte {
+			return appendInvocation(ctx, traces, b)
+		},
 	})
 }
 
@@ -66,31 +67,53 @@ const (
 	labelsField  = "logging.googleapis.com/labels"
 )
 
-// stampInvocation adds the invocation's trace, execution id and HTTP request.
-func stampInvocation(ctx context.Context, project string, attrs []slog.Attr) []slog.Attr {
+// tracePrefix is the start of a trace field's value, encoded: the
+// member's key and `"projects/<project>/traces/`, or the bare quote when
+// there is no project.
+type tracePrefix []byte
+
+func newTracePrefix(project string) tracePrefix {
+	b := append([]byte(`,"`+traceField+`":"`), nil...)
+	if project != "" {
+		b = append(b, "projects/"...)
+		b = jsonlog.AppendEscaped(b, project)
+		b = append(b, "/traces/"...)
+	}
+	return b
+}
+
+// appendInvocation writes the fields that join a record to its invocation
+// (https://cloud.google.com/logging/docs/structured-logging): the trace,
+// the current span and whether it is sampled, the execution id and the
+// function in the entry's labels, and for an HTTP function the request.
+// They are written directly, in the order and form slog wrote them as
+// attributes (the labels and httpRequest as groups, which slog orders as
+// encoding/json orders a map's keys).
+func appendInvocation(ctx context.Context, traces tracePrefix, b []byte) []byte {
 	inv, ok := core.InvocationFrom(ctx)
 	if !ok {
-		return attrs
+		return b
 	}
 	if t := telemetry.LogTrace(ctx, inv); !t.IsZero() && t.Format != core.TraceXRay {
-		trace := t.TraceID
-		if project != "" {
-			trace = "projects/" + project + "/traces/" + t.TraceID
-		}
-		attrs = append(attrs, slog.String(traceField, trace))
+		b = append(b, traces...)
+		b = jsonlog.AppendEscaped(b, t.TraceID)
+		b = append(b, '"')
 		if span := spanHex(t); span != "" {
-			attrs = append(attrs, slog.String(spanField, span))
+			b = append(b, `,"`+spanField+`":`...)
+			b = jsonlog.AppendString(b, span)
 		}
-		attrs = append(attrs, slog.Bool(sampledField, t.Sampled))
+		b = append(b, `,"`+sampledField+`":`...)
+		b = strconv.AppendBool(b, t.Sampled)
 	}
-	// A group rather than a map: slog writes it without reflection, in the
-	// order of encoding/json's sorted map keys, and redacts its values alike.
-	attrs = append(attrs, slog.Attr{Key: labelsField, Value: slog.GroupValue(
-		slog.String("execution_id", inv.ID), slog.String("function", inv.Function))})
+	b = append(b, `,"`+labelsField+`":{"execution_id":`...)
+	b = jsonlog.AppendString(b, inv.ID)
+	b = append(b, `,"function":`...)
+	b = jsonlog.AppendString(b, inv.Function)
+	b = append(b, '}')
 	if r, ok := ctx.Value(requestKey{}).(*http.Request); ok {
-		attrs = append(attrs, slog.Attr{Key: "httpRequest", Value: httpRequestOf(r)})
+		b = appendHTTPRequest(b, r)
 	}
-	return attrs
+	return b
 }
 
 // spanHex is the span id as Cloud Logging wants it, 16 hex digits:
@@ -114,35 +137,89 @@ func withRequest(ctx context.Context, r *http.Request) context.Context {
 	return context.WithValue(ctx, requestKey{}, r)
 }
 
-// httpRequestOf is Cloud Logging's HttpRequest, as much of it as is known
-// while the request is served: requestMethod, requestUrl and, when known,
-// userAgent, remoteIp, referer and protocol. It is a group, which slog
-// writes without reflection; redactAttr leaves its values as they are, as
-// the request's own (its query's secrets are redacted here).
-func httpRequestOf(r *http.Request) slog.Value {
+// appendHTTPRequest writes Cloud Logging's HttpRequest, as much of it as is
+// known while the request is served: requestMethod, requestUrl and, when
+// known, userAgent, remoteIp, referer and protocol. The values are the
+// request's own, not what the function logged, and are not redacted but
+// for the secrets of the URL's query.
+func appendHTTPRequest(b []byte, r *http.Request) []byte {
 	scheme := "http"
-	if p := r.Header.Get("X-Forwarded-Proto"); p != "" {
+	if p := header(r, "X-Forwarded-Proto"); p != "" {
 		scheme = p
 	} else if r.TLS != nil {
 		scheme = "https"
 	}
-	u := url.URL{Scheme: scheme, Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: redactQuery(r.URL.RawQuery)}
-	remote, _, _ := strings.Cut(r.Header.Get("X-Forwarded-For"), ",")
+	remote, _, _ := strings.Cut(header(r, "X-Forwarded-For"), ",")
 	remote = strings.TrimSpace(remote)
 	if remote == "" {
 		remote, _, _ = net.SplitHostPort(r.RemoteAddr)
 	}
-	attrs := make([]slog.Attr, 2, 6)
-	attrs[0], attrs[1] = slog.String("requestMethod", r.Method), slog.String("requestUrl", u.String())
-	for _, a := range [...]slog.Attr{
-		slog.String("userAgent", r.UserAgent()), slog.String("remoteIp", remote),
-		slog.String("referer", r.Referer()), slog.String("protocol", r.Proto),
+	b = append(b, `,"httpRequest":{"requestMethod":`...)
+	b = jsonlog.AppendString(b, r.Method)
+	b = append(b, `,"requestUrl":`...)
+	b = appendRequestURL(b, scheme, r)
+	for _, f := range [...]struct{ key, value string }{
+		{`,"userAgent":`, header(r, "User-Agent")}, {`,"remoteIp":`, remote},
+		{`,"referer":`, header(r, "Referer")}, {`,"protocol":`, r.Proto},
 	} {
-		if a.Value.String() != "" {
-			attrs = append(attrs, a)
+		if f.value != "" {
+			b = append(b, f.key...)
+			b = jsonlog.AppendString(b, f.value)
 		}
 	}
-	return slog.GroupValue(attrs...)
+	return append(b, '}')
+}
+
+// header is r.Header.Get(key) for a key in canonical form, without
+// canonicalising it again.
+func header(r *http.Request, key string) string {
+	if v := r.Header[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// appendRequestURL writes, as a JSON string, the URL the request was sent
+// to: what url.URL{Scheme: scheme, Host: r.Host, Path: r.URL.Path, RawPath:
+// r.URL.RawPath, RawQuery: the redacted query}.String() returns, built in
+// place when the host needs no escaping, as a host almost never does.
+func appendRequestURL(b []byte, scheme string, r *http.Request) []byte {
+	query := redactQuery(r.URL.RawQuery)
+	if !plainHost(r.Host) {
+		u := url.URL{Scheme: scheme, Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: query}
+		return jsonlog.AppendString(b, u.String())
+	}
+	path := r.URL.EscapedPath()
+	b = append(b, '"')
+	b = jsonlog.AppendEscaped(b, scheme)
+	b = append(b, ':')
+	if r.Host != "" || r.URL.Path != "" {
+		b = append(b, '/', '/')
+	}
+	b = append(b, r.Host...)
+	if path != "" && path[0] != '/' && r.Host != "" {
+		b = append(b, '/')
+	}
+	b = jsonlog.AppendEscaped(b, path)
+	if query != "" {
+		b = append(b, '?')
+		b = jsonlog.AppendEscaped(b, query)
+	}
+	return append(b, '"')
+}
+
+// plainHost reports whether url.URL.String writes host as it is and JSON
+// needs no escape for it: letters, digits and "-._~:[]".
+func plainHost(host string) bool {
+	for i := 0; i < len(host); i++ {
+		switch c := host[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '-' || c == '.' || c == '_' || c == '~' || c == ':' || c == '[' || c == ']':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // redactQuery hides the values of sensitive query parameters (api_key,
@@ -189,26 +266,11 @@ func mayBeSensitive(raw string) bool {
 	return false
 }
 
-// httpRequestFields are the members of the httpRequest group.
-var httpRequestFields = map[string]bool{
-	"requestMethod": true, "requestUrl": true, "userAgent": true, "remoteIp": true, "referer": true, "protocol": true,
-}
-
-// redactAttr is telemetry.RedactAttr, except for the members of the
-// httpRequest special field, which describe the request rather than carry
-// what a function logged.
-func redactAttr(groups []string, a slog.Attr) slog.Attr {
-	if len(groups) == 1 && groups[0] == "httpRequest" && httpRequestFields[a.Key] {
-		return a
-	}
-	return telemetry.RedactAttr(groups, a)
-}
-
 // replaceAttr renames the message (and an attribute named like a built-in
 // field at the top level, as slog.JSONHandler with cloudLoggingAttr did)
 // and redacts secrets.
 func replaceAttr(groups []string, a slog.Attr) slog.Attr {
-	return redactAttr(groups, cloudLoggingAttr(groups, a))
+	return telemetry.RedactAttr(groups, cloudLoggingAttr(groups, a))
 }
 
 func cloudLoggingAttr(groups []string, a slog.Attr) slog.Attr {

@@ -5,15 +5,19 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/polyfn/polyfn/core"
 	"github.com/polyfn/polyfn/core/telemetry"
+	"github.com/polyfn/polyfn/core/telemetry/jsonlog"
 	"github.com/polyfn/polyfn/core/telemetry/jsonlog/jsonlogtest"
 )
 
@@ -90,7 +94,7 @@ func TestLogHandlerWithoutProject(t *testing.T) {
 func slogLogHandler(w io.Writer, level slog.Leveler, project string) slog.Handler {
 	j := slog.NewJSONHandler(w, &slog.HandlerOptions{
 		Level:       level,
-		ReplaceAttr: telemetry.ChainReplaceAttr(cloudLoggingAttr, redactAttr),
+		ReplaceAttr: telemetry.ChainReplaceAttr(cloudLoggingAttr, telemetry.RedactAttr),
 	})
 	return telemetry.NewStampHandler(j, func(ctx context.Context, attrs []slog.Attr) []slog.Attr {
 		return stampInvocation(ctx, project, attrs)
@@ -141,4 +145,89 @@ func logInvocations(t *testing.T, req *http.Request) (httpCtx, eventCtx context.
 	eventCtx, cancel2 := core.WithInvocation(t.Context(), eventInv)
 	t.Cleanup(cancel2)
 	return httpCtx, eventCtx
+}
+
+// stampInvocation is appendInvocation as attributes, as the handler once
+// added them, for the reference.
+func stampInvocation(ctx context.Context, project string, attrs []slog.Attr) []slog.Attr {
+	inv, ok := core.InvocationFrom(ctx)
+	if !ok {
+		return attrs
+	}
+	if t := telemetry.LogTrace(ctx, inv); !t.IsZero() && t.Format != core.TraceXRay {
+		trace := t.TraceID
+		if project != "" {
+			trace = "projects/" + project + "/traces/" + t.TraceID
+		}
+		attrs = append(attrs, slog.String(traceField, trace))
+		if span := spanHex(t); span != "" {
+			attrs = append(attrs, slog.String(spanField, span))
+		}
+		attrs = append(attrs, slog.Bool(sampledField, t.Sampled))
+	}
+	// A group rather than a map: slog writes it without reflection, in the
+	// order of encoding/json's sorted map keys, and redacts its values alike.
+	attrs = append(attrs, slog.Attr{Key: labelsField, Value: slog.GroupValue(
+		slog.String("execution_id", inv.ID), slog.String("function", inv.Function))})
+	if r, ok := ctx.Value(requestKey{}).(*http.Request); ok {
+		attrs = append(attrs, slog.Attr{Key: "httpRequest", Value: httpRequestOf(r)})
+	}
+	return attrs
+}
+
+// httpRequestOf is appendHTTPRequest as a group, for the reference.
+func httpRequestOf(r *http.Request) slog.Value {
+	scheme := "http"
+	if p := r.Header.Get("X-Forwarded-Proto"); p != "" {
+		scheme = p
+	} else if r.TLS != nil {
+		scheme = "https"
+	}
+	u := url.URL{Scheme: scheme, Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: redactQuery(r.URL.RawQuery)}
+	remote, _, _ := strings.Cut(r.Header.Get("X-Forwarded-For"), ",")
+	remote = strings.TrimSpace(remote)
+	if remote == "" {
+		remote, _, _ = net.SplitHostPort(r.RemoteAddr)
+	}
+	attrs := make([]slog.Attr, 2, 6)
+	attrs[0], attrs[1] = slog.String("requestMethod", r.Method), slog.String("requestUrl", u.String())
+	for _, a := range [...]slog.Attr{
+		slog.String("userAgent", r.UserAgent()), slog.String("remoteIp", remote),
+		slog.String("referer", r.Referer()), slog.String("protocol", r.Proto),
+	} {
+		if a.Value.String() != "" {
+			attrs = append(attrs, a)
+		}
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// TestAppendRequestURL checks the requestUrl written in place against
+// url.URL.String, for hosts, paths and queries that need escaping and
+// that do not.
+func TestAppendRequestURL(t *testing.T) {
+	hosts := []string{"users-abc.a.run.app", "h:8080", "[::1]:80", "", "héllo.example", "a b", "x%y", "q\"h", "tab\th"}
+	targets := []string{"/", "/users/u-17", "/a%2Fb/c", "/é/ü?x=1", "/sp%20ace?q=a%20b", "/x?api_key=k&page=2", "/x?%zz", "*", "/\u2028"}
+	for _, scheme := range []string{"http", "https", "we\"ird\u2029"} {
+		for _, host := range hosts {
+			for _, target := range targets {
+				r := httptest.NewRequest("GET", "http://example.com"+strings.TrimPrefix(target, "*"), nil)
+				if target == "*" {
+					r.URL.Path = "*"
+				}
+				r.Host = host
+				u := url.URL{Scheme: scheme, Host: host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: redactQuery(r.URL.RawQuery)}
+				want := string(jsonlog.AppendString(nil, u.String()))
+				if got := string(appendRequestURL(nil, scheme, r)); got != want {
+					t.Errorf("scheme %q, host %q, target %q: got %s, want %s", scheme, host, target, got, want)
+				}
+			}
+		}
+	}
+	// A path without its leading slash, as a hand-made request may have.
+	r := httptest.NewRequest("GET", "http://h/x", nil)
+	r.URL.Path = "rel/p"
+	if got, want := string(appendRequestURL(nil, "http", r)), `"http://h/rel/p"`; got != want {
+		t.Errorf("relative path: got %s, want %s", got, want)
+	}
 }

@@ -200,7 +200,7 @@ const ShutdownTimeout = 9 * time.Second
 // so the instance fails its start-up; and on SIGTERM it drains in-flight
 // invocations, closes the apps and exits.
 func MustRegister(apps ...*core.App) {
-	slog.SetDefault(slog.New(core.NewLogHandler(NewLogHandler(os.Stderr, logLevel()))))
+	slog.SetDefault(slog.New(NewLogHandler(os.Stderr, logLevel())))
 	r, err := Register(context.Background(), apps, nil)
 	if err != nil {
 		slog.Error("gcpfunctions: cannot start", slog.Any("error", err))

@@ -13,8 +13,8 @@ import (
 )
 
 // checkMatchesSlog runs the script data through the JSON form of
-// NewLogHandler under the stamp, as cmd/launch installs it, and through the
-// stamp over slog.JSONHandler with RedactAttr, as it was: same bytes.
+// NewLogHandler and through the stamp over slog.JSONHandler with
+// RedactAttr, as it was: same bytes.
 func checkMatchesSlog(t *testing.T, data []byte) {
 	t.Helper()
 	inv := &core.Invocation{ID: "inv-1", Cloud: core.CloudLocal, Function: "users"}
@@ -26,7 +26,7 @@ func checkMatchesSlog(t *testing.T, data []byte) {
 		ref := telemetry.NewStampHandler(slog.NewJSONHandler(&want, &slog.HandlerOptions{
 			Level: slog.Level(-100), ReplaceAttr: telemetry.RedactAttr,
 		}), telemetry.StampInvocation)
-		h := telemetry.NewStampHandler(NewLogHandler(&got, " JSON ", slog.Level(-100)), telemetry.StampInvocation)
+		h := NewLogHandler(&got, " JSON ", slog.Level(-100))
 		jsonlogtest.Same(t, ctx, data, ref, &want, h, &got)
 	}
 }
@@ -44,8 +44,10 @@ func FuzzLogHandlerMatchesSlog(f *testing.F) {
 
 func TestLogHandlerText(t *testing.T) {
 	var buf bytes.Buffer
-	slog.New(NewLogHandler(&buf, "text", slog.LevelInfo)).Info("m", "password", "p")
-	if got := buf.String(); !strings.Contains(got, "msg=m password="+telemetry.Redacted) {
-		t.Errorf("got %q, want text with the password redacted", got)
+	ctx, cancel := core.WithInvocation(t.Context(), &core.Invocation{ID: "inv-1", Cloud: core.CloudLocal, Function: "users"})
+	defer cancel()
+	slog.New(NewLogHandler(&buf, "text", slog.LevelInfo)).InfoContext(ctx, "m", "password", "p")
+	if got := buf.String(); !strings.Contains(got, "msg=m invocation_id=inv-1 function=users password="+telemetry.Redacted) {
+		t.Errorf("got %q, want text with the invocation after the message and the password redacted", got)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/polyfn/polyfn/core"
-	"github.com/polyfn/polyfn/core/telemetry"
 	"github.com/polyfn/polyfn/core/telemetry/prom"
 	"github.com/polyfn/polyfn/core/telemetry/telemetrytest"
 )
@@ -16,7 +15,7 @@ import (
 // endpoint, add to an invocation on the local runtime.
 func BenchmarkInvocationTelemetry(b *testing.B) {
 	telemetrytest.RunInvocationBenchmarks(b, telemetrytest.Invocation{
-		Handler:       telemetry.NewStampHandler(NewLogHandler(io.Discard, "json", slog.LevelInfo), telemetry.StampInvocation),
+		Handler:       NewLogHandler(io.Discard, "json", slog.LevelInfo),
 		MeterProvider: prom.New().MeterProvider(),
 		Metadata:      core.Invocation{ID: "inv-1", Cloud: core.CloudLocal, Function: "users"},
 	})

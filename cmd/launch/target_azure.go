@@ -12,7 +12,6 @@ import (
 
 	"github.com/polyfn/polyfn/adapters/azurefunctions"
 	"github.com/polyfn/polyfn/core"
-	"github.com/polyfn/polyfn/core/telemetry"
 )
 
 // Building with more than one platform tag declares this constant twice, and
@@ -82,8 +81,7 @@ func closeApps(ctx context.Context, apps []*core.App) error {
 // and the rest to stdout. It also keeps each invocation's lines for the Logs
 // of its reply.
 func newLogHandler() slog.Handler {
-	return telemetry.NewStampHandler(azurefunctions.NewLogHandler(
-		azurefunctions.NewJSONHandler(os.Stdout, os.Stderr, LogLevel())), telemetry.StampInvocation)
+	return azurefunctions.NewLogHandler(azurefunctions.NewJSONHandler(os.Stdout, os.Stderr, LogLevel()))
 }
 
 // The Functions host keeps the handler's process running between

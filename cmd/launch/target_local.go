@@ -10,7 +10,6 @@ import (
 
 	"github.com/polyfn/polyfn/adapters/local"
 	"github.com/polyfn/polyfn/core"
-	"github.com/polyfn/polyfn/core/telemetry"
 )
 
 // Target is the platform this binary was built for.
@@ -69,5 +68,5 @@ func needsIssuer(apps []*core.App, getenv func(string) string) bool {
 }
 
 func newLogHandler() slog.Handler {
-	return telemetry.NewStampHandler(local.NewLogHandler(os.Stderr, os.Getenv("POLYFN_LOG_FORMAT"), LogLevel()), telemetry.StampInvocation)
+	return local.NewLogHandler(os.Stderr, os.Getenv("POLYFN_LOG_FORMAT"), LogLevel())
 }

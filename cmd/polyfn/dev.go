@@ -44,7 +44,7 @@ func dev(ctx context.Context, args []string, _, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "polyfn dev: --log-format must be text or json, not %q\n", *logFormat)
 		return errUsage
 	}
-	logger := slog.New(core.NewLogHandler(local.NewLogHandler(stderr, *logFormat, level)))
+	logger := slog.New(local.NewLogHandler(stderr, *logFormat, level))
 	slog.SetDefault(logger)
 	iss, err := local.StartIssuer(ctx, *data, *issuerAddr)
 	if err != nil {

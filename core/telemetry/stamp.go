@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/polyfn/polyfn/core"
+	"github.com/polyfn/polyfn/core/telemetry/jsonlog"
 )
 
 // Stamp returns the attributes to add to a record logged with ctx: a cloud's
@@ -15,17 +16,20 @@ import (
 type Stamp func(ctx context.Context, attrs []slog.Attr) []slog.Attr
 
 // StampHandler is a slog.Handler that adds the attributes of a Stamp to every
-// record at the top level of the output, whatever groups the handler was
-// opened with, as log readers expect an entry's request id and trace in
-// fixed places.
+// record, at the top level of the output whatever groups the handler was
+// opened with, right after the record's message and before any other
+// attribute, as log readers expect an entry's request id and trace in fixed
+// places. It serves handlers that cannot write a stamp themselves (slog's
+// text handler); the JSON handlers of the clouds write theirs with
+// jsonlog.Options.AppendContext, in the same place, at a fraction of the
+// cost.
 type StampHandler struct {
 	base  slog.Handler // the inner handler, before any WithAttrs or WithGroup
 	cur   slog.Handler // base with scope applied
 	stamp Stamp
 	// scope replays the WithAttrs and WithGroup calls made on this handler,
-	// in order, for records that need their stamp outside the groups.
-	scope   []func(slog.Handler) slog.Handler
-	grouped bool
+	// in order, on top of a base that carries the stamp.
+	scope []func(slog.Handler) slog.Handler
 }
 
 var _ slog.Handler = (*StampHandler)(nil)
@@ -56,11 +60,18 @@ func (h *StampHandler) Handle(ctx context.Context, r slog.Record) error {
 	if len(attrs) == 0 {
 		return h.cur.Handle(ctx, r)
 	}
-	if !h.grouped {
-		r.AddAttrs(attrs...) // copies them into the record
-		return h.cur.Handle(ctx, r)
+	if len(h.scope) == 0 {
+		// Nothing was added on this handler: the stamp leads the record's
+		// own attributes (AddAttrs copies it).
+		stamped := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+		stamped.AddAttrs(attrs...)
+		r.Attrs(func(a slog.Attr) bool {
+			stamped.AddAttrs(a)
+			return true
+		})
+		return h.cur.Handle(ctx, stamped)
 	}
-	// The record's own attributes belong in the groups: put the stamp on
+	// The handler's attributes and groups come after the stamp: put it on
 	// the base handler and replay the scope on top of it. WithAttrs owns
 	// the slice it is given, so it gets a copy of the pooled buffer.
 	j := h.base.WithAttrs(slices.Clone(attrs))
@@ -75,7 +86,7 @@ func (h *StampHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	if len(attrs) == 0 {
 		return h
 	}
-	return h.with(h.cur.WithAttrs(attrs), false, func(j slog.Handler) slog.Handler { return j.WithAttrs(attrs) })
+	return h.with(h.cur.WithAttrs(attrs), func(j slog.Handler) slog.Handler { return j.WithAttrs(attrs) })
 }
 
 // WithGroup returns a handler whose later attributes are in group name.
@@ -83,19 +94,20 @@ func (h *StampHandler) WithGroup(name string) slog.Handler {
 	if name == "" {
 		return h
 	}
-	return h.with(h.cur.WithGroup(name), true, func(j slog.Handler) slog.Handler { return j.WithGroup(name) })
+	return h.with(h.cur.WithGroup(name), func(j slog.Handler) slog.Handler { return j.WithGroup(name) })
 }
 
-func (h *StampHandler) with(cur slog.Handler, group bool, apply func(slog.Handler) slog.Handler) *StampHandler {
+func (h *StampHandler) with(cur slog.Handler, apply func(slog.Handler) slog.Handler) *StampHandler {
 	scope := make([]func(slog.Handler) slog.Handler, len(h.scope), len(h.scope)+1)
 	copy(scope, h.scope)
-	return &StampHandler{base: h.base, cur: cur, stamp: h.stamp, scope: append(scope, apply), grouped: h.grouped || group}
+	return &StampHandler{base: h.base, cur: cur, stamp: h.stamp, scope: append(scope, apply)}
 }
 
 // StampInvocation is the Stamp of the clouds without a log format of their
 // own (Azure, the local runtime): the invocation's "invocation_id" and
 // "function" and, when a trace came with it, "trace_id", as core.LogHandler
-// adds them but outside any group.
+// adds them but outside any group. AppendInvocation writes the same members
+// for a JSON handler.
 func StampInvocation(ctx context.Context, attrs []slog.Attr) []slog.Attr {
 	inv, ok := core.InvocationFrom(ctx)
 	if !ok {
@@ -106,4 +118,25 @@ func StampInvocation(ctx context.Context, attrs []slog.Attr) []slog.Attr {
 		attrs = append(attrs, slog.String("trace_id", inv.Trace.TraceID))
 	}
 	return attrs
+}
+
+// AppendInvocation is the jsonlog.Options.AppendContext of the clouds without
+// a log format of their own: the members StampInvocation adds, written as
+// StampHandler and slog's JSON handler write them. The values are the
+// platform's identifiers, not what a function logged, and are written as
+// they are.
+func AppendInvocation(ctx context.Context, b []byte) []byte {
+	inv, ok := core.InvocationFrom(ctx)
+	if !ok {
+		return b
+	}
+	b = append(b, `,"invocation_id":`...)
+	b = jsonlog.AppendString(b, inv.ID)
+	b = append(b, `,"function":`...)
+	b = jsonlog.AppendString(b, inv.Function)
+	if !inv.Trace.IsZero() {
+		b = append(b, `,"trace_id":`...)
+		b = jsonlog.AppendString(b, inv.Trace.TraceID)
+	}
+	return b
 }

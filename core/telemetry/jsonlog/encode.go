@@ -25,6 +25,15 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// AppendString appends s as a JSON string, escaped as the Handler escapes
+// the strings of a record. An Options.AppendContext writes with it.
+func AppendString(b []byte, s string) []byte { return appendString(b, s) }
+
+// AppendEscaped appends s escaped as AppendString escapes it, without the
+// quotes: for a JSON string written in parts. Each part must begin where a
+// character does, as a part that follows an ASCII character does.
+func AppendEscaped(b []byte, s string) []byte { return appendEscaped(b, s) }
+
 const hexDigits = "0123456789abcdef"
 
 // plain marks the ASCII bytes that are written unescaped.

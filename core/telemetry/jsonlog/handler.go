@@ -9,6 +9,11 @@
 // the Options' own functions. Every other attribute, the message included,
 // passes through Options.ReplaceAttr as slog passes it, so a format's
 // renames and telemetry.RedactAttr apply unchanged.
+//
+// A format's invocation fields (Lambda's request id, Cloud Logging's trace
+// and httpRequest) are written by Options.AppendContext straight from the
+// record's context, already encoded, rather than as attributes that a
+// wrapping handler adds and ReplaceAttr then rewrites one by one.
 package jsonlog
 
 import (
@@ -44,6 +49,18 @@ type Options struct {
 	// (slog.String(slog.MessageKey, msg), with no groups); the time and the
 	// level are not: they are written as the fields above say.
 	ReplaceAttr func(groups []string, a slog.Attr) slog.Attr
+
+	// AppendContext, when set, writes the members that the record's
+	// context gives every line, which log readers expect at the top level
+	// of an entry whatever groups the handler was opened with: a cloud's
+	// request id, trace, labels. It appends each member to b as
+	// `,"key":value` (the leading comma included, since the built-in fields
+	// come before), and returns the extended buffer. The members follow the
+	// message, before the handler's and the record's attributes, where
+	// telemetry.StampHandler puts a stamp; ReplaceAttr does not see them,
+	// so they must be written in their final form. AppendString and
+	// AppendEscaped write strings as the rest of the line is written.
+	AppendContext func(ctx context.Context, b []byte) []byte
 }
 
 // Handler writes records as JSON lines. Its methods may be called
@@ -94,10 +111,10 @@ func (h *Handler) Enabled(_ context.Context, level slog.Level) bool {
 }
 
 // Handle writes r as one line.
-func (h *Handler) Handle(_ context.Context, r slog.Record) error {
+func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	s := newState(h)
 	defer s.free()
-	s.buf = h.appendRecord(s, r)
+	s.buf = h.appendRecord(ctx, s, r)
 	s.buf = append(s.buf, '\n')
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -105,19 +122,19 @@ func (h *Handler) Handle(_ context.Context, r slog.Record) error {
 	return err
 }
 
-// AppendRecord appends r to b as Handle writes it, without the newline,
-// and returns the extended buffer. It writes nothing to the Handler's
-// writer.
-func (h *Handler) AppendRecord(b []byte, r slog.Record) []byte {
+// AppendRecord appends r, logged with ctx, to b as Handle writes it,
+// without the newline, and returns the extended buffer. It writes nothing
+// to the Handler's writer.
+func (h *Handler) AppendRecord(ctx context.Context, b []byte, r slog.Record) []byte {
 	s := newState(h)
 	defer s.free()
 	// Formatted in the pooled buffer and copied, so that the pool never
 	// holds b, even after a panic.
-	s.buf = h.appendRecord(s, r)
+	s.buf = h.appendRecord(ctx, s, r)
 	return append(b, s.buf...)
 }
 
-func (h *Handler) appendRecord(s *state, r slog.Record) []byte {
+func (h *Handler) appendRecord(ctx context.Context, s *state, r slog.Record) []byte {
 	s.buf = append(s.buf, '{')
 	if !r.Time.IsZero() {
 		s.key(h.opts.TimeKey)
@@ -127,6 +144,9 @@ func (h *Handler) appendRecord(s *state, r slog.Record) []byte {
 	s.buf = appendString(s.buf, h.opts.LevelName(r.Level))
 	s.attr(slog.String(slog.MessageKey, r.Message)) // with no groups
 	s.groups = s.groups[:0]                         // slog keeps none a ReplaceAttr opened
+	if h.opts.AppendContext != nil {
+		s.buf = h.opts.AppendContext(ctx, s.buf)
+	}
 
 	if len(h.pre) > 0 {
 		if s.sep {
@@ -183,9 +203,12 @@ func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
 }
 
 // WithGroup returns a handler that writes later attributes in group name.
-// Like slog's handlers it takes an empty name as a group's; slog.Logger
-// never passes one.
+// An empty name returns h, as the slog.Handler contract says (slog's JSON
+// handler opens a group named "").
 func (h *Handler) WithGroup(name string) slog.Handler {
+	if name == "" {
+		return h
+	}
 	h2 := h.clone()
 	h2.groups = append(slices.Clip(h.groups), name)
 	return h2

@@ -158,7 +158,7 @@ func TestAppendRecord(t *testing.T) {
 	h := jsonlog.New(io.Discard, &jsonlog.Options{ReplaceAttr: telemetry.RedactAttr}).WithGroup("g").(*jsonlog.Handler)
 	r := slog.NewRecord(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), slog.LevelWarn, "m", 0)
 	r.AddAttrs(slog.String("password", "x"))
-	got := string(h.AppendRecord([]byte("prefix "), r))
+	got := string(h.AppendRecord(context.Background(), []byte("prefix "), r))
 	want := `prefix {"time":"2026-01-02T03:04:05Z","level":"WARN","msg":"m","g":{"password":"[REDACTED]"}}`
 	if got != want {
 		t.Errorf("got %s, want %s", got, want)
@@ -172,5 +172,47 @@ func TestAllocations(t *testing.T) {
 		l.LogAttrs(ctx, slog.LevelInfo, "user created", slog.String("user_id", "u-17"), slog.Int("status", 201))
 	}); n != 0 {
 		t.Errorf("got %v allocations per record, want 0", n)
+	}
+}
+
+func TestWithEmptyGroup(t *testing.T) {
+	h := jsonlog.New(io.Discard, nil)
+	if got := h.WithGroup(""); got != slog.Handler(h) {
+		t.Errorf("WithGroup(\"\") = %p, want the receiver %p", got, h)
+	}
+}
+
+// TestAppendContext checks where the context's members go: after the
+// message, before the handler's attributes and outside its groups, and
+// only for a record whose context has them.
+func TestAppendContext(t *testing.T) {
+	type key struct{}
+	var buf bytes.Buffer
+	h := jsonlog.New(&buf, &jsonlog.Options{
+		AppendContext: func(ctx context.Context, b []byte) []byte {
+			if id, ok := ctx.Value(key{}).(string); ok {
+				b = append(b, `,"request":`...)
+				b = jsonlog.AppendString(b, id)
+			}
+			return b
+		},
+	})
+	ctx := context.WithValue(t.Context(), key{}, "r-\"1\"")
+	l := slog.New(h)
+	l.With("a", 1).WithGroup("g").InfoContext(ctx, "grouped", "b", 2)
+	l.InfoContext(ctx, "plain", "c", 3)
+	l.Info("outside", "d", 4)
+	var lines []string
+	for _, line := range strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n") {
+		_, rest, _ := strings.Cut(line, `"level":"INFO",`)
+		lines = append(lines, rest)
+	}
+	want := []string{
+		`"msg":"grouped","request":"r-\"1\"","a":1,"g":{"b":2}}`,
+		`"msg":"plain","request":"r-\"1\"","c":3}`,
+		`"msg":"outside","d":4}`,
+	}
+	if diff := cmp.Diff(want, lines); diff != "" {
+		t.Errorf("lines differ (-want +got):\n%s", diff)
 	}
 }
