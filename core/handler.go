@@ -37,14 +37,22 @@ func Chain(h Handler, mws ...Middleware) Handler {
 // Invoke calls h with e and contains a panic: it is logged with its stack,
 // and Invoke returns an Internal error in its place, so the adapter reports a
 // failed event and the process keeps serving.
-func Invoke(ctx context.Context, h Handler, e Event) (err error) {
-	if o := currentObserver(); o != nil {
-		if s, ok := o.(Starter); ok {
-			ctx = s.StartEvent(ctx, e)
-		}
-		start := time.Now()
-		defer func() { o.Handled(ctx, Handled{Kind: e.Kind(), Duration: time.Since(start), Err: err}) }()
+func Invoke(ctx context.Context, h Handler, e Event) error {
+	o := currentObserver()
+	if o == nil {
+		return invoke(ctx, h, e)
 	}
+	if s, ok := o.(Starter); ok {
+		ctx = s.StartEvent(ctx, e)
+	}
+	start := time.Now()
+	err := invoke(ctx, h, e)
+	o.Handled(ctx, Handled{Kind: e.Kind(), Duration: time.Since(start), Err: err})
+	return err
+}
+
+// invoke runs h, turning a panic into an Internal error.
+func invoke(ctx context.Context, h Handler, e Event) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			slog.ErrorContext(ctx, "panic in event handler",

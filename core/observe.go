@@ -3,7 +3,6 @@ package core
 import (
 	"context"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -141,12 +140,34 @@ func observeEnd(ctx context.Context, inv *Invocation, cancel context.CancelFunc)
 	if o == nil {
 		return cancel
 	}
-	var once sync.Once
-	return func() {
-		cancel()
-		once.Do(func() { o.Ended(context.WithoutCancel(ctx), inv) })
+	return (&ender{ctx: ctx, inv: inv, cancel: cancel, o: o}).end
+}
+
+// ender ends an invocation: it cancels the invocation's context and, the
+// first time, tells the observer. It is also the context the observer is
+// told with: the invocation's values without its cancellation, as
+// context.WithoutCancel gives, so that an exporter's flush is not cut short
+// by the end it reports; being one object saves an invocation an
+// allocation.
+type ender struct {
+	ctx    context.Context
+	inv    *Invocation
+	cancel context.CancelFunc
+	o      Observer
+	done   atomic.Bool
+}
+
+func (e *ender) end() {
+	e.cancel()
+	if e.done.CompareAndSwap(false, true) {
+		e.o.Ended(e, e.inv)
 	}
 }
+
+func (e *ender) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (e *ender) Done() <-chan struct{}       { return nil }
+func (e *ender) Err() error                  { return nil }
+func (e *ender) Value(key any) any           { return e.ctx.Value(key) }
 
 // CodeOfStatus returns the code whose HTTP status is status (the inverse of
 // HTTPStatus), for a status of 400 or more: Internal for an unknown 5xx,

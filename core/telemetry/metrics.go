@@ -36,39 +36,67 @@ var durationBuckets = []float64{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
 // Metrics records the built-in metrics of every function. It is a
 // core.Observer: install it with core.SetObserver and every adapter's
 // invocations are measured where core runs them.
+//
+// The counters are OpenTelemetry observable counters: an invocation adds to
+// an atomic count of its attribute set, and a reader's collection observes
+// the totals, so that counting costs an invocation nanoseconds rather than a
+// synchronous instrument's attribute lookup per counter. The duration is a
+// synchronous histogram, which has no observable form.
 type Metrics struct {
-	invocations, errors, coldStarts, batchFailed, throttles metric.Int64Counter
-	duration                                                metric.Float64Histogram
+	counters [numCounters]metric.Int64ObservableCounter
+	duration metric.Float64Histogram
 
 	flush func(context.Context)
 	cold  atomic.Bool
 
-	// sets caches the measurement options of each attribute set (setKey →
-	// *measurement): building an attribute.Set sorts and copies its
-	// attributes, and a process sees few sets, as many as its functions,
-	// triggers and error codes.
-	sets    sync.Map
-	setsLen atomic.Int32
+	// sets holds the measurement of each attribute set (setKey →
+	// *measurement): its options and counts. Building an attribute.Set
+	// sorts and copies its attributes, and a process sees few sets, as many
+	// as its functions, triggers and error codes; past maxSets, the rest
+	// share overflow, as the SDK's own cardinality limit does.
+	sets     sync.Map
+	setsLen  atomic.Int32
+	overflow *measurement
 }
 
-// maxCachedSets bounds Metrics.sets, should a function's name vary.
-const maxCachedSets = 1024
+// maxSets bounds Metrics.sets, should a function's name vary.
+const maxSets = 1024
+
+// The counters, indexes of Metrics.counters and measurement.counts.
+const (
+	countInvocations = iota
+	countErrors
+	countColdStarts
+	countBatchFailed
+	countThrottles
+	numCounters
+)
 
 // setKey names an attribute set of the built-in instruments: the function
 // alone when trigger is empty, else the function and trigger, and the error
 // type when there is one.
 type setKey struct{ function, trigger, errorType string }
 
-// measurement holds the options that record with one attribute set.
+// measurement is one attribute set's options and the totals of the
+// counters recorded with it.
 type measurement struct {
-	add    []metric.AddOption
-	record []metric.RecordOption
+	record  []metric.RecordOption
+	observe []metric.ObserveOption
+	counts  [numCounters]atomic.Int64
 }
 
-// measurementOf returns the options that record with k's attribute set.
+func newMeasurement(set attribute.Set) *measurement {
+	opt := metric.WithAttributeSet(set)
+	return &measurement{record: []metric.RecordOption{opt}, observe: []metric.ObserveOption{opt}}
+}
+
+// measurementOf returns the measurement of k's attribute set.
 func (m *Metrics) measurementOf(k setKey) *measurement {
 	if v, ok := m.sets.Load(k); ok {
 		return v.(*measurement)
+	}
+	if m.setsLen.Load() >= maxSets {
+		return m.overflow
 	}
 	kvs := make([]attribute.KeyValue, 0, 3)
 	kvs = append(kvs, AttrFunction.String(k.function))
@@ -78,15 +106,28 @@ func (m *Metrics) measurementOf(k setKey) *measurement {
 	if k.errorType != "" {
 		kvs = append(kvs, AttrErrorType.String(k.errorType))
 	}
-	opt := metric.WithAttributeSet(attribute.NewSet(kvs...))
-	ms := &measurement{add: []metric.AddOption{opt}, record: []metric.RecordOption{opt}}
-	if m.setsLen.Load() < maxCachedSets {
-		if v, loaded := m.sets.LoadOrStore(k, ms); loaded {
-			return v.(*measurement)
-		}
+	v, loaded := m.sets.LoadOrStore(k, newMeasurement(attribute.NewSet(kvs...)))
+	if !loaded {
 		m.setsLen.Add(1)
 	}
-	return ms
+	return v.(*measurement)
+}
+
+// observe reports every count that was ever added to.
+func (m *Metrics) observe(_ context.Context, o metric.Observer) error {
+	report := func(ms *measurement) {
+		for i := range ms.counts {
+			if n := ms.counts[i].Load(); n > 0 {
+				o.ObserveInt64(m.counters[i], n, ms.observe...)
+			}
+		}
+	}
+	m.sets.Range(func(_, v any) bool {
+		report(v.(*measurement))
+		return true
+	})
+	report(m.overflow)
+	return nil
 }
 
 var _ core.Observer = (*Metrics)(nil)
@@ -101,31 +142,34 @@ type MetricsOptions struct {
 
 // NewMetrics creates the built-in instruments with mp's meter.
 func NewMetrics(mp metric.MeterProvider, opts *MetricsOptions) (*Metrics, error) {
-	m := &Metrics{}
+	m := &Metrics{overflow: newMeasurement(attribute.NewSet(attribute.Bool("otel.metric.overflow", true)))}
 	if opts != nil {
 		m.flush = opts.Flush
 	}
 	meter := mp.Meter(meterName)
-	var err error
-	counter := func(name, unit, desc string) metric.Int64Counter {
-		if err != nil {
-			return nil
+	for i, c := range [numCounters]struct{ name, unit, desc string }{
+		countInvocations: {MetricInvocations, "{invocation}", "Handler runs: HTTP requests and events."},
+		countErrors:      {MetricErrors, "{error}", "Failed handler runs, by error type."},
+		countColdStarts:  {MetricColdStarts, "{coldstart}", "Invocations that started a process."},
+		countBatchFailed: {MetricBatchFailed, "{event}", "Events of a batch reported as failed to the platform."},
+		countThrottles:   {MetricThrottles, "{request}", "Handler runs refused for a quota or rate limit."},
+	} {
+		var err error
+		if m.counters[i], err = meter.Int64ObservableCounter(c.name, metric.WithUnit(c.unit), metric.WithDescription(c.desc)); err != nil {
+			return nil, err
 		}
-		var c metric.Int64Counter
-		c, err = meter.Int64Counter(name, metric.WithUnit(unit), metric.WithDescription(desc))
-		return c
 	}
-	m.invocations = counter(MetricInvocations, "{invocation}", "Handler runs: HTTP requests and events.")
-	m.errors = counter(MetricErrors, "{error}", "Failed handler runs, by error type.")
-	m.coldStarts = counter(MetricColdStarts, "{coldstart}", "Invocations that started a process.")
-	m.batchFailed = counter(MetricBatchFailed, "{event}", "Events of a batch reported as failed to the platform.")
-	m.throttles = counter(MetricThrottles, "{request}", "Handler runs refused for a quota or rate limit.")
-	if err != nil {
-		return nil, err
-	}
+	var err error
 	m.duration, err = meter.Float64Histogram(MetricDuration, metric.WithUnit("s"),
 		metric.WithDescription("How long handlers ran."), metric.WithExplicitBucketBoundaries(durationBuckets...))
 	if err != nil {
+		return nil, err
+	}
+	observables := make([]metric.Observable, len(m.counters))
+	for i, c := range m.counters {
+		observables[i] = c
+	}
+	if _, err := meter.RegisterCallback(m.observe, observables...); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -158,30 +202,30 @@ func functionOf(ctx context.Context) string {
 func (m *Metrics) Handled(ctx context.Context, h core.Handled) {
 	k := setKey{function: functionOf(ctx), trigger: Trigger(h.Kind)}
 	ms := m.measurementOf(k)
-	m.invocations.Add(ctx, 1, ms.add...)
+	ms.counts[countInvocations].Add(1)
 	m.duration.Record(ctx, h.Duration.Seconds(), ms.record...)
 	if h.Err == nil {
 		return
 	}
 	code := core.CodeOf(h.Err)
 	k.errorType = code.String()
-	m.errors.Add(ctx, 1, m.measurementOf(k).add...)
+	m.measurementOf(k).counts[countErrors].Add(1)
 	if code == core.ResourceExhausted {
-		m.throttles.Add(ctx, 1, ms.add...)
+		ms.counts[countThrottles].Add(1)
 	}
 }
 
 // Batch records a batch's failed events.
 func (m *Metrics) Batch(ctx context.Context, size, failed int) {
 	if failed > 0 {
-		m.batchFailed.Add(ctx, int64(failed), m.measurementOf(setKey{function: functionOf(ctx)}).add...)
+		m.measurementOf(setKey{function: functionOf(ctx)}).counts[countBatchFailed].Add(int64(failed))
 	}
 }
 
 // Ended records a cold start, once per process, and flushes.
 func (m *Metrics) Ended(ctx context.Context, inv *core.Invocation) {
 	if inv.ColdStart && m.cold.CompareAndSwap(false, true) {
-		m.coldStarts.Add(ctx, 1, m.measurementOf(setKey{function: inv.Function}).add...)
+		m.measurementOf(setKey{function: inv.Function}).counts[countColdStarts].Add(1)
 	}
 	if m.flush != nil {
 		m.flush(ctx)

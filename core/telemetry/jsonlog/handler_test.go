@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
@@ -214,5 +215,37 @@ func TestAppendContext(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, lines); diff != "" {
 		t.Errorf("lines differ (-want +got):\n%s", diff)
+	}
+}
+
+// TestAppendTime compares the time written digit by digit with
+// time.Time.AppendFormat's RFC 3339, in zones east and west, with and
+// without minutes and seconds of offset, at the edges of the years
+// written.
+func TestAppendTime(t *testing.T) {
+	zones := []*time.Location{
+		time.UTC, time.FixedZone("E", 5*3600+1800), time.FixedZone("W", -(9*3600 + 30*60)),
+		time.FixedZone("S", 3600+17), time.FixedZone("Z0", 0), time.FixedZone("F", 14*3600),
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	times := []time.Time{
+		time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-1, 1, 1, 0, 0, 0, 1, time.UTC),
+		time.Date(2026, 12, 2, 5, 42, 28, 100, time.UTC), time.Date(2026, 12, 2, 5, 42, 28, 120000000, time.UTC),
+	}
+	for range 2000 {
+		times = append(times, time.Unix(rng.Int64N(400_000_000_000)-62_000_000_000, rng.Int64N(1e9)))
+	}
+	for _, at := range times {
+		for _, loc := range zones {
+			at := at.In(loc)
+			want := `"` + at.Format(time.RFC3339Nano) + `"`
+			if y := at.Year(); y < 0 || y >= 10000 {
+				want = `"!ERROR:time.Time year outside of range [0,9999]"` + want
+			}
+			if got := string(jsonlog.AppendTime(nil, at)); got != want {
+				t.Errorf("AppendTime(%v) = %s, want %s", at, got, want)
+			}
+		}
 	}
 }
