@@ -73,7 +73,7 @@ const (
 type tracePrefix []byte
 
 func newTracePrefix(project string) tracePrefix {
-	b := append([]byte(`,"`+traceField+`":"`), nil...)
+	b := []byte(`,"` + traceField + `":"`)
 	if project != "" {
 		b = append(b, "projects/"...)
 		b = jsonlog.AppendEscaped(b, project)

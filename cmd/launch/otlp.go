@@ -35,9 +35,9 @@ func startTracing(res *resource.Resource) (*exporter[trace.TracerProvider], erro
 }
 
 // otlpMetrics starts OTLP metric export when it is configured, else returns
-// nil.
-func otlpMetrics(res *resource.Resource) (*exporter[metric.MeterProvider], error) {
-	mp, err := otlp.MeterProvider(res, os.Getenv)
+// nil; traced says whether traces are exported too.
+func otlpMetrics(res *resource.Resource, traced bool) (*exporter[metric.MeterProvider], error) {
+	mp, err := otlp.MeterProvider(res, os.Getenv, traced)
 	if mp == nil || err != nil {
 		return nil, err
 	}

@@ -38,8 +38,15 @@ func startTelemetry(apps []*core.App) (stop func()) {
 	res := newResource(apps)
 	var observers []core.Observer
 	var shutdowns []func(context.Context) error
+	// Tracing starts first, as the metrics' exemplars depend on it; the
+	// metrics observe before the tracer, as they did.
+	tx, err := startTracing(res)
+	if err != nil {
+		slog.Warn("launch: tracing off", slog.Any("error", err))
+		tx = nil
+	}
 	if !metricsOff() {
-		if mx, err := startMetrics(res); err != nil {
+		if mx, err := startMetrics(res, tx != nil); err != nil {
 			slog.Warn("launch: metrics off", slog.Any("error", err))
 		} else if mx != nil {
 			m, err := telemetry.NewMetrics(mx.provider, &telemetry.MetricsOptions{Flush: mx.flush})
@@ -52,9 +59,7 @@ func startTelemetry(apps []*core.App) (stop func()) {
 			}
 		}
 	}
-	if tx, err := startTracing(res); err != nil {
-		slog.Warn("launch: tracing off", slog.Any("error", err))
-	} else if tx != nil {
+	if tx != nil {
 		otel.SetTracerProvider(tx.provider)
 		otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
 		observers = append(observers, telemetry.NewTracer(tx.provider, &telemetry.TracerOptions{Flush: tx.flush}))

@@ -44,9 +44,37 @@ var plain = func() (t [utf8.RuneSelf]bool) {
 	return t
 }()
 
+// Masks of the SWAR test in plainWord: every byte's high bit, and each
+// byte set to 0x01, 0x20, '"' and '\\'.
+const (
+	highBits  = 0x8080808080808080
+	ones      = 0x0101010101010101
+	spaces    = 0x20 * ones
+	quotes    = '"' * ones
+	backslash = '\\' * ones
+)
+
+// plainWord reports whether the 8 bytes of w are all plain: printable
+// ASCII other than '"' and '\\'. A byte below 0x20 borrows its high bit in
+// w-spaces; one equal to '"' or '\\' becomes zero after the XOR and does
+// the same in x-ones; a byte from 0x80 has it already. A borrow can only
+// mark bytes above one that is not plain, so a word with no mark is plain.
+func plainWord(w uint64) bool {
+	q, bs := w^quotes, w^backslash
+	return (w|(w-spaces)|((q-ones)&^q)|((bs-ones)&^bs))&highBits == 0
+}
+
 func appendEscaped(b []byte, s string) []byte {
 	done := 0 // s[:done] is in b
 	for i := 0; i < len(s); {
+		// Most strings are plain ASCII: skip them eight bytes at a time.
+		for i+8 <= len(s) && plainWord(uint64(s[i])|uint64(s[i+1])<<8|uint64(s[i+2])<<16|uint64(s[i+3])<<24|
+			uint64(s[i+4])<<32|uint64(s[i+5])<<40|uint64(s[i+6])<<48|uint64(s[i+7])<<56) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if plain[c] {
@@ -176,12 +204,15 @@ func AppendTime(b []byte, t time.Time) []byte {
 // the years and zone offsets that layout writes plainly: formatting by the
 // layout parses it every time, a tenth of a record's cost.
 func appendRFC3339Nano(b []byte, t time.Time) []byte {
-	year, month, day := t.Date()
+	// The zone is looked up once: the clock in UTC, moved by the offset,
+	// reads as t's own.
 	_, offset := t.Zone()
+	civil := t.UTC().Add(time.Duration(offset) * time.Second)
+	year, month, day := civil.Date()
 	if year < 0 || year > 9999 || offset%60 != 0 {
 		return t.AppendFormat(b, time.RFC3339Nano)
 	}
-	hour, min, sec := t.Clock()
+	hour, min, sec := civil.Clock()
 	b = appendDigits(b, year, 4)
 	b = append(b, '-')
 	b = appendDigits(b, int(month), 2)

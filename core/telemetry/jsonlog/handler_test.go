@@ -249,3 +249,32 @@ func TestAppendTime(t *testing.T) {
 		}
 	}
 }
+
+// TestEscapingMatchesSlog writes strings with each byte that needs an
+// escape, and the bytes of U+2028 and of invalid UTF-8, at every position
+// of a plain string longer than the eight bytes skipped at a time, as
+// values and as keys, and compares the line with slog.JSONHandler's.
+func TestEscapingMatchesSlog(t *testing.T) {
+	specials := []string{"\"", "\\", "\n", "\r", "\t", "\x00", "\x1f", "\x7f", "\x80", "\xff", "\u2028", "\u2029", "é", "\xe2\x80", " "}
+	for c := range byte(0x20) {
+		specials = append(specials, string([]byte{c}))
+	}
+	const base = "abcdefghijklmnopqrstuvwx"
+	for _, sp := range specials {
+		for i := 0; i <= len(base); i++ {
+			v := base[:i] + sp + base[i:]
+			var want, got bytes.Buffer
+			r := slog.NewRecord(time.Time{}, slog.LevelInfo, v, 0)
+			r.AddAttrs(slog.String(v, v))
+			if err := slog.NewJSONHandler(&want, nil).Handle(t.Context(), r); err != nil {
+				t.Fatal(err)
+			}
+			if err := jsonlog.New(&got, nil).Handle(t.Context(), r); err != nil {
+				t.Fatal(err)
+			}
+			if got.String() != want.String() {
+				t.Errorf("%q: got %s, want %s", v, got.String(), want.String())
+			}
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/exemplar"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
@@ -93,8 +94,9 @@ func TracerProvider(res *resource.Resource, getenv func(string) string) (*sdktra
 // MeterProvider returns a meter provider whose metrics are collected and
 // sent to the configured collector every OTEL_METRIC_EXPORT_INTERVAL (60 s
 // by default) and at shut-down, with res, or nil when no collector is
-// configured (see Configured).
-func MeterProvider(res *resource.Resource, getenv func(string) string) (*sdkmetric.MeterProvider, error) {
+// configured (see Configured). traced says whether the process exports
+// traces: see ExemplarFilter.
+func MeterProvider(res *resource.Resource, getenv func(string) string, traced bool) (*sdkmetric.MeterProvider, error) {
 	ok, err := Configured(Metrics, getenv)
 	if !ok || err != nil {
 		return nil, err
@@ -103,5 +105,27 @@ func MeterProvider(res *resource.Resource, getenv func(string) string) (*sdkmetr
 	if err != nil {
 		return nil, fmt.Errorf("otlp: metric exporter: %w", err)
 	}
-	return sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewPeriodicReader(exp)), sdkmetric.WithResource(res)), nil
+	opts := []sdkmetric.Option{sdkmetric.WithReader(sdkmetric.NewPeriodicReader(exp)), sdkmetric.WithResource(res)}
+	if f := ExemplarFilter(getenv, traced); f != nil {
+		opts = append(opts, sdkmetric.WithExemplarFilter(f))
+	}
+	return sdkmetric.NewMeterProvider(opts...), nil
+}
+
+// EnvExemplarFilter chooses which measurements the SDK offers to exemplar
+// reservoirs: always_on, always_off or trace_based (the SDK's default).
+const EnvExemplarFilter = "OTEL_METRICS_EXEMPLAR_FILTER"
+
+// ExemplarFilter returns the exemplar filter of a meter provider in a
+// process that exports traces (traced) or not, or nil for the SDK's own
+// choice. An exemplar names the sampled span a measurement was made in: in
+// a process that exports no traces there is none to name, and the SDK's
+// trace-based filter would only look for one in the context of every
+// measurement, so unless OTEL_METRICS_EXEMPLAR_FILTER chooses, no
+// measurement is offered.
+func ExemplarFilter(getenv func(string) string, traced bool) exemplar.Filter {
+	if traced || strings.TrimSpace(getenv(EnvExemplarFilter)) != "" {
+		return nil
+	}
+	return exemplar.AlwaysOffFilter
 }

@@ -51,7 +51,7 @@ func TestTracerProviderOff(t *testing.T) {
 func TestOTLPMetrics(t *testing.T) {
 	c := emulators.StartOTLPReceiver(t)
 	t.Setenv(otlp.EnvEndpoint, c.URL)
-	mp, err := otlp.MeterProvider(resource.Empty(), os.Getenv)
+	mp, err := otlp.MeterProvider(resource.Empty(), os.Getenv, false)
 	if err != nil || mp == nil {
 		t.Fatalf("MeterProvider = %v, %v", mp, err)
 	}
@@ -73,5 +73,25 @@ func TestOTLPMetrics(t *testing.T) {
 	}
 	if total != 3 {
 		t.Errorf("the collector received orders.recorded = %d, want 3", total)
+	}
+}
+
+func TestExemplarFilter(t *testing.T) {
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == otlp.EnvExemplarFilter {
+				return v
+			}
+			return ""
+		}
+	}
+	if f := otlp.ExemplarFilter(env(""), false); f == nil || f(t.Context()) {
+		t.Error("without traces: want a filter that offers nothing")
+	}
+	if f := otlp.ExemplarFilter(env(""), true); f != nil {
+		t.Error("with traces: want the SDK's filter")
+	}
+	if f := otlp.ExemplarFilter(env("always_on"), false); f != nil {
+		t.Error("with OTEL_METRICS_EXEMPLAR_FILTER set: want the SDK's, which reads it")
 	}
 }

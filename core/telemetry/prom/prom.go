@@ -15,6 +15,7 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/exemplar"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/resource"
 )
@@ -28,10 +29,12 @@ type Exporter struct {
 	provider *sdkmetric.MeterProvider
 }
 
-// New returns an exporter; metrics are read when it is scraped.
+// New returns an exporter; metrics are read when it is scraped. The text
+// format has no exemplars: measurements are not offered to a reservoir.
 func New() *Exporter {
 	reader := sdkmetric.NewManualReader()
-	return &Exporter{reader: reader, provider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader), sdkmetric.WithResource(resource.Empty()))}
+	return &Exporter{reader: reader, provider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader),
+		sdkmetric.WithResource(resource.Empty()), sdkmetric.WithExemplarFilter(exemplar.AlwaysOffFilter))}
 }
 
 // MeterProvider is the provider whose instruments the exporter serves.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/polyfn/polyfn/core"
 	"github.com/polyfn/polyfn/core/telemetry"
+	"github.com/polyfn/polyfn/core/telemetry/otlp"
 )
 
 // Invocation describes one cloud's invocation for RunInvocationBenchmarks.
@@ -26,7 +27,8 @@ type Invocation struct {
 	Handler slog.Handler
 	// MeterProvider is the provider of the build's metric exporter; nil
 	// means an SDK provider with a delta ManualReader, as an exporter that
-	// collects per invocation has.
+	// collects per invocation has, and the exemplar filter of an OTLP build
+	// that exports no traces (otlp.ExemplarFilter).
 	MeterProvider metric.MeterProvider
 	// Flush is the exporter's work at the end of each invocation (writing
 	// CloudWatch EMF), measured in a sub-benchmark of its own; nil if the
@@ -69,7 +71,11 @@ func RunInvocationBenchmarks(b *testing.B, inv Invocation) {
 		reader := sdkmetric.NewManualReader(sdkmetric.WithTemporalitySelector(func(sdkmetric.InstrumentKind) metricdata.Temporality {
 			return metricdata.DeltaTemporality
 		}))
-		mp = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader), sdkmetric.WithResource(resource.Empty()))
+		opts := []sdkmetric.Option{sdkmetric.WithReader(reader), sdkmetric.WithResource(resource.Empty())}
+		if f := otlp.ExemplarFilter(func(string) string { return "" }, false); f != nil {
+			opts = append(opts, sdkmetric.WithExemplarFilter(f))
+		}
+		mp = sdkmetric.NewMeterProvider(opts...)
 	}
 	cases := []struct {
 		name    string
