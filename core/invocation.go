@@ -47,18 +47,47 @@ type invocationKey struct{}
 // deadline's timer and must be called when the invocation ends: it tells the
 // Observer, if any, that it ended.
 func WithInvocation(ctx context.Context, inv *Invocation) (context.Context, context.CancelFunc) {
-	ctx = context.WithValue(ctx, invocationKey{}, inv)
-	if s, ok := currentObserver().(Starter); ok {
+	o := currentObserver()
+	if o == nil {
+		return withDeadline(context.WithValue(ctx, invocationKey{}, inv), inv)
+	}
+	ic := &invocationCtx{Context: ctx, inv: inv}
+	ctx = ic
+	if s, ok := o.(Starter); ok {
 		ctx = s.StartInvocation(ctx, inv)
 	}
-	var cancel context.CancelFunc
-	if !inv.Deadline.IsZero() {
-		ctx, cancel = context.WithDeadline(ctx, inv.Deadline)
-	} else {
-		ctx, cancel = context.WithCancel(ctx)
-	}
-	return ctx, observeEnd(ctx, inv, cancel)
+	ctx, cancel := withDeadline(ctx, inv)
+	ic.end = invocationEnd{o: o, ctx: ctx, cancel: cancel}
+	return ctx, ic.ended
 }
+
+// withDeadline returns a cancellable copy of ctx with inv's deadline, if
+// it has one.
+func withDeadline(ctx context.Context, inv *Invocation) (context.Context, context.CancelFunc) {
+	if !inv.Deadline.IsZero() {
+		return context.WithDeadline(ctx, inv.Deadline)
+	}
+	return context.WithCancel(ctx)
+}
+
+// invocationCtx carries an invocation, as context.WithValue would, and,
+// when an observer is installed, the state of its end (invocationEnd) in
+// the same object, which saves an invocation an allocation.
+type invocationCtx struct {
+	context.Context // the parent
+	inv             *Invocation
+	end             invocationEnd // set once the invocation's context is made
+}
+
+// Value returns the invocation for its key and asks the parent otherwise.
+func (c *invocationCtx) Value(key any) any {
+	if key == (invocationKey{}) {
+		return c.inv
+	}
+	return c.Context.Value(key)
+}
+
+func (c *invocationCtx) String() string { return "core.WithInvocation" }
 
 // InvocationFrom returns the invocation metadata in ctx, if any.
 func InvocationFrom(ctx context.Context) (*Invocation, bool) {

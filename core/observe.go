@@ -133,41 +133,37 @@ func currentObserver() Observer {
 	return nil
 }
 
-// observeEnd wraps the cancel function of an invocation so that the
-// observer hears of its end once.
-func observeEnd(ctx context.Context, inv *Invocation, cancel context.CancelFunc) context.CancelFunc {
-	o := currentObserver()
-	if o == nil {
-		return cancel
-	}
-	return (&ender{ctx: ctx, inv: inv, cancel: cancel, o: o}).end
-}
-
-// ender ends an invocation: it cancels the invocation's context and, the
-// first time, tells the observer. It is also the context the observer is
-// told with: the invocation's values without its cancellation, as
-// context.WithoutCancel gives, so that an exporter's flush is not cut short
-// by the end it reports; being one object saves an invocation an
-// allocation.
-type ender struct {
-	ctx    context.Context
-	inv    *Invocation
-	cancel context.CancelFunc
+// invocationEnd is what ending an invocation needs when an observer is
+// installed: the invocation's context and its cancel function, and whether
+// the observer has heard of the end.
+type invocationEnd struct {
 	o      Observer
+	ctx    context.Context
+	cancel context.CancelFunc
 	done   atomic.Bool
 }
 
-func (e *ender) end() {
-	e.cancel()
-	if e.done.CompareAndSwap(false, true) {
-		e.o.Ended(e, e.inv)
+// ended is the cancel function WithInvocation returns when an observer is
+// installed: it cancels the invocation's context and, the first time, tells
+// the observer, with the context endedCtx makes of c.
+func (c *invocationCtx) ended() {
+	c.end.cancel()
+	if c.end.done.CompareAndSwap(false, true) {
+		c.end.o.Ended((*endedCtx)(c), c.inv)
 	}
 }
 
-func (e *ender) Deadline() (time.Time, bool) { return time.Time{}, false }
-func (e *ender) Done() <-chan struct{}       { return nil }
-func (e *ender) Err() error                  { return nil }
-func (e *ender) Value(key any) any           { return e.ctx.Value(key) }
+// endedCtx is an invocationCtx seen as the context an observer is told of
+// the end with: the invocation's values without its cancellation, as
+// context.WithoutCancel gives, so that an exporter's flush is not cut short
+// by the end it reports. It is the same object, so it costs no allocation.
+type endedCtx invocationCtx
+
+func (c *endedCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (c *endedCtx) Done() <-chan struct{}       { return nil }
+func (c *endedCtx) Err() error                  { return nil }
+func (c *endedCtx) Value(key any) any           { return c.end.ctx.Value(key) }
+func (c *endedCtx) String() string              { return "core.WithInvocation.ended" }
 
 // CodeOfStatus returns the code whose HTTP status is status (the inverse of
 // HTTPStatus), for a status of 400 or more: Internal for an unknown 5xx,
