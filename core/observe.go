@@ -162,8 +162,37 @@ type endedCtx invocationCtx
 func (c *endedCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
 func (c *endedCtx) Done() <-chan struct{}       { return nil }
 func (c *endedCtx) Err() error                  { return nil }
-func (c *endedCtx) Value(key any) any           { return c.end.ctx.Value(key) }
 func (c *endedCtx) String() string              { return "core.WithInvocation.ended" }
+
+// Value returns the invocation's values, but for the key under which the
+// context package finds a context's cancellation, as context.WithoutCancel
+// hides it: context.Cause then agrees with Err that it was not cancelled.
+func (c *endedCtx) Value(key any) any {
+	if key == cancelCtxKey {
+		return nil
+	}
+	return c.end.ctx.Value(key)
+}
+
+// cancelCtxKey is the key context.Cause asks a context's Value for to find
+// its cancellation, which the context package does not export: learnt by
+// asking Cause about a context that records the key.
+var cancelCtxKey = func() (key any) {
+	context.Cause(keyProbe{&key})
+	return key
+}()
+
+// keyProbe is a context that never ends, holds no value and records the
+// last key it was asked for.
+type keyProbe struct{ key *any }
+
+func (keyProbe) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (keyProbe) Done() <-chan struct{}       { return nil }
+func (keyProbe) Err() error                  { return nil }
+func (p keyProbe) Value(key any) any {
+	*p.key = key
+	return nil
+}
 
 // CodeOfStatus returns the code whose HTTP status is status (the inverse of
 // HTTPStatus), for a status of 400 or more: Internal for an unknown 5xx,

@@ -91,8 +91,13 @@ func TestWithInvocationObserved(t *testing.T) {
 		t.Fatalf("Ended called %d times, want 1", len(r.ended))
 	}
 	ended := r.ended[0]
-	if ended.Err() != nil || ended.Done() != nil {
-		t.Error("the context Ended gets is cancelled")
+	if ended.Err() != nil || ended.Done() != nil || context.Cause(ended) != nil {
+		t.Errorf("the context Ended gets is cancelled (Err %v, Cause %v)", ended.Err(), context.Cause(ended))
+	}
+	c, cancel := context.WithCancel(ended)
+	defer cancel()
+	if c.Err() != nil {
+		t.Error("a context made from the one Ended gets starts cancelled")
 	}
 	if _, ok := ended.Deadline(); ok {
 		t.Error("the context Ended gets has a deadline")
