@@ -28,7 +28,6 @@ type logsKey struct{}
 type logBuffer struct {
 	mu      sync.Mutex
 	lines   []string
-	first   [4]string // lines' first array: most invocations log a few
 	size    int
 	dropped int
 	closed  bool
@@ -46,9 +45,6 @@ func (b *logBuffer) add(line string) {
 	case len(b.lines) >= maxLogLines || b.size+len(line) > maxLogBytes:
 		b.dropped++
 	default:
-		if b.lines == nil {
-			b.lines = b.first[:0]
-		}
 		b.lines = append(b.lines, line)
 		b.size += len(line)
 	}
