@@ -45,41 +45,15 @@ const lambdaTimeLayout = "2006-01-02T15:04:05.000Z"
 // of a record's cost.
 func appendLambdaTime(b []byte, t time.Time) []byte {
 	t = t.UTC()
-	year, month, day := t.Date()
-	if year < 0 || year > 9999 {
-		b = append(b, '"')
+	b = append(b, '"')
+	b, ok := jsonlog.AppendDateTime(b, t)
+	if !ok {
 		b = t.AppendFormat(b, lambdaTimeLayout)
 		return append(b, '"')
 	}
-	hour, min, sec := t.Clock()
-	b = append(b, '"')
-	b = appendDigits(b, year, 4)
-	b = append(b, '-')
-	b = appendDigits(b, int(month), 2)
-	b = append(b, '-')
-	b = appendDigits(b, day, 2)
-	b = append(b, 'T')
-	b = appendDigits(b, hour, 2)
-	b = append(b, ':')
-	b = appendDigits(b, min, 2)
-	b = append(b, ':')
-	b = appendDigits(b, sec, 2)
 	b = append(b, '.')
-	b = appendDigits(b, t.Nanosecond()/1e6, 3)
+	b = jsonlog.AppendDigits(b, t.Nanosecond()/1e6, 3)
 	return append(b, 'Z', '"')
-}
-
-// appendDigits appends n, which is not negative, in width digits.
-func appendDigits(b []byte, n, width int) []byte {
-	start := len(b)
-	for range width {
-		b = append(b, '0')
-	}
-	for i := len(b) - 1; i >= start; i-- {
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return b
 }
 
 // appendInvocation writes the invocation's request id and, when Lambda

@@ -207,26 +207,16 @@ func appendRFC3339Nano(b []byte, t time.Time) []byte {
 	// The zone is looked up once: the clock in UTC, moved by the offset,
 	// reads as t's own.
 	_, offset := t.Zone()
-	civil := t.UTC().Add(time.Duration(offset) * time.Second)
-	year, month, day := civil.Date()
-	if year < 0 || year > 9999 || offset%60 != 0 {
+	if offset%60 != 0 {
 		return t.AppendFormat(b, time.RFC3339Nano)
 	}
-	hour, min, sec := civil.Clock()
-	b = appendDigits(b, year, 4)
-	b = append(b, '-')
-	b = appendDigits(b, int(month), 2)
-	b = append(b, '-')
-	b = appendDigits(b, day, 2)
-	b = append(b, 'T')
-	b = appendDigits(b, hour, 2)
-	b = append(b, ':')
-	b = appendDigits(b, min, 2)
-	b = append(b, ':')
-	b = appendDigits(b, sec, 2)
+	b, ok := AppendDateTime(b, t.UTC().Add(time.Duration(offset)*time.Second))
+	if !ok {
+		return t.AppendFormat(b, time.RFC3339Nano)
+	}
 	if ns := t.Nanosecond(); ns != 0 {
 		b = append(b, '.')
-		b = appendDigits(b, ns, 9)
+		b = AppendDigits(b, ns, 9)
 		for b[len(b)-1] == '0' {
 			b = b[:len(b)-1]
 		}
@@ -239,13 +229,37 @@ func appendRFC3339Nano(b []byte, t time.Time) []byte {
 		sign, offset = '-', -offset
 	}
 	b = append(b, sign)
-	b = appendDigits(b, offset/3600, 2)
+	b = AppendDigits(b, offset/3600, 2)
 	b = append(b, ':')
-	return appendDigits(b, offset/60%60, 2)
+	return AppendDigits(b, offset/60%60, 2)
 }
 
-// appendDigits appends n, which is not negative, in width digits.
-func appendDigits(b []byte, n, width int) []byte {
+// AppendDateTime appends t's date and time of day as RFC 3339 writes them,
+// 2006-01-02T15:04:05, in t's location, for a time format of one's own
+// written digit by digit. For a year outside [0, 9999], which that form
+// cannot hold, it appends nothing and reports false.
+func AppendDateTime(b []byte, t time.Time) ([]byte, bool) {
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return b, false
+	}
+	hour, min, sec := t.Clock()
+	b = AppendDigits(b, year, 4)
+	b = append(b, '-')
+	b = AppendDigits(b, int(month), 2)
+	b = append(b, '-')
+	b = AppendDigits(b, day, 2)
+	b = append(b, 'T')
+	b = AppendDigits(b, hour, 2)
+	b = append(b, ':')
+	b = AppendDigits(b, min, 2)
+	b = append(b, ':')
+	return AppendDigits(b, sec, 2), true
+}
+
+// AppendDigits appends n, which is not negative, in width digits, with
+// leading zeros: the higher digits of a wider n are lost.
+func AppendDigits(b []byte, n, width int) []byte {
 	start := len(b)
 	for range width {
 		b = append(b, '0')
