@@ -22,8 +22,8 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	// As cmd/launch does: invocation attributes, then the Logs capture.
-	slog.SetDefault(slog.New(core.NewLogHandler(azurefunctions.NewLogHandler(slog.NewJSONHandler(io.Discard, nil)))))
+	// As cmd/launch does: the Logs capture over the stamping JSON handler.
+	slog.SetDefault(slog.New(azurefunctions.NewLogHandler(azurefunctions.NewJSONHandler(io.Discard, io.Discard, slog.LevelInfo))))
 	code := m.Run()
 	if bins.dir != "" {
 		_ = os.RemoveAll(bins.dir)

@@ -59,13 +59,7 @@ type Metrics struct {
 	overflow *measurement
 	// last is the set of the latest handler run: a process mostly runs one
 	// function with one trigger, whose set is found here without hashing.
-	last atomic.Pointer[keyed]
-}
-
-// keyed is a measurement with its key.
-type keyed struct {
-	key setKey
-	ms  *measurement
+	last atomic.Pointer[measurement]
 }
 
 // maxSets bounds Metrics.sets, should a function's name vary.
@@ -86,17 +80,18 @@ const (
 // type when there is one.
 type setKey struct{ function, trigger, errorType string }
 
-// measurement is one attribute set's options and the totals of the
+// measurement is one attribute set's key, options and the totals of the
 // counters recorded with it.
 type measurement struct {
+	key     setKey
 	record  []metric.RecordOption
 	observe []metric.ObserveOption
 	counts  [numCounters]atomic.Int64
 }
 
-func newMeasurement(set attribute.Set) *measurement {
+func newMeasurement(k setKey, set attribute.Set) *measurement {
 	opt := metric.WithAttributeSet(set)
-	return &measurement{record: []metric.RecordOption{opt}, observe: []metric.ObserveOption{opt}}
+	return &measurement{key: k, record: []metric.RecordOption{opt}, observe: []metric.ObserveOption{opt}}
 }
 
 // measurementOf returns the measurement of k's attribute set.
@@ -115,7 +110,7 @@ func (m *Metrics) measurementOf(k setKey) *measurement {
 	if k.errorType != "" {
 		kvs = append(kvs, AttrErrorType.String(k.errorType))
 	}
-	v, loaded := m.sets.LoadOrStore(k, newMeasurement(attribute.NewSet(kvs...)))
+	v, loaded := m.sets.LoadOrStore(k, newMeasurement(k, attribute.NewSet(kvs...)))
 	if !loaded {
 		m.setsLen.Add(1)
 	}
@@ -151,7 +146,8 @@ type MetricsOptions struct {
 
 // NewMetrics creates the built-in instruments with mp's meter.
 func NewMetrics(mp metric.MeterProvider, opts *MetricsOptions) (*Metrics, error) {
-	m := &Metrics{overflow: newMeasurement(attribute.NewSet(attribute.Bool("otel.metric.overflow", true)))}
+	// The overflow set's key is no set's: it is never the latest.
+	m := &Metrics{overflow: newMeasurement(setKey{}, attribute.NewSet(attribute.Bool("otel.metric.overflow", true)))}
 	if opts != nil {
 		m.flush = opts.Flush
 	}
@@ -210,12 +206,10 @@ func functionOf(ctx context.Context) string {
 // Handled records one handler run.
 func (m *Metrics) Handled(ctx context.Context, h core.Handled) {
 	k := setKey{function: functionOf(ctx), trigger: Trigger(h.Kind)}
-	var ms *measurement
-	if last := m.last.Load(); last != nil && last.key == k {
-		ms = last.ms
-	} else {
+	ms := m.last.Load()
+	if ms == nil || ms.key != k {
 		ms = m.measurementOf(k)
-		m.last.Store(&keyed{key: k, ms: ms})
+		m.last.Store(ms)
 	}
 	ms.counts[countInvocations].Add(1)
 	m.duration.Record(ctx, h.Duration.Seconds(), ms.record...)

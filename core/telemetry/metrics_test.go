@@ -130,3 +130,27 @@ func TestMetricsOverflow(t *testing.T) {
 		t.Errorf("%d sets with %d invocations in the overflow set, want 1025 and %d", sets, overflow, functions-1024)
 	}
 }
+
+// TestMetricsHandledAllocations checks that recording a run allocates
+// nothing once its attribute set is known, also when a process's
+// functions take turns (as an Azure function app's do).
+func TestMetricsHandledAllocations(t *testing.T) {
+	_, m := newReader(t, metricdata.DeltaTemporality)
+	var ctxs []context.Context
+	for _, fn := range []string{"orders", "users"} {
+		ctx, end := core.WithInvocation(t.Context(), &core.Invocation{ID: "i", Function: fn})
+		defer end()
+		ctxs = append(ctxs, ctx)
+	}
+	h := core.Handled{Kind: core.KindMessage, Duration: time.Millisecond}
+	for _, ctx := range ctxs {
+		m.Handled(ctx, h)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		for _, ctx := range ctxs {
+			m.Handled(ctx, h)
+		}
+	}); n != 0 {
+		t.Errorf("got %v allocations per pair of runs, want 0", n)
+	}
+}
