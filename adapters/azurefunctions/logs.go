@@ -114,30 +114,22 @@ func (h *LogHandler) Handle(ctx context.Context, r slog.Record) error {
 	if !ok {
 		return h.inner.Handle(ctx, r)
 	}
-	buf := lineBuffers.Get().(*[]byte)
-	defer putLineBuffer(buf)
-	*buf = h.lines.AppendRecord(ctx, (*buf)[:0], r)
-	b.add(string(*buf))
+	level := r.Level
+	err := h.lines.WriteRecord(ctx, r, func(line []byte) error {
+		b.add(string(line[:len(line)-1])) // without the newline
+		if h.json != nil {
+			return h.json.writeLine(level, line)
+		}
+		return nil
+	})
 	if h.json != nil {
-		return h.json.write(r.Level, buf)
+		return err
 	}
 	return h.inner.Handle(ctx, r)
 }
 
 // allLevels renders every record that reaches render: Enabled filtered already.
 const allLevels = slog.Level(math.MinInt32)
-
-// lineBuffers hold a line while it is rendered and written.
-var lineBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
-
-// maxPooledLine is the longest line whose buffer goes back to the pool.
-const maxPooledLine = 64 << 10
-
-func putLineBuffer(buf *[]byte) {
-	if cap(*buf) <= maxPooledLine {
-		lineBuffers.Put(buf)
-	}
-}
 
 // WithAttrs returns a handler whose records carry attrs, in both outputs.
 func (h *LogHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
@@ -184,23 +176,20 @@ func (h *JSONHandler) Enabled(_ context.Context, level slog.Level) bool {
 
 // Handle writes r as one line.
 func (h *JSONHandler) Handle(ctx context.Context, r slog.Record) error {
-	buf := lineBuffers.Get().(*[]byte)
-	defer putLineBuffer(buf)
-	*buf = h.lines.AppendRecord(ctx, (*buf)[:0], r)
-	return h.write(r.Level, buf)
+	level := r.Level
+	return h.lines.WriteRecord(ctx, r, func(line []byte) error { return h.writeLine(level, line) })
 }
 
-// write adds a newline to the line in buf and writes it where records at
-// level go.
-func (h *JSONHandler) write(level slog.Level, buf *[]byte) error {
-	*buf = append(*buf, '\n')
+// writeLine writes line, which ends in a newline, where records at level
+// go.
+func (h *JSONHandler) writeLine(level slog.Level, line []byte) error {
 	w := h.stdout
 	if level >= slog.LevelWarn {
 		w = h.stderr
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	_, err := w.w.Write(*buf)
+	_, err := w.w.Write(line)
 	return err
 }
 

@@ -122,6 +122,19 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	return err
 }
 
+// WriteRecord formats r, logged with ctx, as Handle does, the newline
+// included, and hands the line to write in place of the Handler's writer,
+// under no lock: for a handler that sends each line to more than one place.
+// The line is the Handler's own buffer: write must neither keep it nor
+// change it.
+func (h *Handler) WriteRecord(ctx context.Context, r slog.Record, write func(line []byte) error) error {
+	s := newState(h)
+	defer s.free()
+	s.buf = h.appendRecord(ctx, s, r)
+	s.buf = append(s.buf, '\n')
+	return write(s.buf)
+}
+
 // AppendRecord appends r, logged with ctx, to b as Handle writes it,
 // without the newline, and returns the extended buffer. It writes nothing
 // to the Handler's writer.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -276,5 +277,31 @@ func TestEscapingMatchesSlog(t *testing.T) {
 				t.Errorf("%q: got %s, want %s", v, got.String(), want.String())
 			}
 		}
+	}
+}
+
+// TestWriteRecord checks that WriteRecord hands over the line Handle
+// writes, newline included, and writes nothing itself.
+func TestWriteRecord(t *testing.T) {
+	var written, handled bytes.Buffer
+	h := jsonlog.New(&written, &jsonlog.Options{ReplaceAttr: telemetry.RedactAttr})
+	r := slog.NewRecord(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), slog.LevelWarn, "m", 0)
+	r.AddAttrs(slog.String("password", "x"))
+	var got string
+	if err := h.WriteRecord(t.Context(), r, func(line []byte) error { got = string(line); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if written.Len() != 0 {
+		t.Errorf("WriteRecord wrote %q to the handler's writer", written.String())
+	}
+	if err := jsonlog.New(&handled, &jsonlog.Options{ReplaceAttr: telemetry.RedactAttr}).Handle(t.Context(), r); err != nil {
+		t.Fatal(err)
+	}
+	if got != handled.String() {
+		t.Errorf("got %q, want Handle's %q", got, handled.String())
+	}
+	want := errors.New("full")
+	if err := h.WriteRecord(t.Context(), r, func([]byte) error { return want }); err != want {
+		t.Errorf("WriteRecord returned %v, want write's error", err)
 	}
 }
