@@ -145,53 +145,13 @@ type invocationEnd struct {
 
 // ended is the cancel function WithInvocation returns when an observer is
 // installed: it cancels the invocation's context and, the first time, tells
-// the observer, with the context endedCtx makes of c.
+// the observer, with the invocation's values but not its cancellation, so
+// that an exporter's flush is not cut short by the end it reports.
 func (c *invocationCtx) ended() {
 	c.end.cancel()
 	if c.end.done.CompareAndSwap(false, true) {
-		c.end.o.Ended((*endedCtx)(c), c.inv)
+		c.end.o.Ended(context.WithoutCancel(c.end.ctx), c.inv)
 	}
-}
-
-// endedCtx is an invocationCtx seen as the context an observer is told of
-// the end with: the invocation's values without its cancellation, as
-// context.WithoutCancel gives, so that an exporter's flush is not cut short
-// by the end it reports. It is the same object, so it costs no allocation.
-type endedCtx invocationCtx
-
-func (c *endedCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
-func (c *endedCtx) Done() <-chan struct{}       { return nil }
-func (c *endedCtx) Err() error                  { return nil }
-func (c *endedCtx) String() string              { return "core.WithInvocation.ended" }
-
-// Value returns the invocation's values, but for the key under which the
-// context package finds a context's cancellation, as context.WithoutCancel
-// hides it: context.Cause then agrees with Err that it was not cancelled.
-func (c *endedCtx) Value(key any) any {
-	if key == cancelCtxKey {
-		return nil
-	}
-	return c.end.ctx.Value(key)
-}
-
-// cancelCtxKey is the key context.Cause asks a context's Value for to find
-// its cancellation, which the context package does not export: learnt by
-// asking Cause about a context that records the key.
-var cancelCtxKey = func() (key any) {
-	context.Cause(keyProbe{&key})
-	return key
-}()
-
-// keyProbe is a context that never ends, holds no value and records the
-// last key it was asked for.
-type keyProbe struct{ key *any }
-
-func (keyProbe) Deadline() (time.Time, bool) { return time.Time{}, false }
-func (keyProbe) Done() <-chan struct{}       { return nil }
-func (keyProbe) Err() error                  { return nil }
-func (p keyProbe) Value(key any) any {
-	*p.key = key
-	return nil
 }
 
 // CodeOfStatus returns the code whose HTTP status is status (the inverse of

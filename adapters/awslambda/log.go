@@ -63,11 +63,9 @@ func appendInvocation(ctx context.Context, b []byte) []byte {
 	if !ok {
 		return b
 	}
-	b = append(b, `,"requestId":`...)
-	b = jsonlog.AppendString(b, inv.ID)
+	b = jsonlog.AppendMember(b, "requestId", inv.ID)
 	if !inv.Trace.IsZero() {
-		b = append(b, `,"traceId":`...)
-		b = jsonlog.AppendString(b, inv.Trace.TraceID)
+		b = jsonlog.AppendMember(b, "traceId", inv.Trace.TraceID)
 	}
 	return b
 }

@@ -99,16 +99,14 @@ func appendInvocation(ctx context.Context, traces tracePrefix, b []byte) []byte 
 		b = jsonlog.AppendEscaped(b, t.TraceID)
 		b = append(b, '"')
 		if span := spanHex(t); span != "" {
-			b = append(b, `,"`+spanField+`":`...)
-			b = jsonlog.AppendString(b, span)
+			b = jsonlog.AppendMember(b, spanField, span)
 		}
 		b = append(b, `,"`+sampledField+`":`...)
 		b = strconv.AppendBool(b, t.Sampled)
 	}
 	b = append(b, `,"`+labelsField+`":{"execution_id":`...)
 	b = jsonlog.AppendString(b, inv.ID)
-	b = append(b, `,"function":`...)
-	b = jsonlog.AppendString(b, inv.Function)
+	b = jsonlog.AppendMember(b, "function", inv.Function)
 	b = append(b, '}')
 	if r, ok := ctx.Value(requestKey{}).(*http.Request); ok {
 		b = appendHTTPRequest(b, r)
@@ -159,12 +157,11 @@ func appendHTTPRequest(b []byte, r *http.Request) []byte {
 	b = append(b, `,"requestUrl":`...)
 	b = appendRequestURL(b, scheme, r)
 	for _, f := range [...]struct{ key, value string }{
-		{`,"userAgent":`, header(r, "User-Agent")}, {`,"remoteIp":`, remote},
-		{`,"referer":`, header(r, "Referer")}, {`,"protocol":`, r.Proto},
+		{"userAgent", header(r, "User-Agent")}, {"remoteIp", remote},
+		{"referer", header(r, "Referer")}, {"protocol", r.Proto},
 	} {
 		if f.value != "" {
-			b = append(b, f.key...)
-			b = jsonlog.AppendString(b, f.value)
+			b = jsonlog.AppendMember(b, f.key, f.value)
 		}
 	}
 	return append(b, '}')

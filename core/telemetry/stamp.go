@@ -130,13 +130,10 @@ func AppendInvocation(ctx context.Context, b []byte) []byte {
 	if !ok {
 		return b
 	}
-	b = append(b, `,"invocation_id":`...)
-	b = jsonlog.AppendString(b, inv.ID)
-	b = append(b, `,"function":`...)
-	b = jsonlog.AppendString(b, inv.Function)
+	b = jsonlog.AppendMember(b, "invocation_id", inv.ID)
+	b = jsonlog.AppendMember(b, "function", inv.Function)
 	if !inv.Trace.IsZero() {
-		b = append(b, `,"trace_id":`...)
-		b = jsonlog.AppendString(b, inv.Trace.TraceID)
+		b = jsonlog.AppendMember(b, "trace_id", inv.Trace.TraceID)
 	}
 	return b
 }

@@ -26,8 +26,19 @@ func appendString(b []byte, s string) []byte {
 }
 
 // AppendString appends s as a JSON string, escaped as the Handler escapes
-// the strings of a record. An Options.AppendContext writes with it.
+// the strings of a record. An Options.AppendContext writes with it and
+// AppendMember.
 func AppendString(b []byte, s string) []byte { return appendString(b, s) }
+
+// AppendMember appends `,"key":"value"`, both strings escaped as
+// AppendString escapes them: a member after others, as an
+// Options.AppendContext writes its fields.
+func AppendMember(b []byte, key, value string) []byte {
+	b = append(b, ',')
+	b = appendString(b, key)
+	b = append(b, ':')
+	return appendString(b, value)
+}
 
 // AppendEscaped appends s escaped as AppendString escapes it, without the
 // quotes: for a JSON string written in parts. Each part must begin where a
