@@ -18,7 +18,7 @@ const (
 
 // The message attributes that carry a producer's W3C trace context when the
 // platform does not lift it into the event: polyfn's own producers write
-// TraceparentAttribute (core/telemetry.TraceMetadata), and Google's Pub/Sub
+// TraceparentAttribute (telemetry.TraceMetadata), and Google's Pub/Sub
 // client libraries write GooglePubSubTraceparentAttribute.
 const (
 	TraceparentAttribute             = "traceparent"

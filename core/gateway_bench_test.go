@@ -14,9 +14,9 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
-	"github.com/polyfn/polyfn/core/auth"
-	"github.com/polyfn/polyfn/core/ratelimit"
-	"github.com/polyfn/polyfn/core/validate"
+	"github.com/polyfn/polyfn/middleware/auth"
+	"github.com/polyfn/polyfn/middleware/ratelimit"
+	"github.com/polyfn/polyfn/middleware/validate"
 )
 
 // BenchmarkGatewayChain measures what the portable gateway adds to a request:

@@ -11,7 +11,7 @@ import (
 // event handler (Invoke), every HTTP request an App serves inside an
 // invocation (HTTPHandler), every batch (ProcessBatch), and the end of every
 // invocation (the cancel function of WithInvocation). Metrics exporters
-// implement it (core/telemetry); install one with SetObserver at start-up.
+// implement it (telemetry); install one with SetObserver at start-up.
 // Its methods are called on the invocation's goroutine and must be quick.
 type Observer interface {
 	// Handled is called after a handler ran: an event handler, or an App's

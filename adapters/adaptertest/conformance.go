@@ -22,8 +22,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/polyfn/polyfn/core"
-	"github.com/polyfn/polyfn/core/telemetry"
-	"github.com/polyfn/polyfn/core/telemetry/telemetrytest"
+	"github.com/polyfn/polyfn/telemetry"
+	"github.com/polyfn/polyfn/telemetry/telemetrytest"
 )
 
 // RunConformanceTests runs every case against the adapter newHarness makes,

@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/polyfn/polyfn/core"
-	"github.com/polyfn/polyfn/core/auth"
+	"github.com/polyfn/polyfn/middleware/auth"
 )
 
 // TestGatewayClaims decodes each payload of the testdata as Invoke does and

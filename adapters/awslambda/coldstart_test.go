@@ -17,8 +17,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/polyfn/polyfn/adapters/awslambda/runtimeapi"
-	"github.com/polyfn/polyfn/core/auth/authtest"
 	"github.com/polyfn/polyfn/internal/emulators"
+	"github.com/polyfn/polyfn/middleware/auth/authtest"
 )
 
 // deployBuilds holds the cold-start benchmark's bootstraps, built as

@@ -24,8 +24,8 @@ import (
 	_ "gocloud.dev/blob/fileblob"
 
 	"github.com/polyfn/polyfn/adapters/awslambda/runtimeapi"
-	"github.com/polyfn/polyfn/core/auth/authtest"
 	"github.com/polyfn/polyfn/internal/emulators"
+	"github.com/polyfn/polyfn/middleware/auth/authtest"
 )
 
 // The end-to-end tests run the example functions' real -tags aws bootstraps

@@ -18,7 +18,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/polyfn/polyfn/core"
-	"github.com/polyfn/polyfn/core/auth/gateway"
 )
 
 // serveHTTP serves an HTTP-shaped payload with the app's handler and encodes
@@ -79,7 +78,7 @@ func (p *payload) request(ctx context.Context, s shape) (*http.Request, error) {
 	r.Header.Del("Host") // net/http servers move Host out of the header too
 	r.RequestURI = r.URL.RequestURI()
 	if claims := rc.gatewayClaims(s); claims != nil {
-		ctx = gateway.WithClaims(ctx, claims)
+		ctx = core.WithGatewayClaims(ctx, claims)
 	}
 	return r.WithContext(ctx), nil
 }

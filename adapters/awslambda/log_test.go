@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/polyfn/polyfn/core"
-	"github.com/polyfn/polyfn/core/telemetry"
-	"github.com/polyfn/polyfn/core/telemetry/jsonlog/jsonlogtest"
+	"github.com/polyfn/polyfn/telemetry"
+	"github.com/polyfn/polyfn/telemetry/jsonlog/jsonlogtest"
 )
 
 var updateLogs = flag.Bool("update", false, "rewrite the golden files in testdata")

@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/polyfn/polyfn/core"
-	"github.com/polyfn/polyfn/core/telemetry/emf"
-	"github.com/polyfn/polyfn/core/telemetry/telemetrytest"
+	"github.com/polyfn/polyfn/telemetry/emf"
+	"github.com/polyfn/polyfn/telemetry/telemetrytest"
 )
 
 // BenchmarkInvocationTelemetry is what one log record through Lambda's JSON

@@ -10,8 +10,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/polyfn/polyfn/core/telemetry/emf/emftest"
 	"github.com/polyfn/polyfn/internal/emulators"
+	"github.com/polyfn/polyfn/telemetry/emf/emftest"
 )
 
 // TestOrdersTelemetryEndToEnd delivers an SQS batch to the -tags aws

@@ -16,7 +16,7 @@ import (
 	"github.com/polyfn/polyfn/adapters/azurefunctions"
 	"github.com/polyfn/polyfn/adapters/azurefunctions/azurefunctionstest"
 	"github.com/polyfn/polyfn/core"
-	"github.com/polyfn/polyfn/core/auth"
+	"github.com/polyfn/polyfn/middleware/auth"
 )
 
 const userID = "7f9c24e5-2b1a-4c3e-9d8f-0a1b2c3d4e5f"

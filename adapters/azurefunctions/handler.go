@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/polyfn/polyfn/core"
-	"github.com/polyfn/polyfn/core/auth/gateway"
 )
 
 // DefaultRoutePrefix is the host's default extensions.http.routePrefix.
@@ -319,7 +318,7 @@ func (h *Handler) httpRequest(r *http.Request) (*http.Request, error) {
 	}
 	ctx := context.WithValue(r.Context(), deliveryKey{}, d)
 	if h.easyAuth {
-		ctx = gateway.WithClaims(ctx, clientPrincipalClaims(r.Header.Get(clientPrincipalHeader)))
+		ctx = core.WithGatewayClaims(ctx, clientPrincipalClaims(r.Header.Get(clientPrincipalHeader)))
 	}
 	r2, ok := stripPrefix(r.WithContext(ctx), h.prefix)
 	if !ok {

@@ -17,7 +17,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/polyfn/polyfn/core"
-	"github.com/polyfn/polyfn/core/auth/gateway"
 )
 
 // httpTrigger is Data.req of a default-mode HTTP invocation
@@ -87,7 +86,7 @@ func (h *Handler) triggerRequest(ctx context.Context, body []byte) (*http.Reques
 	if claims == nil {
 		claims = identitiesClaims(t.Identities)
 	}
-	return r.WithContext(gateway.WithClaims(r.Context(), claims)), nil
+	return r.WithContext(core.WithGatewayClaims(r.Context(), claims)), nil
 }
 
 // stringList is a header's values: the host sends an array; one string is

@@ -8,8 +8,8 @@ import (
 	"math"
 	"sync"
 
-	"github.com/polyfn/polyfn/core/telemetry"
-	"github.com/polyfn/polyfn/core/telemetry/jsonlog"
+	"github.com/polyfn/polyfn/telemetry"
+	"github.com/polyfn/polyfn/telemetry/jsonlog"
 )
 
 // The host writes the Logs of a default-mode reply to the invocation's own

@@ -11,7 +11,7 @@ import (
 
 	"github.com/polyfn/polyfn/adapters/azurefunctions"
 	"github.com/polyfn/polyfn/adapters/azurefunctions/azurefunctionstest"
-	"github.com/polyfn/polyfn/core/auth/authtest"
+	"github.com/polyfn/polyfn/middleware/auth/authtest"
 )
 
 // azureLogLine is a log line of the -tags azure build, as written to stdout

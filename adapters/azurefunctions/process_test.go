@@ -14,7 +14,7 @@ import (
 	"github.com/polyfn/polyfn/adapters/azurefunctions"
 	"github.com/polyfn/polyfn/adapters/azurefunctions/azurefunctionstest"
 	"github.com/polyfn/polyfn/core"
-	"github.com/polyfn/polyfn/core/auth/authtest"
+	"github.com/polyfn/polyfn/middleware/auth/authtest"
 )
 
 // These tests run the real handler executables, built with -tags azure,

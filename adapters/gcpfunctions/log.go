@@ -13,8 +13,8 @@ import (
 	"strings"
 
 	"github.com/polyfn/polyfn/core"
-	"github.com/polyfn/polyfn/core/telemetry"
-	"github.com/polyfn/polyfn/core/telemetry/jsonlog"
+	"github.com/polyfn/polyfn/telemetry"
+	"github.com/polyfn/polyfn/telemetry/jsonlog"
 )
 
 // NewLogHandler returns a slog handler that writes one JSON object per line

@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/polyfn/polyfn/core"
-	"github.com/polyfn/polyfn/core/telemetry"
-	"github.com/polyfn/polyfn/core/telemetry/jsonlog"
-	"github.com/polyfn/polyfn/core/telemetry/jsonlog/jsonlogtest"
+	"github.com/polyfn/polyfn/telemetry"
+	"github.com/polyfn/polyfn/telemetry/jsonlog"
+	"github.com/polyfn/polyfn/telemetry/jsonlog/jsonlogtest"
 )
 
 // TestLogHandlerGolden logs fixed records through the Cloud Logging handler:

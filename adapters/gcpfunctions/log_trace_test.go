@@ -10,7 +10,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/polyfn/polyfn/core"
-	"github.com/polyfn/polyfn/core/telemetry/telemetrytest"
+	"github.com/polyfn/polyfn/telemetry/telemetrytest"
 )
 
 // TestLogHandlerFilesRecordsUnderTheirSpan: with tracing on, a record logged

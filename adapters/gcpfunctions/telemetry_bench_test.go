@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/polyfn/polyfn/core"
-	"github.com/polyfn/polyfn/core/telemetry/telemetrytest"
+	"github.com/polyfn/polyfn/telemetry/telemetrytest"
 )
 
 // BenchmarkInvocationTelemetry is what one log record through the Cloud

@@ -5,8 +5,8 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/polyfn/polyfn/core/telemetry"
-	"github.com/polyfn/polyfn/core/telemetry/jsonlog"
+	"github.com/polyfn/polyfn/telemetry"
+	"github.com/polyfn/polyfn/telemetry/jsonlog"
 )
 
 // NewLogHandler returns the local runtime's log handler: readable text for a

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/polyfn/polyfn/core"
-	"github.com/polyfn/polyfn/core/telemetry"
-	"github.com/polyfn/polyfn/core/telemetry/jsonlog/jsonlogtest"
+	"github.com/polyfn/polyfn/telemetry"
+	"github.com/polyfn/polyfn/telemetry/jsonlog/jsonlogtest"
 )
 
 // checkMatchesSlog runs the script data through the JSON form of

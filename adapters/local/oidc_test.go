@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/polyfn/polyfn/adapters/local"
-	"github.com/polyfn/polyfn/core/auth"
+	"github.com/polyfn/polyfn/middleware/auth"
 )
 
 // TestDevIssuerTokensVerify proves a token from IssueToken passes the same

@@ -49,7 +49,7 @@ type Options struct {
 	// the default of variables of kind core.KindOIDCIssuer.
 	OIDCIssuer string
 	// Metrics, when set, serves GET /_polyfn/metrics: the functions'
-	// metrics in the Prometheus text format (core/telemetry/prom).
+	// metrics in the Prometheus text format (telemetry/prom).
 	Metrics http.Handler
 }
 

@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/polyfn/polyfn/core"
-	"github.com/polyfn/polyfn/core/telemetry/prom"
-	"github.com/polyfn/polyfn/core/telemetry/telemetrytest"
+	"github.com/polyfn/polyfn/telemetry/prom"
+	"github.com/polyfn/polyfn/telemetry/telemetrytest"
 )
 
 // BenchmarkInvocationTelemetry is what one log record (JSON, as with

@@ -10,7 +10,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/polyfn/polyfn/core"
-	"github.com/polyfn/polyfn/core/telemetry/otlp"
+	"github.com/polyfn/polyfn/telemetry/otlp"
 )
 
 // startTracing starts OTLP trace export when it is configured, else

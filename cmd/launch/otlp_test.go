@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/polyfn/polyfn/core"
-	"github.com/polyfn/polyfn/core/telemetry/otlp"
 	"github.com/polyfn/polyfn/internal/emulators"
+	"github.com/polyfn/polyfn/telemetry/otlp"
 )
 
 // TestTracingExportsOTLP starts the process's telemetry against an OTLP

@@ -13,7 +13,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 
 	"github.com/polyfn/polyfn/core"
-	"github.com/polyfn/polyfn/core/telemetry"
+	"github.com/polyfn/polyfn/telemetry"
 )
 
 // MetricsEnv turns the built-in metrics off when set to "off".

@@ -12,7 +12,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
 
-	"github.com/polyfn/polyfn/core/telemetry/emf"
+	"github.com/polyfn/polyfn/telemetry/emf"
 )
 
 // startMetrics writes the metrics of each invocation to stdout at its end

@@ -9,7 +9,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
 
-	"github.com/polyfn/polyfn/core/telemetry/prom"
+	"github.com/polyfn/polyfn/telemetry/prom"
 )
 
 // metricsHandler serves the local runtime's GET /_polyfn/metrics, set by

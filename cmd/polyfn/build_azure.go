@@ -278,7 +278,7 @@ func azureTimeSpan(d time.Duration) string {
 var azureMethods = []string{"get", "post", "put", "delete", "head", "patch", "options", "trace"}
 
 // azureHTTPFunction is the function.json of one route: an anonymous httpTrigger
-// (the app authenticates, core/auth) with the route's methods and path, and
+// (the app authenticates, middleware/auth) with the route's methods and path, and
 // the http output.
 func azureHTTPFunction(r core.Route) (azureFunctionJSON, error) {
 	route, err := azureRoute(r.Path)

@@ -16,10 +16,10 @@ import (
 
 	"github.com/polyfn/polyfn/adapters/azurefunctions/azurefunctionstest"
 	"github.com/polyfn/polyfn/core"
-	"github.com/polyfn/polyfn/core/auth/authtest"
 	"github.com/polyfn/polyfn/functions/orders"
 	"github.com/polyfn/polyfn/functions/thumbnails"
 	"github.com/polyfn/polyfn/functions/users"
+	"github.com/polyfn/polyfn/middleware/auth/authtest"
 )
 
 // azureKitchenSink declares every route form and trigger the function app

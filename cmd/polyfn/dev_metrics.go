@@ -13,9 +13,9 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 
 	"github.com/polyfn/polyfn/core"
-	"github.com/polyfn/polyfn/core/telemetry"
-	"github.com/polyfn/polyfn/core/telemetry/otlp"
-	"github.com/polyfn/polyfn/core/telemetry/prom"
+	"github.com/polyfn/polyfn/telemetry"
+	"github.com/polyfn/polyfn/telemetry/otlp"
+	"github.com/polyfn/polyfn/telemetry/prom"
 )
 
 // devTelemetry records the functions' built-in metrics and returns the

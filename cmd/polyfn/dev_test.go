@@ -26,7 +26,7 @@ import (
 	"gocloud.dev/pubsub"
 
 	"github.com/polyfn/polyfn/adapters/local"
-	"github.com/polyfn/polyfn/core/auth/authtest"
+	"github.com/polyfn/polyfn/middleware/auth/authtest"
 )
 
 // buildPolyfn builds the CLI once per test binary.

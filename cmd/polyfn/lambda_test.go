@@ -17,9 +17,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/polyfn/polyfn/core/auth/authtest"
-	"github.com/polyfn/polyfn/core/telemetry/emf/emftest"
 	"github.com/polyfn/polyfn/internal/emulators"
+	"github.com/polyfn/polyfn/middleware/auth/authtest"
+	"github.com/polyfn/polyfn/telemetry/emf/emftest"
 )
 
 func TestLambdaUsage(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/polyfn/polyfn/adapters/local"
-	"github.com/polyfn/polyfn/core/auth"
+	"github.com/polyfn/polyfn/middleware/auth"
 )
 
 // TestTokenAudienceAndTTL runs `polyfn token` with --aud and --ttl against

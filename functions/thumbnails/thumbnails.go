@@ -21,7 +21,7 @@ import (
 	"strings"
 
 	"github.com/polyfn/polyfn/core"
-	"github.com/polyfn/polyfn/core/telemetry"
+	"github.com/polyfn/polyfn/telemetry"
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 	"gocloud.dev/pubsub"

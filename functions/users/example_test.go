@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/polyfn/polyfn/core/auth"
 	"github.com/polyfn/polyfn/functions/users"
+	"github.com/polyfn/polyfn/middleware/auth"
 )
 
 // The users app in a test or a tool: start it with an Env, then serve its

@@ -15,10 +15,10 @@ import (
 	"gocloud.dev/runtimevar"
 
 	"github.com/polyfn/polyfn/core"
-	"github.com/polyfn/polyfn/core/auth"
-	"github.com/polyfn/polyfn/core/cors"
-	"github.com/polyfn/polyfn/core/idempotency"
-	"github.com/polyfn/polyfn/core/ratelimit"
+	"github.com/polyfn/polyfn/middleware/auth"
+	"github.com/polyfn/polyfn/middleware/cors"
+	"github.com/polyfn/polyfn/middleware/idempotency"
+	"github.com/polyfn/polyfn/middleware/ratelimit"
 )
 
 // The variables that configure the users app's gateway policies

@@ -20,9 +20,9 @@ import (
 	"gocloud.dev/blob"
 
 	"github.com/polyfn/polyfn/core"
-	"github.com/polyfn/polyfn/core/auth/authtest"
 	"github.com/polyfn/polyfn/functions/users"
 	"github.com/polyfn/polyfn/internal/emulators"
+	"github.com/polyfn/polyfn/middleware/auth/authtest"
 )
 
 // stored lists the users stored in the bucket in dir.

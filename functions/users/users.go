@@ -33,10 +33,10 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/polyfn/polyfn/core"
-	"github.com/polyfn/polyfn/core/auth"
-	"github.com/polyfn/polyfn/core/idempotency"
-	"github.com/polyfn/polyfn/core/timeout"
-	"github.com/polyfn/polyfn/core/validate"
+	"github.com/polyfn/polyfn/middleware/auth"
+	"github.com/polyfn/polyfn/middleware/idempotency"
+	"github.com/polyfn/polyfn/middleware/timeout"
+	"github.com/polyfn/polyfn/middleware/validate"
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 )

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/polyfn/polyfn/core/auth/authtest"
+	"github.com/polyfn/polyfn/middleware/auth/authtest"
 )
 
 // BenchmarkColdStart measures, per iteration, one cold start: from starting

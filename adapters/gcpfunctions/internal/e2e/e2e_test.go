@@ -23,8 +23,8 @@ import (
 	"gocloud.dev/blob"
 	"gocloud.dev/pubsub"
 
-	"github.com/polyfn/polyfn/core/auth/authtest"
 	"github.com/polyfn/polyfn/internal/emulators"
+	"github.com/polyfn/polyfn/middleware/auth/authtest"
 )
 
 // The end-to-end tests build the example functions with -tags gcp and run

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/polyfn/polyfn/core/auth/authtest"
+	"github.com/polyfn/polyfn/middleware/auth/authtest"
 )
 
 // cloudLoggingLine is a structured log line as Cloud Logging reads it from
