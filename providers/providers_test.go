@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"gocloud.dev/blob"
 	"gocloud.dev/docstore"
 	"gocloud.dev/pubsub"
@@ -138,6 +139,37 @@ func TestDrivers(t *testing.T) {
 		if d.Scheme != strings.ToLower(d.Scheme) {
 			t.Errorf("%s: scheme %q is not lower-case, as gocloud.dev reports schemes", d.Package, d.Scheme)
 		}
+	}
+}
+
+// TestKinds checks the kind table: each portable type belongs to one kind
+// package, which KindPackage names, and every kind package has drivers.
+func TestKinds(t *testing.T) {
+	owner := map[string]string{}
+	for _, k := range providers.Kinds() {
+		if k.Uses == "" {
+			t.Errorf("%s: no Uses for its documentation", k.Package)
+		}
+		for _, typ := range k.Types {
+			if other, dup := owner[typ]; dup {
+				t.Errorf("%s is in both %s and %s", typ, other, k.Package)
+			}
+			owner[typ] = k.Package
+			if got := providers.KindPackage(typ); got != k.Package {
+				t.Errorf("KindPackage(%q): got %q, want %q", typ, got, k.Package)
+			}
+		}
+	}
+	for _, d := range providers.Drivers() {
+		delete(owner, d.Type)
+	}
+	for typ, pkg := range owner {
+		t.Errorf("%s: no driver for %s", pkg, typ)
+	}
+	want := []string{providers.Module + "/providers/blob", providers.Module + "/providers/docstore",
+		providers.Module + "/providers/pubsub", providers.Module + "/providers/runtimevar", providers.Module + "/providers/secrets"}
+	if diff := cmp.Diff(want, providers.KindPackages()); diff != "" {
+		t.Errorf("KindPackages (-want +got):\n%s", diff)
 	}
 }
 

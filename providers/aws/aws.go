@@ -1,12 +1,9 @@
-// Package aws links the gocloud.dev drivers for AWS. A build with -tags aws
-// links it (cmd/launch/providers_aws.go); import it for its side effects.
+// Package aws links all of polyfn's gocloud.dev drivers for AWS at once,
+// for tools and tests (internal/backends links every provider into one test
+// binary); import it for its side effects. A function's main imports the
+// kind packages it uses instead (providers/blob, …), which link the same
+// drivers one kind at a time under -tags aws.
+//
+// Its imports (drivers.go) are generated from the driver table in
+// providers/drivers.go.
 package aws
-
-import (
-	_ "gocloud.dev/blob/s3blob"                  // s3://
-	_ "gocloud.dev/docstore/awsdynamodb/v2"      // dynamodb://
-	_ "gocloud.dev/pubsub/awssnssqs"             // awssns:// (topics), awssqs://
-	_ "gocloud.dev/runtimevar/awsparamstore"     // awsparamstore://
-	_ "gocloud.dev/runtimevar/awssecretsmanager" // awssecretsmanager://
-	_ "gocloud.dev/secrets/awskms"               // awskms://
-)

@@ -1,14 +1,12 @@
-// Package azure links the gocloud.dev drivers for Azure, and polyfn's own
-// runtime variable driver for Key Vault secrets, which gocloud.dev lacks. A
-// build with -tags azure links it (cmd/launch/providers_azure.go); import it
-// for its side effects.
+// Package azure links all of polyfn's gocloud.dev drivers for Azure at once,
+// with polyfn's own runtime variable driver for Key Vault secrets, which
+// gocloud.dev lacks (providers/azure/keyvaultvar), for tools and tests
+// (internal/backends links every provider into one test binary); import it
+// for its side effects. A function's main imports the kind packages it uses
+// instead (providers/blob, …), which link the same drivers one kind at a
+// time under -tags azure. Its mongo:// driver serves Azure Cosmos DB for
+// MongoDB.
+//
+// Its imports (drivers.go) are generated from the driver table in
+// providers/drivers.go.
 package azure
-
-import (
-	_ "gocloud.dev/blob/azureblob"         // azblob://
-	_ "gocloud.dev/docstore/mongodocstore" // mongo:// (Cosmos DB for MongoDB)
-	_ "gocloud.dev/pubsub/azuresb"         // azuresb://
-	_ "gocloud.dev/secrets/azurekeyvault"  // azurekeyvault://
-
-	_ "github.com/polyfn/polyfn/providers/azure/keyvaultvar" // azurekeyvaultvar://
-)

@@ -1,12 +1,9 @@
-// Package gcp links the gocloud.dev drivers for Google Cloud. A build with
-// -tags gcp links it (cmd/launch/providers_gcp.go); import it for its side
-// effects.
+// Package gcp links all of polyfn's gocloud.dev drivers for Google Cloud at
+// once, for tools and tests (internal/backends links every provider into one
+// test binary); import it for its side effects. A function's main imports
+// the kind packages it uses instead (providers/blob, …), which link the same
+// drivers one kind at a time under -tags gcp.
+//
+// Its imports (drivers.go) are generated from the driver table in
+// providers/drivers.go.
 package gcp
-
-import (
-	_ "gocloud.dev/blob/gcsblob"                // gs://
-	_ "gocloud.dev/docstore/gcpfirestore"       // firestore://
-	_ "gocloud.dev/pubsub/gcppubsub"            // gcppubsub://
-	_ "gocloud.dev/runtimevar/gcpsecretmanager" // gcpsecretmanager://
-	_ "gocloud.dev/secrets/gcpkms"              // gcpkms://
-)
