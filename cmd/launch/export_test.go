@@ -6,7 +6,7 @@ import (
 
 	"github.com/polyfn/polyfn/core"
 	"github.com/polyfn/polyfn/internal/emulators"
-	"github.com/polyfn/polyfn/telemetry/otlp"
+	"github.com/polyfn/polyfn/telemetry/otlp" // registers the exporter under test
 )
 
 // TestTracingExportsOTLP starts the process's telemetry against an OTLP
