@@ -1,12 +1,9 @@
 package core_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -241,24 +238,6 @@ func TestParseTraceparent(t *testing.T) {
 		got, ok := core.ParseTraceparent(tt.in)
 		if ok != tt.ok || got != tt.want {
 			t.Errorf("ParseTraceparent(%q) = %+v, %v; want %+v, %v", tt.in, got, ok, tt.want, tt.ok)
-		}
-	}
-}
-
-func TestLogHandlerAddsInvocation(t *testing.T) {
-	var buf bytes.Buffer
-	log := slog.New(core.NewLogHandler(slog.NewJSONHandler(&buf, nil))).With("app", "users")
-	ctx, cancel := core.WithInvocation(t.Context(), &core.Invocation{ID: "req-9", Function: "users",
-		Trace: core.Trace{Format: core.TraceW3C, TraceID: "4bf92f3577b34da6a3ce929d0e0e4736"}})
-	defer cancel()
-	log.InfoContext(ctx, "created", "id", "u1")
-	var rec map[string]any
-	if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
-		t.Fatal(err)
-	}
-	for k, want := range map[string]string{"invocation_id": "req-9", "function": "users", "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "app": "users", "id": "u1"} {
-		if rec[k] != want {
-			t.Errorf("record[%q] = %v, want %q (record %s)", k, rec[k], want, buf.Bytes())
 		}
 	}
 }

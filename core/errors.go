@@ -99,18 +99,10 @@ type Error struct {
 }
 
 // Errorf returns an error with the given code. As with fmt.Errorf, a %w verb
-// wraps its operand, which errors.Is and errors.As then see; with several
-// %w verbs, they see every operand.
+// wraps its operand, which errors.Is and errors.As then see.
 func Errorf(code Code, format string, args ...any) error {
-	formatted := fmt.Errorf(format, args...)
-	e := &Error{Code: code, msg: formatted.Error()}
-	switch formatted.(type) {
-	case interface{ Unwrap() error }, interface{ Unwrap() []error }:
-		// fmt wrapped one operand or several: keep its error, whose own
-		// Unwrap gives them all to errors.Is and errors.As.
-		e.err = formatted
-	}
-	return e
+	wrapped := fmt.Errorf(format, args...)
+	return &Error{Code: code, msg: wrapped.Error(), err: errors.Unwrap(wrapped)}
 }
 
 // Wrap returns err with the given code, or nil if err is nil.

@@ -2,13 +2,10 @@ package telemetry
 
 import (
 	"bytes"
-	"context"
 	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
-
-	"github.com/polyfn/polyfn/core"
 )
 
 func TestSensitive(t *testing.T) {
@@ -44,26 +41,5 @@ func TestRedactAttr(t *testing.T) {
 		if !strings.Contains(got, kept) {
 			t.Errorf("%s lacks %s", got, kept)
 		}
-	}
-}
-
-func TestStampHandlerTopLevel(t *testing.T) {
-	var buf bytes.Buffer
-	h := NewStampHandler(slog.NewJSONHandler(&buf, nil), StampInvocation)
-	ctx, cancel := core.WithInvocation(t.Context(), &core.Invocation{ID: "i-1", Function: "f"})
-	defer cancel()
-	slog.New(h).With("a", 1).WithGroup("g").InfoContext(ctx, "m", "b", 2)
-	slog.New(h).InfoContext(ctx, "m2", "c", 3)
-	slog.New(h).InfoContext(context.Background(), "outside")
-	for _, want := range []string{
-		`"msg":"m","invocation_id":"i-1","function":"f","a":1,"g":{"b":2}}`,
-		`"msg":"m2","invocation_id":"i-1","function":"f","c":3}`,
-	} {
-		if got := buf.String(); !strings.Contains(got, want) {
-			t.Errorf("got %s, want it to contain %s", got, want)
-		}
-	}
-	if got := buf.String(); strings.Count(got, "invocation_id") != 2 {
-		t.Errorf("got %s, want the stamp in the records logged with the invocation only", got)
 	}
 }

@@ -7,12 +7,12 @@ import (
 	"testing"
 )
 
-// BenchmarkSlogJSON is the floor under the log handlers' cost: the record
-// of the invocation benchmarks (telemetrytest), with the AWS stamp's two
-// attributes already on it, through the standard library's JSON handler
-// alone (plain), with a ReplaceAttr that changes nothing (slog then hands
-// every attribute, the built-in ones included, through it), and with
-// RedactAttr.
+// BenchmarkSlogJSON is what the log handlers' options cost slog: the
+// record of the invocation benchmarks (telemetrytest), with Lambda's two
+// invocation fields on it as attributes, through the standard library's
+// JSON handler alone (plain), with a ReplaceAttr that changes nothing (slog
+// then hands every attribute, the built-in ones included, through it), and
+// with RedactAttr.
 func BenchmarkSlogJSON(b *testing.B) {
 	for _, tc := range []struct {
 		name    string

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/polyfn/polyfn/core"
+	"github.com/polyfn/polyfn/telemetry"
 )
 
 // Options configure a Handler. A nil *Options means the defaults.
@@ -109,7 +110,7 @@ func (h *Handler) invocation(ctx context.Context, payload []byte) (context.Conte
 	inv := h.invocationOf(ctx)
 	inv.ColdStart = core.ColdStart()
 	ctx = context.WithValue(ctx, rawKey{}, payload)
-	return core.WithInvocation(ctx, inv)
+	return core.WithInvocation(telemetry.WithInvocationLog(ctx), inv)
 }
 
 // invocationOf reads an invocation's metadata from the context that
@@ -180,11 +181,11 @@ type failure struct {
 	transient bool
 }
 
-// byCode is the adapter's one table from error code to Lambda behaviour.
+// failureOf is the adapter's one table from error code to Lambda behaviour.
 // A failed SQS or DynamoDB record is reported in batchItemFailures; any other
 // failed event fails the invocation, and Lambda retries it (twice for
 // asynchronous invocations, then its on-failure destination).
-var byCode = map[core.Code]failure{
+var failureOf = map[core.Code]failure{
 	core.Unknown:              {"Polyfn.Unknown", true},
 	core.InvalidArgument:      {"Polyfn.InvalidArgument", false},
 	core.Unauthenticated:      {"Polyfn.Unauthenticated", false},
@@ -204,10 +205,10 @@ var byCode = map[core.Code]failure{
 }
 
 func failureFor(err error) failure {
-	if f, ok := byCode[core.CodeOf(err)]; ok {
+	if f, ok := failureOf[core.CodeOf(err)]; ok {
 		return f
 	}
-	return byCode[core.Internal]
+	return failureOf[core.Internal]
 }
 
 // functionError turns err into the error aws-lambda-go reports to Lambda:

@@ -4,11 +4,9 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"time"
 
 	"github.com/polyfn/polyfn/core"
 	"github.com/polyfn/polyfn/telemetry"
-	"github.com/polyfn/polyfn/telemetry/jsonlog"
 )
 
 // NewLogHandler returns a slog handler that writes one JSON object per line
@@ -19,20 +17,30 @@ import (
 // when Lambda passed one, the X-Ray "traceId" (the trace header's Root).
 // The request id and trace id follow the message; every attribute follows
 // them at the top level; secrets are redacted (telemetry.RedactAttr).
+//
+// It is slog.JSONHandler, with a handler per invocation that carries the
+// invocation's fields (telemetry.LogHandler).
 func NewLogHandler(w io.Writer, level slog.Leveler) slog.Handler {
-	return jsonlog.New(w, &jsonlog.Options{
-		Level:         level,
-		TimeKey:       "timestamp",
-		AppendTime:    appendLambdaTime,
-		LevelName:     lambdaLevel,
-		ReplaceAttr:   replaceAttr,
-		AppendContext: appendInvocation,
-	})
+	return telemetry.NewLogHandler(newJSONHandler(w, level), &telemetry.LogOptions{Fields: invocationFields})
 }
 
-// replaceAttr renames the message (and an attribute named like a built-in
-// field at the top level, as slog.JSONHandler with lambdaAttr did) and
-// redacts secrets.
+// newJSONHandler is the handler of records outside an invocation, from
+// which each invocation's is derived.
+func newJSONHandler(w io.Writer, level slog.Leveler) *slog.JSONHandler {
+	return slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: replaceAttr})
+}
+
+// invocationFields are the invocation's request id and, when Lambda passed
+// one, its X-Ray trace id.
+func invocationFields(_ context.Context, inv *core.Invocation) []slog.Attr {
+	if inv.Trace.IsZero() {
+		return []slog.Attr{slog.String("requestId", inv.ID)}
+	}
+	return []slog.Attr{slog.String("requestId", inv.ID), slog.String("traceId", inv.Trace.TraceID)}
+}
+
+// replaceAttr names the record's built-in fields as Lambda does (and an
+// attribute named like one of them at the top level) and redacts secrets.
 func replaceAttr(groups []string, a slog.Attr) slog.Attr {
 	return telemetry.RedactAttr(groups, lambdaAttr(groups, a))
 }
@@ -40,46 +48,23 @@ func replaceAttr(groups []string, a slog.Attr) slog.Attr {
 // lambdaTimeLayout is Lambda's timestamp: RFC 3339 in UTC, in milliseconds.
 const lambdaTimeLayout = "2006-01-02T15:04:05.000Z"
 
-// appendLambdaTime writes a record's time as lambdaAttr writes a time,
-// digit by digit: formatting by the layout parses it every time, a tenth
-// of a record's cost.
-func appendLambdaTime(b []byte, t time.Time) []byte {
-	t = t.UTC()
-	b = append(b, '"')
-	b, ok := jsonlog.AppendDateTime(b, t)
-	if !ok {
-		b = t.AppendFormat(b, lambdaTimeLayout)
-		return append(b, '"')
-	}
-	b = append(b, '.')
-	b = jsonlog.AppendDigits(b, t.Nanosecond()/1e6, 3)
-	return append(b, 'Z', '"')
-}
-
-// appendInvocation writes the invocation's request id and, when Lambda
-// passed one, its X-Ray trace id, after the message.
-func appendInvocation(ctx context.Context, b []byte) []byte {
-	inv, ok := core.InvocationFrom(ctx)
-	if !ok {
-		return b
-	}
-	b = jsonlog.AppendMember(b, "requestId", inv.ID)
-	if !inv.Trace.IsZero() {
-		b = jsonlog.AppendMember(b, "traceId", inv.Trace.TraceID)
-	}
-	return b
-}
-
+// lambdaAttr renames the record's time, level and message. slog hands an
+// attribute of the record's own with the same key at the top level here
+// too, and it is renamed alike; one of another kind (a string "time") is
+// left as it is.
 func lambdaAttr(groups []string, a slog.Attr) slog.Attr {
 	if len(groups) > 0 {
 		return a
 	}
 	switch a.Key {
 	case slog.TimeKey:
-		return slog.String("timestamp", a.Value.Time().UTC().Format(lambdaTimeLayout))
+		if a.Value.Kind() == slog.KindTime {
+			return slog.String("timestamp", a.Value.Time().UTC().Format(lambdaTimeLayout))
+		}
 	case slog.LevelKey:
-		l, _ := a.Value.Any().(slog.Level)
-		return slog.String(slog.LevelKey, lambdaLevel(l))
+		if l, ok := a.Value.Any().(slog.Level); ok {
+			return slog.String(slog.LevelKey, lambdaLevel(l))
+		}
 	case slog.MessageKey:
 		a.Key = "message"
 	}

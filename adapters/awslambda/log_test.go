@@ -10,12 +10,15 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/polyfn/polyfn/core"
 	"github.com/polyfn/polyfn/telemetry"
-	"github.com/polyfn/polyfn/telemetry/jsonlog/jsonlogtest"
+	"github.com/polyfn/polyfn/telemetry/telemetrytest"
 )
 
 var updateLogs = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -23,10 +26,11 @@ var updateLogs = flag.Bool("update", false, "rewrite the golden files in testdat
 // logRecordTime is the fixed time of the golden records.
 var logRecordTime = time.Date(2026, 3, 14, 9, 26, 53, 589_000_000, time.FixedZone("CET", 3600))
 
-// logInvocation is the invocation of the golden records.
+// logInvocation is the invocation of the golden records, with the room
+// for its log handlers the adapter gives it.
 func logInvocation(t *testing.T) context.Context {
 	trace, _ := core.ParseXRay("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1")
-	ctx, cancel := core.WithInvocation(t.Context(), &core.Invocation{
+	ctx, cancel := core.WithInvocation(telemetry.WithInvocationLog(t.Context()), &core.Invocation{
 		ID: "8476a536-e9f4-11e8-9739-2dfe598c3fcd", Cloud: core.CloudAWS, Function: "users", Trace: trace,
 	})
 	t.Cleanup(cancel)
@@ -109,64 +113,70 @@ func TestLogHandlerLevels(t *testing.T) {
 	}
 }
 
-// slogLogHandler is NewLogHandler as it was built on slog.JSONHandler, the
-// reference that the jsonlog-based handler must match byte for byte.
-func slogLogHandler(w io.Writer, level slog.Leveler) slog.Handler {
-	j := slog.NewJSONHandler(w, &slog.HandlerOptions{
-		Level:       level,
-		ReplaceAttr: telemetry.ChainReplaceAttr(lambdaAttr, telemetry.RedactAttr),
-	})
-	return telemetry.NewStampHandler(j, stampInvocation)
-}
+// awsFields are the members logInvocation gives each line.
+const awsFields = `"requestId":"8476a536-e9f4-11e8-9739-2dfe598c3fcd","traceId":"1-5759e988-bd862e3fe1be46a994272793"`
 
-// stampInvocation is appendInvocation as attributes, for the reference.
-func stampInvocation(ctx context.Context, attrs []slog.Attr) []slog.Attr {
-	inv, ok := core.InvocationFrom(ctx)
-	if !ok {
-		return attrs
-	}
-	attrs = append(attrs, slog.String("requestId", inv.ID))
-	if !inv.Trace.IsZero() {
-		attrs = append(attrs, slog.String("traceId", inv.Trace.TraceID))
-	}
-	return attrs
-}
-
-// checkMatchesSlog runs the script data through NewLogHandler and the
-// slog.JSONHandler-based reference, with and without an invocation.
-func checkMatchesSlog(t *testing.T, data []byte) {
+// checkLogShape runs the script data through NewLogHandler, with and
+// without an invocation, and through the slog.JSONHandler it is made of:
+// each line must be the JSON handler's with the invocation's fields after
+// the message, whatever attributes and groups the script opened.
+func checkLogShape(t *testing.T, data []byte) {
 	t.Helper()
+	shape := telemetrytest.LogShape{MessageKey: "message", Required: []string{"level"}}
 	for _, ctx := range []context.Context{context.Background(), logInvocation(t)} {
+		shape.Fields = ""
+		if _, ok := core.InvocationFrom(ctx); ok {
+			shape.Fields = awsFields
+		}
 		var want, got bytes.Buffer
-		jsonlogtest.Same(t, ctx, data, slogLogHandler(&want, slog.Level(-100)), &want, NewLogHandler(&got, slog.Level(-100)), &got)
+		wantPanics := telemetrytest.RunLogScript(ctx, newJSONHandler(&want, slog.Level(-100)), data)
+		gotPanics := telemetrytest.RunLogScript(ctx, NewLogHandler(&got, slog.Level(-100)), data)
+		telemetrytest.CheckLogLines(t, data, shape, want.String(), got.String())
+		if diff := cmp.Diff(wantPanics, gotPanics); diff != "" {
+			t.Fatalf("script %q: panics differ (-want +got):\n%s", data, diff)
+		}
 	}
 }
 
-func TestLogHandlerMatchesSlog(t *testing.T) {
-	for _, data := range jsonlogtest.Scripts(3, 2000) {
-		checkMatchesSlog(t, data)
+func TestLogHandlerShape(t *testing.T) {
+	for _, data := range telemetrytest.LogScripts(3, 2000) {
+		checkLogShape(t, data)
 	}
 }
 
-func FuzzLogHandlerMatchesSlog(f *testing.F) {
-	jsonlogtest.AddSeeds(f)
-	f.Fuzz(checkMatchesSlog)
+func FuzzLogHandlerShape(f *testing.F) {
+	telemetrytest.AddLogSeeds(f)
+	f.Fuzz(checkLogShape)
 }
 
-func TestAppendLambdaTime(t *testing.T) {
+// TestLogHandlerSlogtest: the handler keeps slog's contract, inside an
+// invocation and outside.
+func TestLogHandlerSlogtest(t *testing.T) {
+	keys := map[string]string{"timestamp": slog.TimeKey, "message": slog.MessageKey}
+	for name, ctx := range map[string]context.Context{"outside": context.Background(), "invocation": logInvocation(t)} {
+		t.Run(name, func(t *testing.T) {
+			telemetrytest.TestLogHandler(t, ctx, func(w io.Writer) slog.Handler { return NewLogHandler(w, slog.LevelDebug) }, keys, "requestId", "traceId")
+		})
+	}
+}
+
+// TestLogHandlerTimestamp: Lambda's timestamp is in UTC with three digits
+// of milliseconds, whatever the record's zone and precision.
+func TestLogHandlerTimestamp(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	times := []time.Time{
-		{}, logRecordTime, time.Date(9999, 12, 31, 23, 59, 59, 999_999_999, time.UTC),
-		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
-		time.Date(2026, 1, 1, 0, 30, 0, 5_000_000, time.FixedZone("", 3600)),
+		logRecordTime, time.Date(9999, 12, 31, 23, 59, 59, 999_999_999, time.UTC),
+		time.Date(2026, 1, 1, 0, 30, 0, 5_000_000, time.FixedZone("", 3600)), time.Date(2026, 1, 1, 0, 30, 0, 0, time.UTC),
 	}
-	for range 10000 {
-		times = append(times, time.Unix(rng.Int64N(300_000_000_000)-62_000_000_000, rng.Int64N(1e9)).In(time.FixedZone("", int(rng.IntN(50_000))-25_000)))
+	for range 100 {
+		times = append(times, time.Unix(rng.Int64N(250_000_000_000)-62_000_000_000, rng.Int64N(1e9)).In(time.FixedZone("", int(rng.IntN(50_000))-25_000)))
 	}
 	for _, at := range times {
-		want := `"` + at.UTC().Format(lambdaTimeLayout) + `"`
-		if got := string(appendLambdaTime(nil, at)); got != want {
-			t.Fatalf("appendLambdaTime(%v) = %s, want %s", at, got, want)
+		var buf bytes.Buffer
+		_ = NewLogHandler(&buf, slog.LevelInfo).Handle(t.Context(), slog.NewRecord(at, slog.LevelInfo, "m", 0))
+		want := `{"timestamp":"` + at.UTC().Format(lambdaTimeLayout) + `",`
+		if got := buf.String(); !strings.HasPrefix(got, want) {
+			t.Fatalf("%v: got %s, want it to start with %s", at, got, want)
 		}
 	}
 }

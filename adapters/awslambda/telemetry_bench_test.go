@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/polyfn/polyfn/core"
+	"github.com/polyfn/polyfn/telemetry"
 	"github.com/polyfn/polyfn/telemetry/emf"
 	"github.com/polyfn/polyfn/telemetry/telemetrytest"
 )
@@ -20,6 +21,7 @@ func BenchmarkInvocationTelemetry(b *testing.B) {
 		Handler:       NewLogHandler(io.Discard, slog.LevelInfo),
 		MeterProvider: e.MeterProvider(),
 		Flush:         e.Flush,
+		Context:       telemetry.WithInvocationLog, // as the handler's invocation does
 		Metadata: core.Invocation{ID: "8476a536-e9f4-11e8-9739-2dfe598c3fcd", Cloud: core.CloudAWS, Function: "users",
 			Trace: trace},
 	})

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/polyfn/polyfn/core"
+	"github.com/polyfn/polyfn/telemetry"
 )
 
 // DefaultRoutePrefix is the host's default extensions.http.routePrefix.
@@ -241,7 +242,7 @@ func (h *Handler) run(ctx context.Context, inv *core.Invocation) (context.Contex
 		inv.ID = newID()
 	}
 	inv.ColdStart = core.ColdStart()
-	return core.WithInvocation(ctx, inv)
+	return core.WithInvocation(telemetry.WithInvocationLog(ctx), inv)
 }
 
 // ServeHTTP answers the host:

@@ -1,15 +1,14 @@
 package azurefunctions
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"sync"
 
 	"github.com/polyfn/polyfn/telemetry"
-	"github.com/polyfn/polyfn/telemetry/jsonlog"
 )
 
 // The host writes the Logs of a default-mode reply to the invocation's own
@@ -65,144 +64,89 @@ func (b *logBuffer) close() []string {
 	return lines
 }
 
-// LogHandler is a slog.Handler that writes every record to an inner handler
-// (the process's stdout, which the host collects) and, for records logged
-// with the context of a default-mode invocation, also keeps the record as a
-// JSON line for the Logs of that invocation's reply, with secrets redacted
-// (telemetry.RedactAttr) and the invocation's id, function and trace after
-// the message (telemetry.AppendInvocation). Log with
-// slog.InfoContext(ctx, …) for a line to reach the invocation's log.
+// NewLogHandler returns the log handler of the azure build: JSON lines,
+// which the host collects from the process, secrets redacted
+// (telemetry.RedactAttr); records below slog.LevelWarn to stdout, the others
+// to stderr, which the host reports as errors; records at level or above
+// (slog.LevelInfo when nil). A record logged with an invocation's context
+// carries its invocation_id, function and, when the host sent one, trace_id
+// after the message (telemetry.InvocationFields); one logged with the
+// context of a default-mode invocation (or of the host's request for one,
+// as the adapter's own warnings are) is also kept, the same line, for the
+// Logs of that invocation's reply. Log with slog.InfoContext(ctx, …)
+// for a line to reach the invocation's log.
 //
-// When inner is a *JSONHandler, whose lines are the Logs lines, a kept
-// record is formatted once for both.
-type LogHandler struct {
-	inner slog.Handler
-	json  *JSONHandler // inner, when it is one
-	// lines renders kept records, with this handler's attributes and
-	// groups; it writes nowhere.
-	lines *jsonlog.Handler
-}
-
-var _ slog.Handler = (*LogHandler)(nil)
-
-// NewLogHandler wraps inner.
-func NewLogHandler(inner slog.Handler) *LogHandler {
-	return newLogHandler(inner, newLines())
-}
-
-func newLogHandler(inner slog.Handler, lines *jsonlog.Handler) *LogHandler {
-	j, _ := inner.(*JSONHandler)
-	return &LogHandler{inner: inner, json: j, lines: lines}
-}
-
-// newLines returns a handler that renders JSON lines, secrets redacted and
-// the invocation stamped, and writes nowhere.
-func newLines() *jsonlog.Handler {
-	return jsonlog.New(io.Discard, &jsonlog.Options{
-		Level: allLevels, ReplaceAttr: telemetry.RedactAttr, AppendContext: telemetry.AppendInvocation,
+// It is slog.JSONHandler, with a handler per invocation that carries the
+// invocation's fields and writes each line to the Logs too
+// (telemetry.LogHandler), so a line is formatted once for both.
+func NewLogHandler(stdout, stderr io.Writer, level slog.Leveler) slog.Handler {
+	out, errs := &lockedWriter{w: stdout}, &lockedWriter{w: stderr}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: telemetry.RedactAttr}
+	base := byLevel{low: slog.NewJSONHandler(out, opts), high: slog.NewJSONHandler(errs, opts)}
+	return telemetry.NewLogHandler(base, &telemetry.LogOptions{
+		Fields: telemetry.InvocationFields,
+		Handler: func(ctx context.Context, base slog.Handler) slog.Handler {
+			logs, ok := ctx.Value(logsKey{}).(*logBuffer)
+			if !ok {
+				return nil
+			}
+			return byLevel{
+				low:  slog.NewJSONHandler(keepingWriter{out, logs}, opts),
+				high: slog.NewJSONHandler(keepingWriter{errs, logs}, opts),
+			}
+		},
 	})
 }
 
-// Enabled reports whether inner handles level: the Logs keep what stdout gets.
-func (h *LogHandler) Enabled(ctx context.Context, level slog.Level) bool {
-	return h.inner.Enabled(ctx, level)
-}
+// byLevel sends records below slog.LevelWarn to one handler and the
+// others to another.
+type byLevel struct{ low, high slog.Handler }
 
-// Handle keeps the record for the invocation in ctx, if any, and passes it on.
-func (h *LogHandler) Handle(ctx context.Context, r slog.Record) error {
-	b, ok := ctx.Value(logsKey{}).(*logBuffer)
-	if !ok {
-		return h.inner.Handle(ctx, r)
+func (h byLevel) pick(l slog.Level) slog.Handler {
+	if l >= slog.LevelWarn {
+		return h.high
 	}
-	level := r.Level
-	err := h.lines.WriteRecord(ctx, r, func(line []byte) error {
-		b.add(string(line[:len(line)-1])) // without the newline
-		if h.json != nil {
-			return h.json.writeLine(level, line)
-		}
-		return nil
-	})
-	if h.json != nil {
-		return err
-	}
-	return h.inner.Handle(ctx, r)
+	return h.low
 }
 
-// allLevels renders every record that reaches render: Enabled filtered already.
-const allLevels = slog.Level(math.MinInt32)
-
-// WithAttrs returns a handler whose records carry attrs, in both outputs.
-func (h *LogHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return newLogHandler(h.inner.WithAttrs(attrs), h.lines.WithAttrs(attrs).(*jsonlog.Handler))
+func (h byLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.pick(l).Enabled(ctx, l)
 }
 
-// WithGroup returns a handler whose later attributes are in group name.
-func (h *LogHandler) WithGroup(name string) slog.Handler {
-	return newLogHandler(h.inner.WithGroup(name), h.lines.WithGroup(name).(*jsonlog.Handler))
+func (h byLevel) Handle(ctx context.Context, r slog.Record) error {
+	return h.pick(r.Level).Handle(ctx, r)
 }
 
-// JSONHandler is the handler of the process's own output, which the host
-// collects: JSON lines, secrets redacted and the invocation stamped,
-// written as the Logs lines are;
-// records below slog.LevelWarn to stdout, the others to stderr, which the
-// host reports as errors.
-type JSONHandler struct {
-	level          slog.Leveler
-	lines          *jsonlog.Handler
-	stdout, stderr *lockedWriter
+func (h byLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return byLevel{low: h.low.WithAttrs(attrs), high: h.high.WithAttrs(attrs)}
 }
 
-var _ slog.Handler = (*JSONHandler)(nil)
+func (h byLevel) WithGroup(name string) slog.Handler {
+	return byLevel{low: h.low.WithGroup(name), high: h.high.WithGroup(name)}
+}
 
-// lockedWriter writes one line at a time.
+// lockedWriter writes one line at a time: the handlers of the process and
+// of each invocation write to the same stdout and stderr.
 type lockedWriter struct {
 	mu sync.Mutex
 	w  io.Writer
 }
 
-// NewJSONHandler returns a JSONHandler that writes records at level or
-// above (slog.LevelInfo when nil) to stdout or stderr.
-func NewJSONHandler(stdout, stderr io.Writer, level slog.Leveler) *JSONHandler {
-	if level == nil {
-		level = slog.LevelInfo
-	}
-	return &JSONHandler{level: level, lines: newLines(), stdout: &lockedWriter{w: stdout}, stderr: &lockedWriter{w: stderr}}
-}
-
-// Enabled reports whether level is at least the handler's.
-func (h *JSONHandler) Enabled(_ context.Context, level slog.Level) bool {
-	return level >= h.level.Level()
-}
-
-// Handle writes r as one line.
-func (h *JSONHandler) Handle(ctx context.Context, r slog.Record) error {
-	level := r.Level
-	return h.lines.WriteRecord(ctx, r, func(line []byte) error { return h.writeLine(level, line) })
-}
-
-// writeLine writes line, which ends in a newline, where records at level
-// go.
-func (h *JSONHandler) writeLine(level slog.Level, line []byte) error {
-	w := h.stdout
-	if level >= slog.LevelWarn {
-		w = h.stderr
-	}
+func (w *lockedWriter) Write(line []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	_, err := w.w.Write(line)
-	return err
+	return w.w.Write(line)
 }
 
-// WithAttrs returns a handler whose records carry attrs.
-func (h *JSONHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	h2 := *h
-	h2.lines = h.lines.WithAttrs(attrs).(*jsonlog.Handler)
-	return &h2
+// keepingWriter writes each line, which slog.JSONHandler writes whole and
+// ending in a newline, to the process's output and keeps it for an
+// invocation's Logs.
+type keepingWriter struct {
+	w    *lockedWriter
+	logs *logBuffer
 }
 
-// WithGroup returns a handler whose later attributes are in group name.
-func (h *JSONHandler) WithGroup(name string) slog.Handler {
-	h2 := *h
-	h2.lines = h.lines.WithGroup(name).(*jsonlog.Handler)
-	return &h2
+func (w keepingWriter) Write(line []byte) (int, error) {
+	w.logs.add(string(bytes.TrimSuffix(line, []byte("\n"))))
+	return w.w.Write(line)
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/polyfn/polyfn/core"
+	"github.com/polyfn/polyfn/telemetry"
 )
 
 var updateLogs = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -21,11 +22,11 @@ var updateLogs = flag.Bool("update", false, "rewrite the golden files in testdat
 // reply, each stamped with the invocation id and trace, secrets redacted.
 func TestLogHandlerGolden(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	h := NewLogHandler(NewJSONHandler(&stdout, &stderr, slog.LevelDebug))
+	h := NewLogHandler(&stdout, &stderr, slog.LevelDebug)
 	inv := &core.Invocation{ID: "a3ad4a1c-2a5a-4e07-9d6b-2c3d6f0f0c4e", Cloud: core.CloudAzure, Function: "on-order"}
 	inv.Trace, _ = core.ParseTraceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
 	logs := &logBuffer{}
-	ctx, cancel := core.WithInvocation(withLogs(t.Context(), logs), inv)
+	ctx, cancel := core.WithInvocation(telemetry.WithInvocationLog(withLogs(t.Context(), logs)), inv)
 	defer cancel()
 	at := time.Date(2026, 3, 14, 9, 26, 53, 589_000_000, time.UTC)
 	records := []struct {

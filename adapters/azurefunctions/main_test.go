@@ -23,7 +23,7 @@ import (
 
 func TestMain(m *testing.M) {
 	// As cmd/launch does: the Logs capture over the stamping JSON handler.
-	slog.SetDefault(slog.New(azurefunctions.NewLogHandler(azurefunctions.NewJSONHandler(io.Discard, io.Discard, slog.LevelInfo))))
+	slog.SetDefault(slog.New(azurefunctions.NewLogHandler(io.Discard, io.Discard, slog.LevelInfo)))
 	code := m.Run()
 	if bins.dir != "" {
 		_ = os.RemoveAll(bins.dir)

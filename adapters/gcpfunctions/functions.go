@@ -12,6 +12,7 @@ import (
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
 	"github.com/polyfn/polyfn/core"
+	"github.com/polyfn/polyfn/telemetry"
 )
 
 // entryPoint is one function registered with the Functions Framework, served
@@ -31,7 +32,7 @@ func (r *Registration) httpFunction(name string, h http.Handler) http.HandlerFun
 			return
 		}
 		defer r.gate.leave()
-		ctx, cancel := core.WithInvocation(withRequest(req.Context(), req), httpInvocation(req, name))
+		ctx, cancel := core.WithInvocation(telemetry.WithInvocationLog(withRequest(req.Context(), req)), httpInvocation(req, name))
 		defer cancel()
 		h.ServeHTTP(w, req.WithContext(ctx))
 	}
@@ -98,7 +99,7 @@ func (r *Registration) deliver(ctx context.Context, fn core.EventFunc, inv *core
 		return http.StatusServiceUnavailable, "gcpfunctions: shutting down; redeliver", core.Errorf(core.Unavailable, "gcpfunctions: shutting down")
 	}
 	defer r.gate.leave()
-	ctx, cancel := core.WithInvocation(ctx, inv)
+	ctx, cancel := core.WithInvocation(telemetry.WithInvocationLog(ctx), inv)
 	defer cancel()
 	id := inv.ID
 	e, err := decode()

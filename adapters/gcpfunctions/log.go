@@ -14,7 +14,6 @@ import (
 
 	"github.com/polyfn/polyfn/core"
 	"github.com/polyfn/polyfn/telemetry"
-	"github.com/polyfn/polyfn/telemetry/jsonlog"
 )
 
 // NewLogHandler returns a slog handler that writes one JSON object per line
@@ -29,21 +28,30 @@ import (
 // "logging.googleapis.com/trace_sampled", the execution id in the entry's
 // labels ("logging.googleapis.com/labels": {"execution_id": …}), and for an
 // HTTP function the request in "httpRequest".
+//
+// It is slog.JSONHandler, with a handler per invocation (per span, when
+// tracing is on) that carries those fields (telemetry.LogHandler).
 func NewLogHandler(w io.Writer, level slog.Leveler) slog.Handler {
 	return newLogHandler(w, level, projectID(os.Getenv))
 }
 
 func newLogHandler(w io.Writer, level slog.Leveler, project string) slog.Handler {
-	traces := newTracePrefix(project)
-	return jsonlog.New(w, &jsonlog.Options{
-		Level:       level,
-		LevelKey:    "severity",
-		LevelName:   severity,
-		ReplaceAttr: replaceAttr,
-		AppendContext: func(ctx context.Context, b []byte) []byte {
-			return appendInvocation(ctx, traces, b)
+	traces := ""
+	if project != "" {
+		traces = "projects/" + project + "/traces/"
+	}
+	return telemetry.NewLogHandler(newJSONHandler(w, level), &telemetry.LogOptions{
+		Fields: func(ctx context.Context, inv *core.Invocation) []slog.Attr {
+			return invocationFields(ctx, traces, inv)
 		},
+		BySpan: true,
 	})
+}
+
+// newJSONHandler is the handler of records outside an invocation, from
+// which each invocation's is derived.
+func newJSONHandler(w io.Writer, level slog.Leveler) *slog.JSONHandler {
+	return slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: replaceAttr})
 }
 
 // projectID is the project that trace ids are qualified with, from the
@@ -67,51 +75,28 @@ const (
 	labelsField  = "logging.googleapis.com/labels"
 )
 
-// tracePrefix is the start of a trace field's value, encoded: the
-// member's key and `"projects/<project>/traces/`, or the bare quote when
-// there is no project.
-type tracePrefix []byte
-
-func newTracePrefix(project string) tracePrefix {
-	b := []byte(`,"` + traceField + `":"`)
-	if project != "" {
-		b = append(b, "projects/"...)
-		b = jsonlog.AppendEscaped(b, project)
-		b = append(b, "/traces/"...)
-	}
-	return b
-}
-
-// appendInvocation writes the fields that join a record to its invocation
-// (https://cloud.google.com/logging/docs/structured-logging): the trace,
-// the current span and whether it is sampled, the execution id and the
-// function in the entry's labels, and for an HTTP function the request.
-// They are written directly, in the order and form slog wrote them as
-// attributes (the labels and httpRequest as groups, which slog orders as
-// encoding/json orders a map's keys).
-func appendInvocation(ctx context.Context, traces tracePrefix, b []byte) []byte {
-	inv, ok := core.InvocationFrom(ctx)
-	if !ok {
-		return b
-	}
+// invocationFields are the fields that join a record to its invocation
+// (https://cloud.google.com/logging/docs/structured-logging): the trace
+// (traces is the start of its name), the current span and whether it is
+// sampled, the execution id and the function in the entry's labels, and for
+// an HTTP function the request. The labels and httpRequest are groups,
+// whose members slog writes in the order given, here encoding/json's order
+// of a map's keys.
+func invocationFields(ctx context.Context, traces string, inv *core.Invocation) []slog.Attr {
+	attrs := make([]slog.Attr, 0, 5)
 	if t := telemetry.LogTrace(ctx, inv); !t.IsZero() && t.Format != core.TraceXRay {
-		b = append(b, traces...)
-		b = jsonlog.AppendEscaped(b, t.TraceID)
-		b = append(b, '"')
+		attrs = append(attrs, slog.String(traceField, traces+t.TraceID))
 		if span := spanHex(t); span != "" {
-			b = jsonlog.AppendMember(b, spanField, span)
+			attrs = append(attrs, slog.String(spanField, span))
 		}
-		b = append(b, `,"`+sampledField+`":`...)
-		b = strconv.AppendBool(b, t.Sampled)
+		attrs = append(attrs, slog.Bool(sampledField, t.Sampled))
 	}
-	b = append(b, `,"`+labelsField+`":{"execution_id":`...)
-	b = jsonlog.AppendString(b, inv.ID)
-	b = jsonlog.AppendMember(b, "function", inv.Function)
-	b = append(b, '}')
+	attrs = append(attrs, slog.Attr{Key: labelsField, Value: slog.GroupValue(
+		slog.String("execution_id", inv.ID), slog.String("function", inv.Function))})
 	if r, ok := ctx.Value(requestKey{}).(*http.Request); ok {
-		b = appendHTTPRequest(b, r)
+		attrs = append(attrs, slog.Attr{Key: "httpRequest", Value: httpRequest(r)})
 	}
-	return b
+	return attrs
 }
 
 // spanHex is the span id as Cloud Logging wants it, 16 hex digits:
@@ -135,94 +120,41 @@ func withRequest(ctx context.Context, r *http.Request) context.Context {
 	return context.WithValue(ctx, requestKey{}, r)
 }
 
-// appendHTTPRequest writes Cloud Logging's HttpRequest, as much of it as is
-// known while the request is served: requestMethod, requestUrl and, when
-// known, userAgent, remoteIp, referer and protocol. The values are the
-// request's own, not what the function logged, and are not redacted but
-// for the secrets of the URL's query.
-func appendHTTPRequest(b []byte, r *http.Request) []byte {
+// httpRequest is Cloud Logging's HttpRequest, as much of it as is known
+// while the request is served: requestMethod, requestUrl and, when known,
+// userAgent, remoteIp, referer and protocol. The values are the request's
+// own, not what the function logged; the secrets of the URL's query are
+// redacted.
+func httpRequest(r *http.Request) slog.Value {
 	scheme := "http"
-	if p := header(r, "X-Forwarded-Proto"); p != "" {
+	if p := r.Header.Get("X-Forwarded-Proto"); p != "" {
 		scheme = p
 	} else if r.TLS != nil {
 		scheme = "https"
 	}
-	remote, _, _ := strings.Cut(header(r, "X-Forwarded-For"), ",")
+	u := url.URL{Scheme: scheme, Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: redactQuery(r.URL.RawQuery)}
+	remote, _, _ := strings.Cut(r.Header.Get("X-Forwarded-For"), ",")
 	remote = strings.TrimSpace(remote)
 	if remote == "" {
 		remote, _, _ = net.SplitHostPort(r.RemoteAddr)
 	}
-	b = append(b, `,"httpRequest":{"requestMethod":`...)
-	b = jsonlog.AppendString(b, r.Method)
-	b = append(b, `,"requestUrl":`...)
-	b = appendRequestURL(b, scheme, r)
-	for _, f := range [...]struct{ key, value string }{
-		{"userAgent", header(r, "User-Agent")}, {"remoteIp", remote},
-		{"referer", header(r, "Referer")}, {"protocol", r.Proto},
+	attrs := make([]slog.Attr, 2, 6)
+	attrs[0], attrs[1] = slog.String("requestMethod", r.Method), slog.String("requestUrl", u.String())
+	for _, a := range [...]slog.Attr{
+		slog.String("userAgent", r.UserAgent()), slog.String("remoteIp", remote),
+		slog.String("referer", r.Referer()), slog.String("protocol", r.Proto),
 	} {
-		if f.value != "" {
-			b = jsonlog.AppendMember(b, f.key, f.value)
+		if a.Value.String() != "" {
+			attrs = append(attrs, a)
 		}
 	}
-	return append(b, '}')
-}
-
-// header is r.Header.Get(key) for a key in canonical form, without
-// canonicalising it again.
-func header(r *http.Request, key string) string {
-	if v := r.Header[key]; len(v) > 0 {
-		return v[0]
-	}
-	return ""
-}
-
-// appendRequestURL writes, as a JSON string, the URL the request was sent
-// to: what url.URL{Scheme: scheme, Host: r.Host, Path: r.URL.Path, RawPath:
-// r.URL.RawPath, RawQuery: the redacted query}.String() returns, built in
-// place when the host needs no escaping, as a host almost never does.
-func appendRequestURL(b []byte, scheme string, r *http.Request) []byte {
-	query := redactQuery(r.URL.RawQuery)
-	if !plainHost(r.Host) {
-		u := url.URL{Scheme: scheme, Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: query}
-		return jsonlog.AppendString(b, u.String())
-	}
-	path := r.URL.EscapedPath()
-	b = append(b, '"')
-	b = jsonlog.AppendEscaped(b, scheme)
-	b = append(b, ':')
-	if r.Host != "" || r.URL.Path != "" {
-		b = append(b, '/', '/')
-	}
-	b = append(b, r.Host...)
-	if path != "" && path[0] != '/' && r.Host != "" {
-		b = append(b, '/')
-	}
-	b = jsonlog.AppendEscaped(b, path)
-	if query != "" {
-		b = append(b, '?')
-		b = jsonlog.AppendEscaped(b, query)
-	}
-	return append(b, '"')
-}
-
-// plainHost reports whether url.URL.String writes host as it is and JSON
-// needs no escape for it: letters, digits and "-._~:[]".
-func plainHost(host string) bool {
-	for i := 0; i < len(host); i++ {
-		switch c := host[i]; {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case c == '-' || c == '.' || c == '_' || c == '~' || c == ':' || c == '[' || c == ']':
-		default:
-			return false
-		}
-	}
-	return true
+	return slog.GroupValue(attrs...)
 }
 
 // redactQuery hides the values of sensitive query parameters (api_key,
-// access_token).
+// access_token); a query it cannot parse is left out.
 func redactQuery(raw string) string {
-	if raw == "" || !mayBeSensitive(raw) {
+	if raw == "" {
 		return raw
 	}
 	q, err := url.ParseQuery(raw)
@@ -242,30 +174,9 @@ func redactQuery(raw string) string {
 	return q.Encode()
 }
 
-// mayBeSensitive reports whether redactQuery must parse raw: it has an
-// escape or a ';' (which url.ParseQuery may reject), or a sensitive key.
-// Most queries have neither, and are written as they came without parsing.
-func mayBeSensitive(raw string) bool {
-	if strings.ContainsAny(raw, "%;") {
-		return true
-	}
-	for raw != "" {
-		var kv string
-		kv, raw, _ = strings.Cut(raw, "&")
-		key, _, _ := strings.Cut(kv, "=")
-		if strings.Contains(key, "+") { // a space, once unescaped
-			key = strings.ReplaceAll(key, "+", " ")
-		}
-		if telemetry.Sensitive(key) {
-			return true
-		}
-	}
-	return false
-}
-
-// replaceAttr renames the message (and an attribute named like a built-in
-// field at the top level, as slog.JSONHandler with cloudLoggingAttr did)
-// and redacts secrets.
+// replaceAttr names the record's level and message as Cloud Logging does
+// (and an attribute of the record's own named like one of them at the top
+// level, which slog hands here too) and redacts secrets.
 func replaceAttr(groups []string, a slog.Attr) slog.Attr {
 	return telemetry.RedactAttr(groups, cloudLoggingAttr(groups, a))
 }
@@ -276,8 +187,9 @@ func cloudLoggingAttr(groups []string, a slog.Attr) slog.Attr {
 	}
 	switch a.Key {
 	case slog.LevelKey:
-		level, _ := a.Value.Any().(slog.Level)
-		return slog.String("severity", severity(level))
+		if level, ok := a.Value.Any().(slog.Level); ok {
+			return slog.String("severity", severity(level))
+		}
 	case slog.MessageKey:
 		a.Key = "message"
 	}

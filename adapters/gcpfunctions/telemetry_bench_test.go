@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/polyfn/polyfn/core"
+	"github.com/polyfn/polyfn/telemetry"
 	"github.com/polyfn/polyfn/telemetry/telemetrytest"
 )
 
@@ -23,7 +24,7 @@ func BenchmarkInvocationTelemetry(b *testing.B) {
 	trace, _ := core.ParseTraceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
 	telemetrytest.RunInvocationBenchmarks(b, telemetrytest.Invocation{
 		Handler:  newLogHandler(io.Discard, slog.LevelInfo, "my-project"),
-		Context:  func(ctx context.Context) context.Context { return withRequest(ctx, req) },
+		Context:  func(ctx context.Context) context.Context { return telemetry.WithInvocationLog(withRequest(ctx, req)) },
 		Metadata: core.Invocation{ID: "exec-1", Cloud: core.CloudGCP, Function: "users", Trace: trace},
 	})
 }

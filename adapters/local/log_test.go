@@ -3,51 +3,83 @@ package local
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/polyfn/polyfn/core"
 	"github.com/polyfn/polyfn/telemetry"
-	"github.com/polyfn/polyfn/telemetry/jsonlog/jsonlogtest"
+	"github.com/polyfn/polyfn/telemetry/telemetrytest"
 )
 
-// checkMatchesSlog runs the script data through the JSON form of
-// NewLogHandler and through the stamp over slog.JSONHandler with
-// RedactAttr, as it was: same bytes.
-func checkMatchesSlog(t *testing.T, data []byte) {
-	t.Helper()
+// logInvocation is an invocation as the runtime makes it, with a trace.
+func logInvocation(t *testing.T) context.Context {
 	inv := &core.Invocation{ID: "inv-1", Cloud: core.CloudLocal, Function: "users"}
 	inv.Trace, _ = core.ParseTraceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
-	invCtx, cancel := core.WithInvocation(t.Context(), inv)
-	defer cancel()
-	for _, ctx := range []context.Context{context.Background(), invCtx} {
+	ctx, cancel := core.WithInvocation(telemetry.WithInvocationLog(t.Context()), inv)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// checkLogShape runs the script data through the JSON form of
+// NewLogHandler and through the slog.JSONHandler it is made of: each line
+// must be the JSON handler's with the invocation's fields after the
+// message, whatever attributes and groups the script opened.
+func checkLogShape(t *testing.T, data []byte) {
+	t.Helper()
+	fields := map[context.Context]string{
+		context.Background(): "",
+		logInvocation(t):     `"invocation_id":"inv-1","function":"users","trace_id":"0af7651916cd43dd8448eb211c80319c"`,
+	}
+	for ctx, fields := range fields {
 		var want, got bytes.Buffer
-		ref := telemetry.NewStampHandler(slog.NewJSONHandler(&want, &slog.HandlerOptions{
-			Level: slog.Level(-100), ReplaceAttr: telemetry.RedactAttr,
-		}), telemetry.StampInvocation)
-		h := NewLogHandler(&got, " JSON ", slog.Level(-100))
-		jsonlogtest.Same(t, ctx, data, ref, &want, h, &got)
+		wantPanics := telemetrytest.RunLogScript(ctx, newBaseHandler(&want, "json", slog.Level(-100)), data)
+		gotPanics := telemetrytest.RunLogScript(ctx, NewLogHandler(&got, " JSON ", slog.Level(-100)), data)
+		telemetrytest.CheckLogLines(t, data, telemetrytest.LogShape{MessageKey: "msg", Fields: fields, Required: []string{"level"}}, want.String(), got.String())
+		if diff := cmp.Diff(wantPanics, gotPanics); diff != "" {
+			t.Fatalf("script %q: panics differ (-want +got):\n%s", data, diff)
+		}
 	}
 }
 
-func TestLogHandlerMatchesSlog(t *testing.T) {
-	for _, data := range jsonlogtest.Scripts(9, 2000) {
-		checkMatchesSlog(t, data)
+func TestLogHandlerShape(t *testing.T) {
+	for _, data := range telemetrytest.LogScripts(9, 2000) {
+		checkLogShape(t, data)
 	}
 }
 
-func FuzzLogHandlerMatchesSlog(f *testing.F) {
-	jsonlogtest.AddSeeds(f)
-	f.Fuzz(checkMatchesSlog)
+func FuzzLogHandlerShape(f *testing.F) {
+	telemetrytest.AddLogSeeds(f)
+	f.Fuzz(checkLogShape)
+}
+
+// TestLogHandlerSlogtest: the JSON form keeps slog's contract, inside an
+// invocation and outside.
+func TestLogHandlerSlogtest(t *testing.T) {
+	for name, ctx := range map[string]context.Context{"outside": context.Background(), "invocation": logInvocation(t)} {
+		t.Run(name, func(t *testing.T) {
+			telemetrytest.TestLogHandler(t, ctx, func(w io.Writer) slog.Handler { return NewLogHandler(w, "json", slog.LevelDebug) }, nil,
+				"invocation_id", "function", "trace_id")
+		})
+	}
 }
 
 func TestLogHandlerText(t *testing.T) {
 	var buf bytes.Buffer
-	ctx, cancel := core.WithInvocation(t.Context(), &core.Invocation{ID: "inv-1", Cloud: core.CloudLocal, Function: "users"})
+	ctx, cancel := core.WithInvocation(telemetry.WithInvocationLog(t.Context()), &core.Invocation{ID: "inv-1", Cloud: core.CloudLocal, Function: "users"})
 	defer cancel()
-	slog.New(NewLogHandler(&buf, "text", slog.LevelInfo)).InfoContext(ctx, "m", "password", "p")
-	if got := buf.String(); !strings.Contains(got, "msg=m invocation_id=inv-1 function=users password="+telemetry.Redacted) {
-		t.Errorf("got %q, want text with the invocation after the message and the password redacted", got)
+	log := slog.New(NewLogHandler(&buf, "text", slog.LevelInfo))
+	log.InfoContext(ctx, "m", "password", "p")
+	log.With("a", 1).WithGroup("g").InfoContext(ctx, "m2", "b", 2)
+	for _, want := range []string{
+		"msg=m invocation_id=inv-1 function=users password=" + telemetry.Redacted,
+		"msg=m2 invocation_id=inv-1 function=users a=1 g.b=2",
+	} {
+		if got := buf.String(); !strings.Contains(got, want) {
+			t.Errorf("got %q, want text containing %q: the invocation after the message, the password redacted", got, want)
+		}
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/polyfn/polyfn/core"
+	"github.com/polyfn/polyfn/telemetry"
 )
 
 // Options configure a Runtime. The zero value is usable.
@@ -276,7 +277,7 @@ func newID() string {
 
 // invocation returns the context for one invocation of function fn.
 func (rt *Runtime) invocation(parent context.Context, fn, id string, trace core.Trace) (context.Context, context.CancelFunc) {
-	return core.WithInvocation(parent, &core.Invocation{
+	return core.WithInvocation(telemetry.WithInvocationLog(parent), &core.Invocation{
 		ID:        id,
 		Cloud:     core.CloudLocal,
 		Function:  fn,

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/polyfn/polyfn/core"
+	"github.com/polyfn/polyfn/telemetry"
 	"github.com/polyfn/polyfn/telemetry/prom"
 	"github.com/polyfn/polyfn/telemetry/telemetrytest"
 )
@@ -17,6 +18,7 @@ func BenchmarkInvocationTelemetry(b *testing.B) {
 	telemetrytest.RunInvocationBenchmarks(b, telemetrytest.Invocation{
 		Handler:       NewLogHandler(io.Discard, "json", slog.LevelInfo),
 		MeterProvider: prom.New().MeterProvider(),
+		Context:       telemetry.WithInvocationLog, // as the runtime's invocation does
 		Metadata:      core.Invocation{ID: "inv-1", Cloud: core.CloudLocal, Function: "users"},
 	})
 }

@@ -81,7 +81,7 @@ func closeApps(ctx context.Context, apps []*core.App) error {
 // and the rest to stdout. It also keeps each invocation's lines for the Logs
 // of its reply.
 func newLogHandler() slog.Handler {
-	return azurefunctions.NewLogHandler(azurefunctions.NewJSONHandler(os.Stdout, os.Stderr, LogLevel()))
+	return azurefunctions.NewLogHandler(os.Stdout, os.Stderr, LogLevel())
 }
 
 // The Functions host keeps the handler's process running between

@@ -56,12 +56,13 @@ func BenchmarkRecordAndFlush(b *testing.B) {
 	}
 }
 
-// BenchmarkLogRecord is one record through a JSON handler stamped with the
-// invocation, as the cloud handlers are.
+// BenchmarkLogRecord is one record through a JSON handler with the
+// invocation's fields, as the cloud handlers are (telemetry.LogHandler).
 func BenchmarkLogRecord(b *testing.B) {
-	h := telemetry.NewStampHandler(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{ReplaceAttr: telemetry.RedactAttr}), telemetry.StampInvocation)
+	h := telemetry.NewLogHandler(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{ReplaceAttr: telemetry.RedactAttr}),
+		&telemetry.LogOptions{Fields: telemetry.InvocationFields})
 	log := slog.New(h)
-	ctx, end := core.WithInvocation(context.Background(), &core.Invocation{ID: "r", Function: "users"})
+	ctx, end := core.WithInvocation(telemetry.WithInvocationLog(context.Background()), &core.Invocation{ID: "r", Function: "users"})
 	defer end()
 	for b.Loop() {
 		log.InfoContext(ctx, "user created", slog.String("user_id", "u-17"))

@@ -1,7 +1,4 @@
-// Package jsonlogtest drives log handlers with records made from fuzz
-// input, for differential tests: the same input through two handlers must
-// write the same bytes.
-package jsonlogtest
+package telemetrytest
 
 import (
 	"context"
@@ -14,7 +11,7 @@ import (
 	"time"
 )
 
-// Run reads data as a script of handler calls and makes them on h: a chain
+// RunLogScript reads data as a script of handler calls and makes them on h: a chain
 // of WithAttrs and WithGroup (with non-empty names), then records
 // at various levels and times with attributes of every kind: strings with
 // escapes, invalid UTF-8 and credentials, keys that name secrets or the
@@ -22,8 +19,8 @@ import (
 // marshalers, headers, LogValuers, nested and empty groups. It returns
 // what each call panicked with, if anything, in order, so that two
 // handlers can be compared on that too.
-func Run(ctx context.Context, h slog.Handler, data []byte) []string {
-	s := &script{data: data}
+func RunLogScript(ctx context.Context, h slog.Handler, data []byte) []string {
+	s := &logScript{data: data}
 	var panics []string
 	try := func(f func()) {
 		defer func() {
@@ -54,14 +51,14 @@ func Run(ctx context.Context, h slog.Handler, data []byte) []string {
 	return panics
 }
 
-type script struct {
+type logScript struct {
 	data []byte
 	i    int
 }
 
-func (s *script) done() bool { return s.i >= len(s.data) }
+func (s *logScript) done() bool { return s.i >= len(s.data) }
 
-func (s *script) byte() byte {
+func (s *logScript) byte() byte {
 	if s.done() {
 		return 0
 	}
@@ -69,21 +66,21 @@ func (s *script) byte() byte {
 	return s.data[s.i-1]
 }
 
-var keys = []string{
+var logKeys = []string{
 	"user_id", "status", "", "time", "level", "msg", "message", "severity", "timestamp", "password",
 	"Authorization", "X-Api-Key", "db.secret", "requestId", "httpRequest", "logging.googleapis.com/labels",
 	"a\"b", "k\\", "tab\there", "line\u2028sep", "bad\xffutf8", "<html>&", "é", "\x00", "g", "requestUrl",
 }
 
-var strs = []string{
+var logStrings = []string{
 	"", "u-17", "user created", "Bearer abc.def", "basic QWxhZGRpbg==", "Token", "quote\"back\\slash",
 	"nl\ncr\rtab\t", "ctl\x01\x1f\x7f", "\u2028\u2029", "bad\xff\xfe", "trunc\xe2\x82", "<a href=\"x\">&amp;</a>",
 	"日本語", "emoji 🎉", "invalid \xc0\xaf seq", "https://example.com/?api_key=s3cret&q=1",
 }
 
-func (s *script) key() string { return s.pick(keys) }
+func (s *logScript) key() string { return s.pick(logKeys) }
 
-func (s *script) pick(xs []string) string {
+func (s *logScript) pick(xs []string) string {
 	b := int(s.byte()) % (len(xs) + 4)
 	if b >= len(xs) {
 		// a string of the raw bytes that follow
@@ -97,9 +94,9 @@ func (s *script) pick(xs []string) string {
 	return xs[b]
 }
 
-func (s *script) str() string { return s.pick(strs) }
+func (s *logScript) str() string { return s.pick(logStrings) }
 
-func (s *script) time() time.Time {
+func (s *logScript) time() time.Time {
 	switch s.byte() % 6 {
 	case 0:
 		return time.Time{}
@@ -115,7 +112,7 @@ func (s *script) time() time.Time {
 	return time.Unix(int64(s.byte())<<24, int64(s.byte())*1000003).In(time.UTC)
 }
 
-func (s *script) attrs(depth int) []slog.Attr {
+func (s *logScript) attrs(depth int) []slog.Attr {
 	n := int(s.byte() % 5)
 	as := make([]slog.Attr, 0, n)
 	for range n {
@@ -124,10 +121,10 @@ func (s *script) attrs(depth int) []slog.Attr {
 	return as
 }
 
-var floats = []float64{0, math.Copysign(0, -1), 1, -2.5, 1e-6, 9.99e-7, 1e-7, 1.5e-300, 1e20, 1e21, 123456789e15,
+var logFloats = []float64{0, math.Copysign(0, -1), 1, -2.5, 1e-6, 9.99e-7, 1e-7, 1.5e-300, 1e20, 1e21, 123456789e15,
 	math.MaxFloat64, math.SmallestNonzeroFloat64, math.NaN(), math.Inf(1), math.Inf(-1), 0.1, 1.0 / 3}
 
-func (s *script) value(depth int) slog.Value {
+func (s *logScript) value(depth int) slog.Value {
 	switch s.byte() % 24 {
 	case 0, 1:
 		return slog.StringValue(s.str())
@@ -136,7 +133,7 @@ func (s *script) value(depth int) slog.Value {
 	case 3:
 		return slog.Uint64Value(math.MaxUint64 - uint64(s.byte()))
 	case 4:
-		return slog.Float64Value(floats[int(s.byte())%len(floats)])
+		return slog.Float64Value(logFloats[int(s.byte())%len(logFloats)])
 	case 5:
 		return slog.BoolValue(s.byte()%2 == 0)
 	case 6:
@@ -162,7 +159,7 @@ func (s *script) value(depth int) slog.Value {
 			A string
 			B []byte
 			C float64
-		}{s.str(), []byte(s.str()), floats[int(s.byte())%len(floats)]})
+		}{s.str(), []byte(s.str()), logFloats[int(s.byte())%len(logFloats)]})
 	case 16:
 		return slog.AnyValue((*nilError)(nil))
 	case 17:

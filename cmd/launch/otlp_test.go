@@ -6,7 +6,7 @@ import (
 
 	"github.com/polyfn/polyfn/core"
 	"github.com/polyfn/polyfn/internal/emulators"
-	"github.com/polyfn/polyfn/telemetry/otlp" // registers the exporter under test
+	"github.com/polyfn/polyfn/telemetry/otlp"
 )
 
 // TestTracingExportsOTLP starts the process's telemetry against an OTLP
