@@ -18,7 +18,9 @@ import (
 	"github.com/polyfn/polyfn/middleware/auth"
 	"github.com/polyfn/polyfn/middleware/cors"
 	"github.com/polyfn/polyfn/middleware/idempotency"
+	"github.com/polyfn/polyfn/middleware/idempotency/redisstore"
 	"github.com/polyfn/polyfn/middleware/ratelimit"
+	"github.com/polyfn/polyfn/middleware/ratelimit/redisrate"
 )
 
 // The variables that configure the users app's gateway policies
@@ -163,12 +165,12 @@ func openPolicies(ctx context.Context, env core.Env) (_ *policies, err error) {
 		if !isURL(u, "redis", "rediss") {
 			return nil, fmt.Errorf("users: %s is not a redis:// or rediss:// URL", RedisEnv)
 		}
-		rl, err := ratelimit.OpenRedis(u, "polyfn:users:ratelimit:")
+		rl, err := redisrate.Open(u, "polyfn:users:ratelimit:")
 		if err != nil {
 			return nil, fmt.Errorf("users: %s: %w", RedisEnv, err)
 		}
 		p.closers = append(p.closers, rl.Close)
-		idem, err := idempotency.OpenRedis(u, "polyfn:users:idempotency:")
+		idem, err := redisstore.Open(u, "polyfn:users:idempotency:")
 		if err != nil {
 			return nil, fmt.Errorf("users: %s: %w", RedisEnv, err)
 		}

@@ -327,3 +327,78 @@ func TestJWTPrefetch(t *testing.T) {
 		t.Errorf("the first token after a failed prefetch: %v, want it to fetch again and pass", err)
 	}
 }
+
+// TestJWTRefreshInterval checks that keys older than RefreshInterval are
+// fetched again before a token is verified, and that the stale keys keep
+// verifying while the issuer is down.
+func TestJWTRefreshInterval(t *testing.T) {
+	is := newIssuer(t)
+	var down atomic.Bool
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		is.srv.Config.Handler.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	start := time.Now()
+	now := start
+	clock := &now
+	v, err := auth.NewJWTVerifier(auth.JWTOptions{Issuer: is.srv.URL, Audience: []string{"users-api"}, JWKSURL: front.URL + "/jwks",
+		RefreshInterval: time.Minute, MinRefreshInterval: time.Second, Now: func() time.Time { return *clock }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, kid := is.key()
+	tok := sign(t, key, jose.RS256, kid, goodClaims(is))
+	for i, step := range []struct {
+		advance time.Duration
+		down    bool
+		fetches int32
+	}{
+		{0, false, 1},                 // the first token fetches
+		{30 * time.Second, false, 1},  // fresh keys: no fetch
+		{61 * time.Second, false, 2},  // stale: fetched again
+		{122 * time.Second, true, 2},  // stale, issuer down: the old keys serve (the down issuer is not counted)
+		{122 * time.Second, false, 2}, // within MinRefreshInterval of the failure: no new try
+		{124 * time.Second, false, 3}, // then it tries again
+	} {
+		*clock = start.Add(step.advance)
+		down.Store(step.down)
+		if _, err := v.Verify(t.Context(), tok); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if got := is.fetches.Load(); got != step.fetches {
+			t.Errorf("step %d: %d fetches, want %d", i, got, step.fetches)
+		}
+	}
+}
+
+// TestJWTBadKeySet checks that a key set that cannot be used is the
+// issuer's failure (503), not the token's.
+func TestJWTBadKeySet(t *testing.T) {
+	is := newIssuer(t)
+	key, kid := is.key()
+	for name, body := range map[string]string{
+		"not JSON":  "<html>sign in</html>",
+		"too large": `{"keys":[],"pad":"` + strings.Repeat("x", 1<<20) + `"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(body)) }))
+			defer srv.Close()
+			v, err := auth.NewJWTVerifier(auth.JWTOptions{Issuer: is.srv.URL, Audience: []string{"users-api"}, JWKSURL: srv.URL})
+			if err != nil {
+				t.Fatal(err)
+			}
+			reached := false
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest("GET", "/", nil)
+			req.Header.Set("Authorization", "Bearer "+sign(t, key, jose.RS256, kid, goodClaims(is)))
+			protected(t, v, &reached).ServeHTTP(rec, req)
+			if rec.Code != 503 || reached {
+				t.Errorf("got %d (reached %v), want 503", rec.Code, reached)
+			}
+		})
+	}
+}

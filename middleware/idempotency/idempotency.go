@@ -7,8 +7,10 @@
 //
 // HTTP requests are keyed by their Idempotency-Key header (unsafe methods
 // only); events by their id, or a key taken from the payload. Stores: Memory
-// (one process), Redis, and any gocloud docstore collection (DynamoDB,
-// Firestore, Cosmos DB's MongoDB API in production).
+// (one process) here; Redis in the redisstore package and any gocloud
+// docstore collection (DynamoDB, Firestore, Cosmos DB's MongoDB API in
+// production) in docstorestore, each a package of its own, so a function
+// links the client of the store it uses and no other.
 package idempotency
 
 import (

@@ -18,6 +18,8 @@ import (
 	"github.com/polyfn/polyfn/core"
 	"github.com/polyfn/polyfn/internal/emulators"
 	"github.com/polyfn/polyfn/middleware/idempotency"
+	"github.com/polyfn/polyfn/middleware/idempotency/docstorestore"
+	"github.com/polyfn/polyfn/middleware/idempotency/redisstore"
 )
 
 // stores runs f against every store: in-process, and the machine's Redis.
@@ -29,10 +31,10 @@ func stores(t *testing.T, f func(t *testing.T, s idempotency.Store)) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { coll.Close() })
-		f(t, idempotency.NewDocstore(coll))
+		f(t, docstorestore.New(coll))
 	})
 	t.Run("redis", func(t *testing.T) {
-		s, err := idempotency.OpenRedis(emulators.RedisURL(t), fmt.Sprintf("polyfn-test:%s:%d:", t.Name(), time.Now().UnixNano()))
+		s, err := redisstore.Open(emulators.RedisURL(t), fmt.Sprintf("polyfn-test:%s:%d:", t.Name(), time.Now().UnixNano()))
 		if err != nil {
 			t.Fatal(err)
 		}

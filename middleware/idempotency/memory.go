@@ -7,7 +7,7 @@ import (
 )
 
 // Memory keeps records in this process: enough for one instance, and for
-// tests; use Redis or a docstore when a function runs as many instances.
+// tests; use redisstore or docstorestore when a function runs as many instances.
 type Memory struct {
 	mu      sync.Mutex
 	records map[string]Record

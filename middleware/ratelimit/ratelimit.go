@@ -1,9 +1,11 @@
 // Package ratelimit throttles HTTP requests per caller with token buckets.
-// Two stores hold the buckets: Memory, in the process (each instance of a
-// function has its own), and Redis, shared by every instance (the only kind
-// that means anything when a cloud runs a hundred copies of a function).
-// Throttled requests get 429 with Retry-After and RateLimit-* headers and an
-// RFC 9457 problem body.
+// A Store holds the buckets: Memory keeps them in the process (each instance
+// of a function has its own) with golang.org/x/time/rate; the Redis store in
+// the redisrate package shares them between every instance (the only kind
+// that means anything when a cloud runs a hundred copies of a function), and
+// links go-redis only into the programs that import it. Throttled requests
+// get 429 with Retry-After and RateLimit-* headers and an RFC 9457 problem
+// body.
 package ratelimit
 
 import (
@@ -130,18 +132,3 @@ func Middleware(store Store, l Limit, opts *Options) func(http.Handler) http.Han
 }
 
 func ceilSeconds(d time.Duration) int { return int(math.Ceil(d.Seconds())) }
-
-// refill computes a bucket after elapsed time and one take: the arithmetic
-// both stores share (the Redis script mirrors it).
-func refill(tokens float64, elapsed time.Duration, l Limit) (after float64, d Decision) {
-	tokens = math.Min(float64(l.Burst), tokens+elapsed.Seconds()*l.Rate)
-	if tokens >= 1 {
-		tokens--
-		d.Allowed = true
-	} else {
-		d.RetryAfter = time.Duration((1 - tokens) / l.Rate * float64(time.Second))
-	}
-	d.Remaining = int(math.Floor(tokens))
-	d.Reset = time.Duration((float64(l.Burst) - tokens) / l.Rate * float64(time.Second))
-	return tokens, d
-}

@@ -1,4 +1,4 @@
-package ratelimit_test
+package redisrate_test
 
 import (
 	"bufio"
@@ -14,13 +14,14 @@ import (
 
 	"github.com/polyfn/polyfn/internal/emulators"
 	"github.com/polyfn/polyfn/middleware/ratelimit"
+	"github.com/polyfn/polyfn/middleware/ratelimit/redisrate"
 )
 
 // TestMain lets the test binary play a function process: with
-// POLYFN_RATELIMIT_CHILD set it serves one rate-limited route and prints its
+// POLYFN_REDISRATE_CHILD set it serves one rate-limited route and prints its
 // address, as a function instance on a cloud would.
 func TestMain(m *testing.M) {
-	if store := os.Getenv("POLYFN_RATELIMIT_CHILD"); store != "" {
+	if store := os.Getenv("POLYFN_REDISRATE_CHILD"); store != "" {
 		serveChild(store)
 		return
 	}
@@ -30,7 +31,7 @@ func TestMain(m *testing.M) {
 func serveChild(store string) {
 	var s ratelimit.Store = ratelimit.NewMemory()
 	if store != "memory" {
-		r, err := ratelimit.OpenRedis(store, os.Getenv("POLYFN_RATELIMIT_PREFIX"))
+		r, err := redisrate.Open(store, os.Getenv("POLYFN_RATELIMIT_PREFIX"))
 		if err != nil {
 			fmt.Println("error:", err)
 			os.Exit(1)
@@ -54,7 +55,7 @@ func serveChild(store string) {
 func startChild(t *testing.T, store, prefix string) string {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "POLYFN_RATELIMIT_CHILD="+store, "POLYFN_RATELIMIT_PREFIX="+prefix)
+	cmd.Env = append(os.Environ(), "POLYFN_REDISRATE_CHILD="+store, "POLYFN_RATELIMIT_PREFIX="+prefix)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +110,7 @@ func TestTwoProcessesShareARedisLimit(t *testing.T) {
 }
 
 func TestRedisRefillsAndExpires(t *testing.T) {
-	s, err := ratelimit.OpenRedis(emulators.RedisURL(t), fmt.Sprintf("polyfn-test:%d:", time.Now().UnixNano()))
+	s, err := redisrate.Open(emulators.RedisURL(t), fmt.Sprintf("polyfn-test:%d:", time.Now().UnixNano()))
 	if err != nil {
 		t.Fatal(err)
 	}
