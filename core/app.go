@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // App is one deployable function app: the HTTP routes and event triggers a
@@ -16,22 +17,37 @@ import (
 // this declaration; none of it is specific to a cloud.
 //
 // Declare everything before the App is started; an App is not modified
-// after it is handed to a runtime.
+// after it is handed to a runtime. A handler or middleware that needs what
+// the init hooks open is declared with HandleInit or UseInit: the route is
+// declared at once (Routes and Manifest list it before Init), and its
+// handler is built by Init.
 type App struct {
 	name      string
 	routes    []Route
 	events    []EventFunc
 	resources []Resource
-	httpMW    []func(http.Handler) http.Handler
+	httpMW    []*httpMiddleware
 	eventMW   []Middleware
 	inits     []func(context.Context, Env) error
+	builders  []func() (commit func(), err error) // HandleInit's and UseInit's, in declaration order
+	lateMW    bool                                // some middleware is built by Init
 	closers   []func(context.Context) error
 	alarms    *Alarms // nil: the defaults
 
 	mux       *http.ServeMux
 	build     sync.Once
 	handler   http.Handler
+	started   atomic.Bool                  // Init was called
+	composed  atomic.Pointer[http.Handler] // the middleware and routes, once Init built them (lateMW)
 	eventByID map[string]int
+}
+
+// httpMiddleware is one Use'd middleware, or one that UseInit's build
+// makes during Init (mw is nil until then, and stays nil when build
+// returns none).
+type httpMiddleware struct {
+	mw    func(http.Handler) http.Handler
+	build func() func(http.Handler) http.Handler
 }
 
 var namePattern = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
@@ -78,6 +94,46 @@ func (a *App) HandleFunc(pattern string, f func(http.ResponseWriter, *http.Reque
 	a.Handle(pattern, http.HandlerFunc(f))
 }
 
+// HandleInit declares an HTTP route, as Handle does, whose handler is made
+// by build during Init: once, after every init hook has succeeded, so the
+// handler can use what the hooks opened (a bucket, a verifier, a store).
+// The route is declared now: Routes and Manifest list it before Init. A
+// request that reaches it before Init has built it is answered with an
+// Unavailable problem (503). Init fails if build returns nil. HandleInit
+// panics when called after Init, like the invalid patterns Handle refuses.
+//
+//	s := &service{}
+//	app.OnInit(s.open) // opens s.bucket
+//	app.HandleInit("GET /users/{id}", func() http.Handler { return http.HandlerFunc(s.get) })
+func (a *App) HandleInit(pattern string, build func() http.Handler) {
+	if a.started.Load() {
+		panic(fmt.Sprintf("core: HandleInit(%q) after %s's Init: its handler would never be built", pattern, a.name))
+	}
+	late := &lateHandler{app: a.name, pattern: pattern}
+	a.Handle(pattern, late)
+	a.builders = append(a.builders, func() (func(), error) {
+		h := build()
+		if h == nil {
+			return nil, fmt.Errorf("route %q: its HandleInit builder returned no handler", pattern)
+		}
+		return func() { late.h.Store(&h) }, nil
+	})
+}
+
+// lateHandler serves a HandleInit route: Unavailable until Init built it.
+type lateHandler struct {
+	app, pattern string
+	h            atomic.Pointer[http.Handler]
+}
+
+func (l *lateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h := l.h.Load(); h != nil {
+		(*h).ServeHTTP(w, r)
+		return
+	}
+	WriteError(w, r, Errorf(Unavailable, "core: %s is not started: the handler of %q is built by Init", l.app, l.pattern))
+}
+
 func splitPattern(p string) (method, path, host string) {
 	p = strings.TrimSpace(p)
 	if i := strings.IndexAny(p, " \t"); i >= 0 {
@@ -93,7 +149,30 @@ func splitPattern(p string) (method, path, host string) {
 func (a *App) Routes() []Route { return append([]Route(nil), a.routes...) }
 
 // Use adds HTTP middleware around every route; the first added is outermost.
-func (a *App) Use(mws ...func(http.Handler) http.Handler) { a.httpMW = append(a.httpMW, mws...) }
+func (a *App) Use(mws ...func(http.Handler) http.Handler) {
+	for _, mw := range mws {
+		a.httpMW = append(a.httpMW, &httpMiddleware{mw: mw})
+	}
+}
+
+// UseInit adds HTTP middleware around every route, in Use's order, that
+// build makes during Init: once, after every init hook has succeeded, so it
+// can depend on what the hooks read (a CORS policy from the environment).
+// build may return nil: no middleware. Until Init has built it, every
+// request to the app is answered with an Unavailable problem (503).
+// UseInit panics when called after Init.
+func (a *App) UseInit(build func() func(http.Handler) http.Handler) {
+	if a.started.Load() {
+		panic(fmt.Sprintf("core: UseInit after %s's Init: its middleware would never be built", a.name))
+	}
+	m := &httpMiddleware{build: build}
+	a.httpMW = append(a.httpMW, m)
+	a.lateMW = true
+	a.builders = append(a.builders, func() (func(), error) {
+		mw := build()
+		return func() { m.mw = mw }, nil
+	})
+}
 
 // UseEvents adds event middleware around every event function; the first
 // added is outermost.
@@ -102,16 +181,40 @@ func (a *App) UseEvents(mws ...Middleware) { a.eventMW = append(a.eventMW, mws..
 // HTTPHandler returns the app's HTTP handler: every route behind the app's
 // middleware, with panics contained (Recover is outermost but for the
 // Observer's report) and unmatched requests answered with a problem+json 404
-// or 405.
+// or 405. It may be called before Init; middleware declared with UseInit is
+// in place once Init has built it.
 func (a *App) HTTPHandler() http.Handler {
 	a.build.Do(func() {
-		var h http.Handler = problemMux{a.mux}
-		for i := len(a.httpMW) - 1; i >= 0; i-- {
-			h = a.httpMW[i](h)
+		var inner http.Handler
+		if a.lateMW {
+			inner = http.HandlerFunc(a.serveComposed)
+		} else {
+			inner = a.compose()
 		}
-		a.handler = observeHTTP(Recover(h))
+		a.handler = observeHTTP(Recover(inner))
 	})
 	return a.handler
+}
+
+// compose puts the routes behind the middleware.
+func (a *App) compose() http.Handler {
+	var h http.Handler = problemMux{a.mux}
+	for i := len(a.httpMW) - 1; i >= 0; i-- {
+		if mw := a.httpMW[i].mw; mw != nil {
+			h = mw(h)
+		}
+	}
+	return h
+}
+
+// serveComposed serves an app with UseInit middleware: Unavailable until
+// Init has built the middleware.
+func (a *App) serveComposed(w http.ResponseWriter, r *http.Request) {
+	if h := a.composed.Load(); h != nil {
+		(*h).ServeHTTP(w, r)
+		return
+	}
+	WriteError(w, r, Errorf(Unavailable, "core: %s is not started: its middleware is built by Init", a.name))
 }
 
 // problemMux answers requests that match no route with problem+json rather
@@ -262,13 +365,37 @@ func (a *App) OnInit(fn func(ctx context.Context, env Env) error) { a.inits = ap
 // invocation has finished.
 func (a *App) OnClose(fn func(ctx context.Context) error) { a.closers = append(a.closers, fn) }
 
-// Init resolves nothing itself: it runs the init hooks with env. Runtimes
-// call it once; tests may call it directly.
+// Init resolves nothing itself: it runs the init hooks with env, in order,
+// then builds the handlers and middleware declared with HandleInit and
+// UseInit, in declaration order. Runtimes call it once, before the first
+// request; tests may call it directly. It runs only once: a second call
+// returns an error and changes nothing, so nothing is built twice. After a
+// failed Init the app stays unstarted (its built routes answer 503).
 func (a *App) Init(ctx context.Context, env Env) error {
+	if !a.started.CompareAndSwap(false, true) {
+		return fmt.Errorf("core: starting %s: Init was already called", a.name)
+	}
 	for _, fn := range a.inits {
 		if err := fn(ctx, env); err != nil {
 			return fmt.Errorf("core: starting %s: %w", a.name, err)
 		}
+	}
+	// Build everything, then put it in place: a failed build leaves no
+	// route half started.
+	commits := make([]func(), len(a.builders))
+	for i, build := range a.builders {
+		commit, err := build()
+		if err != nil {
+			return fmt.Errorf("core: starting %s: %w", a.name, err)
+		}
+		commits[i] = commit
+	}
+	for _, commit := range commits {
+		commit()
+	}
+	if a.lateMW {
+		h := a.compose()
+		a.composed.Store(&h)
 	}
 	return nil
 }

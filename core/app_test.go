@@ -6,7 +6,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -251,4 +253,151 @@ func TestColdStartOnce(t *testing.T) {
 			t.Fatal("ColdStart() returned true twice")
 		}
 	}
+}
+
+// TestHandleInit checks routes whose handlers Init builds: they are declared
+// (Routes lists them) before Init, answer 503 with an Unavailable problem
+// until Init has built them, are built once, after every init hook, and
+// Init cannot run twice.
+func TestHandleInit(t *testing.T) {
+	app := core.NewApp("users")
+	var opened string // what the init hook opened
+	builds := 0
+	app.OnInit(func(ctx context.Context, env core.Env) error { opened = env("GREETING"); return nil })
+	app.HandleInit("GET /hello", func() http.Handler {
+		builds++
+		greeting := opened // read when the handler is built, after the hook
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, greeting) })
+	})
+	app.HandleFunc("GET /plain", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "plain") })
+	if diff := cmp.Diff([]core.Route{{Pattern: "GET /hello", Method: "GET", Path: "/hello"}, {Pattern: "GET /plain", Method: "GET", Path: "/plain"}}, app.Routes()); diff != "" {
+		t.Errorf("Routes before Init (-want +got):\n%s", diff)
+	}
+	h := app.HTTPHandler() // as adapters do, before Init
+	get := func(path string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		return rec
+	}
+	rec := get("/hello")
+	if rec.Code != 503 || rec.Header().Get("Content-Type") != "application/problem+json" || !strings.Contains(rec.Body.String(), `"type":"urn:polyfn:problem:unavailable"`) {
+		t.Errorf("before Init: got %d %q %s, want a 503 unavailable problem", rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+	}
+	if rec := get("/plain"); rec.Code != 200 {
+		t.Errorf("a plain route before Init: got %d, want 200", rec.Code)
+	}
+	if builds != 0 {
+		t.Fatalf("built %d times before Init", builds)
+	}
+	if err := app.Init(t.Context(), func(k string) string { return map[string]string{"GREETING": "hello"}[k] }); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if rec := get("/hello"); rec.Code != 200 || rec.Body.String() != "hello" {
+			t.Errorf("after Init: got %d %q, want 200 hello", rec.Code, rec.Body)
+		}
+	}
+	if err := app.Init(t.Context(), func(k string) string { return map[string]string{"GREETING": "again"}[k] }); err == nil {
+		t.Error("a second Init succeeded")
+	}
+	if rec := get("/hello"); builds != 1 || rec.Body.String() != "hello" {
+		t.Errorf("after a second Init: %d builds, body %q; want 1 build, hello", builds, rec.Body)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("HandleInit after Init did not panic")
+		}
+	}()
+	app.HandleInit("GET /late", func() http.Handler { return http.NotFoundHandler() })
+}
+
+// TestUseInit checks middleware that Init builds: it takes its place among
+// Use's in declaration order, nil means none, and before Init every request
+// (even one that matches no route) is answered 503.
+func TestUseInit(t *testing.T) {
+	var order []string
+	tag := func(name string) func(http.Handler) http.Handler {
+		return func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { order = append(order, name); next.ServeHTTP(w, r) })
+		}
+	}
+	app := core.NewApp("users")
+	name := ""
+	app.OnInit(func(ctx context.Context, env core.Env) error { name = env("MW"); return nil })
+	app.Use(tag("a"))
+	app.UseInit(func() func(http.Handler) http.Handler { return tag(name) })
+	app.UseInit(func() func(http.Handler) http.Handler { return nil })
+	app.Use(tag("c"))
+	app.HandleFunc("GET /x", func(w http.ResponseWriter, r *http.Request) { order = append(order, "handler") })
+	h := app.HTTPHandler()
+	for _, path := range []string{"/x", "/nope"} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		if rec.Code != 503 || len(order) != 0 {
+			t.Errorf("%s before Init: got %d (ran %v), want 503 and nothing run", path, rec.Code, order)
+		}
+	}
+	if err := app.Init(t.Context(), func(k string) string { return map[string]string{"MW": "b"}[k] }); err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/x", nil))
+	if want := []string{"a", "b", "c", "handler"}; rec.Code != 200 || !slices.Equal(order, want) {
+		t.Errorf("after Init: got %d, order %v; want 200, %v", rec.Code, order, want)
+	}
+}
+
+// TestInitBuildFailures checks that nothing is built when a hook fails, and
+// that a builder returning no handler fails Init, leaving no route started.
+func TestInitBuildFailures(t *testing.T) {
+	built := false
+	app := core.NewApp("users")
+	app.OnInit(func(context.Context, core.Env) error { return errors.New("bucket unreachable") })
+	app.HandleInit("GET /x", func() http.Handler { built = true; return http.NotFoundHandler() })
+	if err := app.Init(t.Context(), func(string) string { return "" }); err == nil || built {
+		t.Errorf("a failing hook: Init = %v, built = %v; want an error and nothing built", err, built)
+	}
+
+	app = core.NewApp("users")
+	app.HandleInit("GET /ok", func() http.Handler { return http.NotFoundHandler() })
+	app.HandleInit("GET /nil", func() http.Handler { return nil })
+	err := app.Init(t.Context(), func(string) string { return "" })
+	if err == nil || !strings.Contains(err.Error(), `route "GET /nil"`) {
+		t.Errorf("a nil handler: Init = %v, want an error naming the route", err)
+	}
+	rec := httptest.NewRecorder()
+	app.HTTPHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/ok", nil))
+	if rec.Code != 503 {
+		t.Errorf("a route of the failed Init: got %d, want 503", rec.Code)
+	}
+}
+
+// TestHandleInitConcurrent serves requests while Init builds the routes
+// (run with -race): each is answered 503 or by the built handler.
+func TestHandleInitConcurrent(t *testing.T) {
+	app := core.NewApp("users")
+	app.UseInit(func() func(http.Handler) http.Handler {
+		return func(next http.Handler) http.Handler { return next }
+	})
+	app.HandleInit("GET /x", func() http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) })
+	})
+	h := app.HTTPHandler()
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 200 {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, httptest.NewRequest("GET", "/x", nil))
+				if rec.Code != 503 && rec.Code != 204 {
+					t.Errorf("got %d, want 503 or 204", rec.Code)
+					return
+				}
+			}
+		})
+	}
+	if err := app.Init(t.Context(), func(string) string { return "" }); err != nil {
+		t.Error(err)
+	}
+	wg.Wait()
 }

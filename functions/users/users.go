@@ -28,7 +28,6 @@ import (
 	"mime"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -66,22 +65,22 @@ type User struct {
 	CreatedAt time.Time `json:"createdAt"`
 }
 
-// service holds what the handlers share, opened at start-up: the bucket,
-// the gateway policies, and each route's handler behind its policies.
+// service holds what the handlers share, opened at start-up: the bucket
+// and the gateway policies.
 type service struct {
 	bucket   *blob.Bucket
 	policies *policies
 	now      func() time.Time
-
-	post, read http.Handler
 }
 
 // New returns the users app. Its bucket and policies are opened when the
 // app is started (App.Init) from its environment (USERS_BUCKET_URL,
 // USERS_OIDC_ISSUER, USERS_OIDC_AUDIENCE and the optional variables of
-// gateway.go), and closed by App.Close.
+// gateway.go), and closed by App.Close. The routes are declared here, and
+// their handlers, which wrap each route in the policies that open read,
+// are built by Init once open has run.
 func New() *core.App {
-	s := &service{now: time.Now, post: notStarted, read: notStarted}
+	s := &service{now: time.Now}
 	app := core.NewApp("users")
 	app.Require(
 		core.Bucket(BucketEnv),
@@ -94,20 +93,24 @@ func New() *core.App {
 	app.Alarms(core.Alarms{Errors: 5, P99: 2 * time.Second})
 	app.OnInit(s.open)
 	app.OnClose(s.close)
-	// App-wide, outermost first: CORS (USERS_CORS_ORIGINS), which must see
-	// preflights before routing, as they match no route; then the
+	// App-wide, outermost first: CORS (USERS_CORS_ORIGINS, or none), which
+	// must see preflights before routing, as they match no route; then the
 	// deadline: a request still running 250 ms before the invocation's
 	// deadline is answered 504 while there is time to answer.
-	app.Use(s.crossOrigin, timeout.Middleware(timeout.Options{}))
-	app.HandleFunc("POST /users", func(w http.ResponseWriter, r *http.Request) { s.post.ServeHTTP(w, r) })
-	app.HandleFunc("GET /users/{id}", func(w http.ResponseWriter, r *http.Request) { s.read.ServeHTTP(w, r) })
+	app.UseInit(func() func(http.Handler) http.Handler { return s.policies.cors })
+	app.Use(timeout.Middleware(timeout.Options{}))
+	// Outermost first: authenticate, throttle the caller, authorize the
+	// route; a POST is then made idempotent before it creates anything.
+	app.HandleInit("POST /users", func() http.Handler {
+		p := s.policies
+		return p.authn(p.throttle(canCreate(idempotency.HTTP(p.idem, nil)(http.HandlerFunc(s.create)))))
+	})
+	app.HandleInit("GET /users/{id}", func() http.Handler {
+		p := s.policies
+		return p.authn(p.throttle(auth.RequireScopes(ScopeRead)(http.HandlerFunc(s.get))))
+	})
 	return app
 }
-
-// notStarted answers requests that arrive before the app is started.
-var notStarted = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-	core.WriteError(w, r, core.Errorf(core.Unavailable, "users: the app is not started"))
-})
 
 func (s *service) open(ctx context.Context, env core.Env) error {
 	u := env(BucketEnv)
@@ -124,35 +127,7 @@ func (s *service) open(ctx context.Context, env core.Env) error {
 		return fmt.Errorf("users: opening the bucket in %s: %w", BucketEnv, err)
 	}
 	s.bucket, s.policies = b, p
-	// Outermost first: authenticate, throttle the caller, authorize the
-	// route; a POST is then made idempotent before it creates anything.
-	s.post = p.authn(p.throttle(canCreate(idempotency.HTTP(p.idem, nil)(http.HandlerFunc(s.create)))))
-	s.read = p.authn(p.throttle(auth.RequireScopes(ScopeRead)(http.HandlerFunc(s.get))))
 	return nil
-}
-
-// crossOrigin applies the CORS policy that open read, if any. It is
-// built once, on the first request after open; a request before open
-// passes through to the routes, which refuse it.
-func (s *service) crossOrigin(next http.Handler) http.Handler {
-	var (
-		once sync.Once
-		h    http.Handler
-	)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := s.policies
-		if p == nil {
-			next.ServeHTTP(w, r)
-			return
-		}
-		once.Do(func() {
-			h = next
-			if p.cors != nil {
-				h = p.cors(next)
-			}
-		})
-		h.ServeHTTP(w, r)
-	})
 }
 
 func (s *service) close(context.Context) error {
