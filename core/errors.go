@@ -99,10 +99,18 @@ type Error struct {
 }
 
 // Errorf returns an error with the given code. As with fmt.Errorf, a %w verb
-// wraps its operand, which errors.Is and errors.As then see.
+// wraps its operand, which errors.Is and errors.As then see; with several
+// %w verbs, they see every operand.
 func Errorf(code Code, format string, args ...any) error {
-	wrapped := fmt.Errorf(format, args...)
-	return &Error{Code: code, msg: wrapped.Error(), err: errors.Unwrap(wrapped)}
+	formatted := fmt.Errorf(format, args...)
+	e := &Error{Code: code, msg: formatted.Error()}
+	switch formatted.(type) {
+	case interface{ Unwrap() error }, interface{ Unwrap() []error }:
+		// fmt wrapped one operand or several: keep its error, whose own
+		// Unwrap gives them all to errors.Is and errors.As.
+		e.err = formatted
+	}
+	return e
 }
 
 // Wrap returns err with the given code, or nil if err is nil.

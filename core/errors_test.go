@@ -264,3 +264,39 @@ func TestProcessBatch(t *testing.T) {
 		}
 	})
 }
+
+// TestErrorfWrapsEveryOperand: errors.Is and errors.As see each %w operand
+// of an Errorf, one or several, and nothing when there is none.
+func TestErrorfWrapsEveryOperand(t *testing.T) {
+	errA, errB := errors.New("a"), errors.New("b")
+	tests := []struct {
+		name    string
+		err     error
+		is, not []error
+	}{
+		{"none", core.Errorf(core.NotFound, "user %q", "ada"), nil, []error{errA}},
+		{"one", core.Errorf(core.Unavailable, "store: %w", errA), []error{errA}, []error{errB}},
+		{"two", core.Errorf(core.Aborted, "%w, then %w", errA, errB), []error{errA, errB}, nil},
+		{"context", core.Errorf(core.Unknown, "op: %w and %w", errA, context.DeadlineExceeded), []error{errA, context.DeadlineExceeded}, []error{errB}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, target := range tt.is {
+				if !errors.Is(tt.err, target) {
+					t.Errorf("errors.Is(%v, %v) = false, want true", tt.err, target)
+				}
+			}
+			for _, target := range tt.not {
+				if errors.Is(tt.err, target) {
+					t.Errorf("errors.Is(%v, %v) = true, want false", tt.err, target)
+				}
+			}
+		})
+	}
+	if got := core.CodeOf(core.Errorf(core.Aborted, "%w, then %w", errA, context.Canceled)); got != core.Aborted {
+		t.Errorf("CodeOf: got %v, want the outer code Aborted", got)
+	}
+	if e := errors.Unwrap(core.Errorf(core.NotFound, "plain")); e != nil {
+		t.Errorf("Unwrap of an Errorf without %%w: got %v, want nil", e)
+	}
+}

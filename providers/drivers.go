@@ -37,21 +37,16 @@ type Driver struct {
 	Provider string
 }
 
-// EveryBuild reports whether the driver is linked whatever the build tag:
-// by every build made with cmd/launch (providers/local), or by every build
-// that imports its kind's package (providers/selfhosted's brokers, through
-// providers/pubsub).
+// EveryBuild reports whether the driver is linked whatever the build tag
+// by every build that imports its kind's package: local files and memory
+// (providers/local's drivers), and the self-hosted brokers
+// (providers/selfhosted's, through providers/pubsub). The local target
+// links all of providers/local besides.
 func (d Driver) EveryBuild() bool { return d.Provider == "local" || d.Provider == "selfhosted" }
 
 // Link returns the package a function's main imports to link the driver in
-// a build for its target, or "" for providers/local's drivers, which
-// cmd/launch links into every build.
-func (d Driver) Link() string {
-	if d.Provider == "local" {
-		return ""
-	}
-	return KindPackage(d.Type)
-}
+// a build for its target: its kind's package.
+func (d Driver) Link() string { return KindPackage(d.Type) }
 
 // Kind is a package that links the build target's drivers for some
 // portable types, which a function's main imports when its function uses

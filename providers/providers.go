@@ -3,15 +3,16 @@
 // cannot open.
 //
 // A function opens its resources by URL, through gocloud.dev, and a binary
-// serves the URL schemes of the drivers it links. Every build made with
-// cmd/launch links providers/local (local files, memory, constant values
-// and local keys). A function's main links the cloud drivers of each resource
-// kind its function uses with one blank import per kind, whatever the
-// target: providers/blob, providers/pubsub (which also links the
-// self-hosted brokers, NATS and RabbitMQ), providers/docstore,
-// providers/runtimevar and providers/secrets link the build tag's driver
-// for that kind, so a binary pays the start-up cost of the SDKs it uses and
-// no other. providers/aws, gcp, azure and selfhosted link all of one
+// serves the URL schemes of the drivers it links. A function's main links
+// the drivers of each resource kind its function uses with one blank import
+// per kind, whatever the target: providers/blob, providers/pubsub (which
+// also links the self-hosted brokers, NATS and RabbitMQ),
+// providers/docstore, providers/runtimevar and providers/secrets link the
+// build tag's driver for that kind and its local ones (files, memory,
+// constant values, local keys), so a binary pays the start-up cost of the
+// SDKs it uses and no other, and a function that uses no resource links
+// none of gocloud.dev. The local target (no tag) links every local driver
+// (providers/local). providers/aws, gcp, azure and selfhosted link all of one
 // provider's drivers at once, for tools and tests.
 //
 // When a URL's scheme has no driver in the binary, gocloud.dev fails with
@@ -55,9 +56,6 @@ func (e *SchemeError) Error() string {
 	case d == nil:
 		return fmt.Sprintf("%v; providers: no polyfn build links a %s driver for %q: add the gocloud.dev driver with a blank import in main",
 			e.Err, e.Type, e.Scheme)
-	case d.Provider == "local":
-		return fmt.Sprintf("%v; providers: every build made with cmd/launch links %s; a main without it must import %s/providers/local",
-			e.Err, d.Package, Module)
 	case d.EveryBuild():
 		return fmt.Sprintf("%v; providers: import _ %q in main to link %s",
 			e.Err, d.Link(), d.Package)

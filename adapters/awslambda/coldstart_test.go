@@ -18,6 +18,7 @@ import (
 
 	"github.com/polyfn/polyfn/adapters/awslambda/runtimeapi"
 	"github.com/polyfn/polyfn/internal/emulators"
+	"github.com/polyfn/polyfn/internal/usermodule"
 	"github.com/polyfn/polyfn/middleware/auth/authtest"
 )
 
@@ -94,37 +95,15 @@ func BenchmarkColdStart(b *testing.B) {
 			env := []string{"USERS_BUCKET_URL=" + fileURL(b.TempDir()), "USERS_OIDC_ISSUER=" + iss.URL, "USERS_OIDC_AUDIENCE=" + authtest.Audience}
 			var starts, cpu []time.Duration
 			for b.Loop() {
-				cpu0, _ := emulators.ChildCPU()
-				start := time.Now()
-				s, err := runtimeapi.Start(b.Context(), "127.0.0.1:0", &runtimeapi.Options{
-					Bootstrap: bin, Env: env, Timeout: 10 * time.Second,
-					Stdout: io.Discard, Stderr: io.Discard, Logger: slog.New(slog.DiscardHandler),
-				})
-				if err != nil {
-					b.Fatal(err)
-				}
-				ctx, cancel := context.WithTimeout(b.Context(), 10*time.Second)
-				r, err := s.Invoke(ctx, event)
-				cancel()
-				if err != nil || r.FunctionError != "" {
-					b.Fatalf("first invocation: %s, %v", r.Payload, err)
-				}
+				wall, used, payload := coldStart(b, bin, env, event)
 				var resp events.APIGatewayV2HTTPResponse
-				if name != "rawhello" && (json.Unmarshal(r.Payload, &resp) != nil || resp.StatusCode != 404) {
-					b.Fatalf("first invocation: %s, want an authenticated 404", r.Payload)
+				if name != "rawhello" && (json.Unmarshal(payload, &resp) != nil || resp.StatusCode != 404) {
+					b.Fatalf("first invocation: %s, want an authenticated 404", payload)
 				}
-				starts = append(starts, time.Since(start))
-				b.StopTimer()
-				if err := s.Close(); err != nil {
-					b.Fatal(err)
+				starts = append(starts, wall)
+				if used > 0 {
+					cpu = append(cpu, used)
 				}
-				// The bootstrap has been waited for: its CPU time, nearly
-				// all spent before its first response, since it then
-				// waits for the next invocation until it is stopped.
-				if cpu1, ok := emulators.ChildCPU(); ok {
-					cpu = append(cpu, cpu1-cpu0)
-				}
-				b.StartTimer()
 			}
 			slices.Sort(starts)
 			b.ReportMetric(float64(starts[len(starts)/2])/float64(time.Millisecond), "p50-ms")
@@ -134,5 +113,118 @@ func BenchmarkColdStart(b *testing.B) {
 			}
 			b.ReportMetric(float64(info.Size())/(1<<20), "binary-MiB")
 		})
+	}
+}
+
+// coldStart starts the bootstrap bin under a local Runtime API with env and
+// sends it event, and returns the wall time from the process's start to
+// its first response, the CPU time the bootstrap used (zero where the
+// platform does not say) and the response's payload. Only the start and
+// the first invocation are timed.
+func coldStart(b *testing.B, bin string, env []string, event []byte) (wall, cpu time.Duration, payload []byte) {
+	b.Helper()
+	cpu0, _ := emulators.ChildCPU()
+	start := time.Now()
+	s, err := runtimeapi.Start(b.Context(), "127.0.0.1:0", &runtimeapi.Options{
+		Bootstrap: bin, Env: env, Timeout: 10 * time.Second,
+		Stdout: io.Discard, Stderr: io.Discard, Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(b.Context(), 10*time.Second)
+	r, err := s.Invoke(ctx, event)
+	cancel()
+	if err != nil || r.FunctionError != "" {
+		b.Fatalf("first invocation: %s, %v", r.Payload, err)
+	}
+	wall = time.Since(start)
+	b.StopTimer()
+	defer b.StartTimer()
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	// The bootstrap has been waited for: its CPU time, nearly all spent
+	// before its first response, since it then waits for the next
+	// invocation until it is stopped.
+	if cpu1, ok := emulators.ChildCPU(); ok {
+		cpu = cpu1 - cpu0
+	}
+	return wall, cpu, r.Payload
+}
+
+// BenchmarkColdStartMinimal measures the cold start of the minimal
+// function (usermodule.Greeter: one route, no resources), built with
+// -tags aws,lambda.norpc in a user's own module, against the same route on
+// aws-lambda-go alone (testdata/rawgreeter). Each iteration starts both,
+// in turns (which goes first alternates), so that both see the same
+// machine; it reports each one's median wall and CPU time from process
+// start to the first response, the median of the paired differences, and
+// both binaries' sizes. Run it with -benchtime=21x or more:
+//
+//	go test -run='^$' -bench='^BenchmarkColdStartMinimal$' -benchtime=41x ./adapters/awslambda
+func BenchmarkColdStartMinimal(b *testing.B) {
+	dir := b.TempDir()
+	polyfnBin, rawBin := filepath.Join(dir, "greeter"), filepath.Join(dir, "rawgreeter")
+	if err := usermodule.New(b, usermodule.Greeter).Build("./cmd/greeter", "aws,lambda.norpc", polyfnBin); err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-tags", "lambda.norpc", "-o", rawBin, "./testdata/rawgreeter")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("go build rawgreeter: %v\n%s", err, out)
+	}
+	event, err := json.Marshal(events.APIGatewayV2HTTPRequest{
+		Version: "2.0", RawPath: "/hello/ada",
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			Stage: "$default", DomainName: "api.example.com",
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET", Path: "/hello/ada"},
+		},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	type sample struct{ wall, cpu []time.Duration }
+	var polyfn, raw sample
+	var deltaWall, deltaCPU []time.Duration
+	one := func(bin string, into *sample) (time.Duration, time.Duration) {
+		wall, cpu, payload := coldStart(b, bin, nil, event)
+		var resp events.APIGatewayV2HTTPResponse
+		if err := json.Unmarshal(payload, &resp); err != nil || resp.StatusCode != 200 || resp.Body != "hello, ada\n" {
+			b.Fatalf("%s: first response %s, want 200 \"hello, ada\\n\"", filepath.Base(bin), payload)
+		}
+		into.wall, into.cpu = append(into.wall, wall), append(into.cpu, cpu)
+		return wall, cpu
+	}
+	i := 0
+	for b.Loop() {
+		var pw, pc, rw, rc time.Duration
+		if i%2 == 0 {
+			pw, pc = one(polyfnBin, &polyfn)
+			rw, rc = one(rawBin, &raw)
+		} else {
+			rw, rc = one(rawBin, &raw)
+			pw, pc = one(polyfnBin, &polyfn)
+		}
+		deltaWall, deltaCPU = append(deltaWall, pw-rw), append(deltaCPU, pc-rc)
+		i++
+	}
+	median := func(ds []time.Duration) float64 {
+		ds = slices.Clone(ds)
+		slices.Sort(ds)
+		return float64(ds[len(ds)/2]) / float64(time.Millisecond)
+	}
+	b.ReportMetric(median(polyfn.wall), "polyfn-p50-ms")
+	b.ReportMetric(median(raw.wall), "raw-p50-ms")
+	b.ReportMetric(median(deltaWall), "delta-p50-ms")
+	b.ReportMetric(median(polyfn.cpu), "polyfn-cpu-p50-ms")
+	b.ReportMetric(median(raw.cpu), "raw-cpu-p50-ms")
+	b.ReportMetric(median(deltaCPU), "delta-cpu-p50-ms")
+	for name, bin := range map[string]string{"polyfn": polyfnBin, "raw": rawBin} {
+		info, err := os.Stat(bin)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(info.Size())/(1<<20), name+"-binary-MiB")
 	}
 }

@@ -25,7 +25,7 @@
 // file:// or mem:// URL in tests). Anything else is an error naming the
 // source: an event no function accepts never succeeds silently.
 //
-// Errors: failureOf is the one table from core.Code to what Lambda does with
+// Errors: byCode is the one table from core.Code to what Lambda does with
 // a failed event. The raw payload stays reachable through RawEvent and As.
 //
 // docs/aws.md describes deployment, every mapping and the limitations.

@@ -266,9 +266,9 @@ func TestMalformedPayloads(t *testing.T) {
 // table's type whose message shows client errors only.
 func TestErrorTable(t *testing.T) {
 	for _, code := range core.Codes() {
-		f, ok := failureOf[code]
+		f, ok := byCode[code]
 		if !ok {
-			t.Errorf("failureOf has no entry for %v", code)
+			t.Errorf("byCode has no entry for %v", code)
 			continue
 		}
 		if want := code.IsClientError(); f.transient == want {
@@ -282,8 +282,8 @@ func TestErrorTable(t *testing.T) {
 
 			_, err := h.Invoke(t.Context(), readTestdata(t, "s3-delete.json"))
 			fe := functionErr(t, err)
-			if fe.Type != failureOf[code].errorType {
-				t.Errorf("S3: error type %q, want %q", fe.Type, failureOf[code].errorType)
+			if fe.Type != byCode[code].errorType {
+				t.Errorf("S3: error type %q, want %q", fe.Type, byCode[code].errorType)
 			}
 			if shown := strings.Contains(fe.Message, "secret detail"); shown != code.IsClientError() {
 				t.Errorf("S3: message %q shows the error's text: %v, want %v", fe.Message, shown, code.IsClientError())
@@ -305,10 +305,10 @@ func TestErrorTable(t *testing.T) {
 }
 
 func TestUnknownErrorsAreInternal(t *testing.T) {
-	if got := failureFor(errors.New("plain")); got != failureOf[core.Unknown] {
+	if got := failureFor(errors.New("plain")); got != byCode[core.Unknown] {
 		t.Errorf("got %+v, want the Unknown entry", got)
 	}
-	if got := failureFor(core.Errorf(core.Code(99), "out of range")); got != failureOf[core.Internal] {
+	if got := failureFor(core.Errorf(core.Code(99), "out of range")); got != byCode[core.Internal] {
 		t.Errorf("got %+v, want the Internal entry", got)
 	}
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/polyfn/polyfn/core"
 )
 
-// failureStatus is the adapter's one table from the code of a failed event
+// byCode is the adapter's one table from the code of a failed event
 // to the status of the reply to the host. Every status is an error: a
 // non-2xx reply is the only way a custom handler can make the host retry an
 // event (a 2xx reply acknowledges it, and a queue message is deleted), so
@@ -27,7 +27,7 @@ import (
 // 2xx and names it in its log, so the statuses are the ones HTTP functions
 // answer (core.HTTPStatus), that an operator reads the same way; a
 // cancellation, which HTTP has no status for, is 503.
-var failureStatus = map[core.Code]int{
+var byCode = map[core.Code]int{
 	core.Unknown:              http.StatusInternalServerError,
 	core.InvalidArgument:      http.StatusBadRequest,
 	core.Unauthenticated:      http.StatusUnauthorized,
@@ -49,7 +49,7 @@ var failureStatus = map[core.Code]int{
 // FailureStatus returns the status of the reply to the host for an event
 // that failed with code; an unknown code gives 500.
 func FailureStatus(code core.Code) int {
-	if s, ok := failureStatus[code]; ok {
+	if s, ok := byCode[code]; ok {
 		return s
 	}
 	return http.StatusInternalServerError

@@ -17,7 +17,7 @@
 //     HTTP target (X-CloudScheduler-* headers).
 //
 // An event function answers 200 when its handler succeeds. A failure is
-// logged, and the error's code decides through one table (statusOf) whether
+// logged, and the error's code decides through one table (byCode) whether
 // the sender redelivers the event (a non-2xx status) or it is acknowledged
 // (202), so that a poison event cannot loop.
 //

@@ -98,8 +98,8 @@ func TestEventStatusForEveryCode(t *testing.T) {
 	for _, code = range core.Codes() {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, pubsubRequest("m-"+code.String(), "eA=="))
-		if w.Code != statusOf[code] {
-			t.Errorf("%v: status %d, want %d", code, w.Code, statusOf[code])
+		if w.Code != byCode[code] {
+			t.Errorf("%v: status %d, want %d", code, w.Code, byCode[code])
 		}
 		if strings.Contains(w.Body.String(), "secret") {
 			t.Errorf("%v: the response %q shows the error's text", code, w.Body)

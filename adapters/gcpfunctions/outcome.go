@@ -9,7 +9,7 @@ import (
 	"github.com/polyfn/polyfn/core"
 )
 
-// statusOf is the adapter's one table from error code to the status an
+// byCode is the adapter's one table from error code to the status an
 // event function answers with, and so to what Eventarc, a Pub/Sub push
 // subscription or Cloud Scheduler does next.
 //
@@ -21,7 +21,7 @@ import (
 // 202 Accepted acknowledges an event that failed for good: the same input
 // would fail the same way, and a poison message must not be redelivered until
 // its retention runs out. The failure is logged at error level instead.
-var statusOf = map[core.Code]int{
+var byCode = map[core.Code]int{
 	core.Unknown:           http.StatusInternalServerError,
 	core.Internal:          http.StatusInternalServerError,
 	core.Unavailable:       http.StatusServiceUnavailable,
@@ -44,7 +44,7 @@ var statusOf = map[core.Code]int{
 // statusFor returns the status for a failure with code; a code missing from
 // the table is retried like Internal.
 func statusFor(code core.Code) int {
-	if s, ok := statusOf[code]; ok {
+	if s, ok := byCode[code]; ok {
 		return s
 	}
 	return http.StatusInternalServerError

@@ -32,13 +32,13 @@ func TestStatusTable(t *testing.T) {
 	}
 	retriedEverywhere := []int{408, 409, 429, 500, 502, 503, 504} // Eventarc Advanced's transient statuses
 	for _, code := range core.Codes() {
-		s, ok := statusOf[code]
+		s, ok := byCode[code]
 		if !ok {
-			t.Errorf("statusOf has no entry for %v", code)
+			t.Errorf("byCode has no entry for %v", code)
 			continue
 		}
 		if s != want[code] {
-			t.Errorf("statusOf[%v] = %d, want %d", code, s, want[code])
+			t.Errorf("byCode[%v] = %d, want %d", code, s, want[code])
 		}
 		if redelivered(s) == code.IsClientError() {
 			t.Errorf("%v: redelivered = %v, want %v", code, redelivered(s), !code.IsClientError())

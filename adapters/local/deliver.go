@@ -14,11 +14,11 @@ import (
 	"github.com/polyfn/polyfn/core"
 )
 
-// retryable is the local runtime's one table from error code to behaviour:
+// byCode is the local runtime's one table from error code to behaviour:
 // true means the event is redelivered with backoff until the trigger's
 // delivery limit, false means it is dead-lettered at once because the same
 // input would fail the same way. Codes not listed are not retried.
-var retryable = map[core.Code]bool{
+var byCode = map[core.Code]bool{
 	core.Unknown:           true,
 	core.Internal:          true,
 	core.Unavailable:       true,
@@ -44,7 +44,7 @@ func decide(err error, n, max int) outcome {
 	switch {
 	case err == nil:
 		return delivered
-	case retryable[core.CodeOf(err)] && n < max:
+	case byCode[core.CodeOf(err)] && n < max:
 		return retry
 	default:
 		return deadLettered

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/polyfn/polyfn/internal/emulators"
+	"github.com/polyfn/polyfn/internal/usermodule"
 	"github.com/polyfn/polyfn/providers"
 )
 
@@ -248,17 +249,14 @@ func TestBinaryIsolation(t *testing.T) {
 	}
 }
 
-// TestBuildTags proves each cloud tag compiles and two at once fail with a
-// message that names the mistake.
+// TestBuildTags proves two cloud tags at once fail to compile with a
+// message that names the mistake. That each tag alone compiles is proved
+// by scripts/test, which vets the module under every tag (type-checking
+// every package, tests included), and by the end-to-end tests, which build
+// and run the example functions for every cloud: building the whole module
+// three times more here added minutes to the suite and proved nothing
+// more.
 func TestBuildTags(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the module four times; skipped with -short")
-	}
-	for _, tags := range []string{"aws", "gcp", "azure"} {
-		if _, err := goTool(t, "build", "-tags", tags, "./..."); err != nil {
-			t.Errorf("build with -tags %s: %v", tags, err)
-		}
-	}
 	for _, tags := range []string{"aws,gcp", "gcp,azure", "aws,azure"} {
 		_, err := goTool(t, "build", "-tags", tags, "./cmd/launch")
 		if err == nil {
@@ -268,5 +266,75 @@ func TestBuildTags(t *testing.T) {
 		if !strings.Contains(err.Error(), "polyfn_build_tags_aws_gcp_azure_are_mutually_exclusive_use_exactly_one redeclared") {
 			t.Errorf("build with -tags %s failed without the clear message:\n%v", tags, err)
 		}
+	}
+}
+
+// minimalModules are the modules that the minimal function
+// (usermodule.Greeter: one route, no resources, no exporter) may link,
+// per cloud, beyond polyfn itself: the platform's runtime SDK, the
+// CloudEvents SDK's event package (the neutral event's envelope) with its
+// JSON library, and the OpenTelemetry API and metric SDK behind the
+// built-in metrics. A new module here is a cost every function pays on
+// every cold start: docs/performance.md accounts for each, and this list
+// changes only with it.
+var minimalModules = map[string][]string{
+	"aws": {
+		"github.com/aws/aws-lambda-go",
+		// The built-in metrics, written as EMF at each invocation's end.
+		"go.opentelemetry.io/otel/sdk/metric",
+	},
+	"gcp": {
+		"github.com/GoogleCloudPlatform/functions-framework-go",
+		"cloud.google.com/go/functions", // the framework's metadata package
+		"go.uber.org/zap",               // the CloudEvents SDK's client, which the framework uses
+		"go.uber.org/multierr",
+		// protowire alone (no protobuf runtime): Firestore's protobuf
+		// change events are decoded from the wire.
+		"google.golang.org/protobuf",
+	},
+	"azure": {},
+}
+
+// minimalShared are the modules every cloud's minimal function links.
+var minimalShared = []string{
+	"github.com/polyfn/polyfn",
+	"github.com/cloudevents/sdk-go/v2",
+	"github.com/json-iterator/go", "github.com/modern-go/concurrent", "github.com/modern-go/reflect2",
+	"github.com/google/uuid",
+	"go.opentelemetry.io/otel", "go.opentelemetry.io/otel/metric", "go.opentelemetry.io/otel/trace",
+	"go.opentelemetry.io/otel/sdk", "go.opentelemetry.io/auto/sdk",
+	"github.com/go-logr/logr", "github.com/go-logr/stdr", "github.com/cespare/xxhash/v2",
+	"golang.org/x/sys",
+}
+
+// TestMinimalFunctionModules builds the minimal function in a user's own
+// module for each cloud and fails when it links a module outside its list:
+// no OTLP exporter, gRPC or protobuf runtime, no gocloud.dev, nothing of
+// the local runtime.
+func TestMinimalFunctionModules(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads a user's module for three clouds; skipped with -short")
+	}
+	m := usermodule.New(t, usermodule.Greeter)
+	for cloud, own := range minimalModules {
+		t.Run(cloud, func(t *testing.T) {
+			allowed := map[string]bool{}
+			for _, mod := range append(slices.Clone(minimalShared), own...) {
+				allowed[mod] = true
+			}
+			tags := cloud
+			if cloud == "aws" {
+				tags += ",lambda.norpc"
+			}
+			mods, err := m.Modules("./cmd/greeter", tags)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, mod := range mods {
+				if !allowed[mod] {
+					t.Errorf("the minimal -tags %s function links %s, which it does not use: keep it behind its own import (or account for it in docs/performance.md and minimalModules)", tags, mod)
+				}
+			}
+		})
 	}
 }

@@ -23,7 +23,6 @@ import (
 
 	"github.com/polyfn/polyfn/core"
 	"github.com/polyfn/polyfn/providers"
-	_ "github.com/polyfn/polyfn/providers/local" // file:// and mem:// resources in every build
 )
 
 // Start runs apps on the build's target until SIGINT or SIGTERM, then drains

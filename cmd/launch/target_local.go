@@ -10,6 +10,7 @@ import (
 
 	"github.com/polyfn/polyfn/adapters/local"
 	"github.com/polyfn/polyfn/core"
+	_ "github.com/polyfn/polyfn/providers/local" // file://, mem://, constant:// and base64key:// for every kind, as polyfn dev serves them
 )
 
 // Target is the platform this binary was built for.

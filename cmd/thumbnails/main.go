@@ -8,6 +8,7 @@ import (
 	"github.com/polyfn/polyfn/functions/thumbnails"
 	_ "github.com/polyfn/polyfn/providers/blob"   // the bucket driver of the build's cloud
 	_ "github.com/polyfn/polyfn/providers/pubsub" // the pub/sub drivers of the build's cloud, NATS and RabbitMQ
+	_ "github.com/polyfn/polyfn/telemetry/otlp"   // spans and metrics over OTLP, when OTEL_EXPORTER_OTLP_ENDPOINT names a collector
 )
 
 func main() { launch.Start(thumbnails.New()) }

@@ -2,8 +2,8 @@
 
 // Package docstore links the gocloud.dev docstore.Collection driver of the
 // build's target: dynamodb:// with -tags aws, firestore:// with -tags gcp,
-// mongo:// with -tags azure. Every build made with cmd/launch serves mem://
-// without it (providers/local).
+// mongo:// with -tags azure. Every build that imports it also serves mem://
+// (providers/local's driver).
 //
 // A function's main imports it for its side effects when the function opens
 // a collection (an idempotency store, say), so that a binary links the
@@ -13,3 +13,5 @@
 //
 // The package is generated from the driver table in providers/drivers.go.
 package docstore
+
+import _ "gocloud.dev/docstore/memdocstore" // mem://

@@ -3,8 +3,8 @@
 // Package runtimevar links the gocloud.dev runtimevar.Variable driver of the
 // build's target: awsparamstore:// and awssecretsmanager:// with -tags aws,
 // gcpsecretmanager:// with -tags gcp, azurekeyvaultvar:// with -tags azure.
-// Every build made with cmd/launch serves constant:// and file:// without it
-// (providers/local).
+// Every build that imports it also serves constant:// and file://
+// (providers/local's drivers).
 //
 // A function's main imports it for its side effects when the function reads
 // a runtime variable (core.Variable: API keys, feature flags), so that a
@@ -15,3 +15,8 @@
 //
 // The package is generated from the driver table in providers/drivers.go.
 package runtimevar
+
+import (
+	_ "gocloud.dev/runtimevar/constantvar" // constant://
+	_ "gocloud.dev/runtimevar/filevar"     // file://
+)

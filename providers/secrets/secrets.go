@@ -2,8 +2,8 @@
 
 // Package secrets links the gocloud.dev secrets.Keeper driver of the
 // build's target: awskms:// with -tags aws, gcpkms:// with -tags gcp,
-// azurekeyvault:// with -tags azure. Every build made with cmd/launch serves
-// base64key:// without it (providers/local).
+// azurekeyvault:// with -tags azure. Every build that imports it also serves
+// base64key:// (providers/local's driver).
 //
 // A function's main imports it for its side effects when the function
 // encrypts or decrypts with a keeper (core.Keeper), so that a binary links
@@ -13,3 +13,5 @@
 //
 // The package is generated from the driver table in providers/drivers.go.
 package secrets
+
+import _ "gocloud.dev/secrets/localsecrets" // base64key://

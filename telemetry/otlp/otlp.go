@@ -1,7 +1,15 @@
 // Package otlp starts OpenTelemetry's OTLP exporters as the standard OTEL_*
 // environment variables configure them, over HTTP with protobuf (the
-// protocol collectors take on port 4318). It is what `launch.Start` and
-// `polyfn dev` use; a program that wires its own telemetry can too.
+// protocol collectors take on port 4318).
+//
+// A function opts into OTLP export by importing this package, which
+// registers it as the process's telemetry.Exporter for launch.Start:
+//
+//	import _ "github.com/polyfn/polyfn/telemetry/otlp"
+//
+// Without the import, a binary links no exporter, no protobuf runtime and
+// no gRPC. `polyfn dev` links it, and a program that wires its own
+// telemetry can call TracerProvider and MeterProvider directly.
 //
 // An exporter is started only when a collector is named
 // (OTEL_EXPORTER_OTLP_ENDPOINT, or the signal's own endpoint variable): a
@@ -19,7 +27,30 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/exemplar"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/polyfn/polyfn/telemetry"
 )
+
+func init() { telemetry.RegisterExporter(exporter{}) }
+
+// exporter is this package's telemetry.Exporter.
+type exporter struct{}
+
+func (exporter) TracerProvider(res *resource.Resource, getenv func(string) string) (telemetry.TracerProvider, error) {
+	tp, err := TracerProvider(res, getenv)
+	if tp == nil {
+		return nil, err // no typed nil in the interface
+	}
+	return tp, err
+}
+
+func (exporter) MeterProvider(res *resource.Resource, getenv func(string) string, traced bool) (telemetry.MeterProvider, error) {
+	mp, err := MeterProvider(res, getenv, traced)
+	if mp == nil {
+		return nil, err
+	}
+	return mp, err
+}
 
 // Signal is a kind of telemetry OTLP carries.
 type Signal string

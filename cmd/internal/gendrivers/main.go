@@ -188,7 +188,7 @@ func generate(root string) (map[string][]byte, error) {
 		}
 		docData := kindDoc{Name: name, Package: k.Package, Types: k.Types, Uses: k.Uses,
 			Every: schemeList(drivers, ofKind("selfhosted")), Local: schemeList(drivers, ofKind("local"))}
-		row := tableRow{Dir: dir, Uses: k.Uses, Columns: [][]tableCell{cells(drivers, kinds, "selfhosted", ofKind("selfhosted"))}}
+		row := tableRow{Dir: dir, Uses: k.Uses, Columns: [][]tableCell{append(cells(drivers, kinds, "local", ofKind("local")), cells(drivers, kinds, "selfhosted", ofKind("selfhosted"))...)}}
 		for _, c := range clouds {
 			row.Columns = append(row.Columns, cells(drivers, kinds, c, ofKind(c)))
 			lines := imports(c)
@@ -210,7 +210,7 @@ func generate(root string) (map[string][]byte, error) {
 			return nil, err
 		}
 		if err := execute(files, dir+"/"+name+".go", "kind.go.tmpl",
-			map[string]any{"Name": name, "Doc": doc.String(), "Imports": imports("selfhosted")}); err != nil {
+			map[string]any{"Name": name, "Doc": doc.String(), "Imports": append(imports("local"), imports("selfhosted")...)}); err != nil {
 			return nil, err
 		}
 	}

@@ -6,9 +6,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/polyfn/polyfn/internal/usermodule"
 	"github.com/polyfn/polyfn/middleware/auth/authtest"
 )
 
@@ -61,7 +63,8 @@ func BenchmarkColdStart(b *testing.B) {
 			}
 			var cpu time.Duration
 			for b.Loop() {
-				cpu += coldStart(b, bin, tt.path, tt.authz, tt.env)
+				_, used := coldStart(b, bin, tt.path, tt.authz, tt.env)
+				cpu += used
 			}
 			b.ReportMetric(float64(cpu)/float64(b.N)/float64(time.Millisecond), "cpu-ms/op")
 			b.ReportMetric(float64(fi.Size()), "binary-bytes")
@@ -71,10 +74,11 @@ func BenchmarkColdStart(b *testing.B) {
 
 // coldStart starts bin and polls path, with the Authorization header authz
 // when it is not empty, until it answers 200, then kills it. It returns the
-// CPU time (user and system) the process used: nearly all of it before the
-// answer, since the server then idles until it is killed. It is steadier
-// than wall time when other work shares the machine.
-func coldStart(b *testing.B, bin, path, authz string, env []string) (cpu time.Duration) {
+// wall time from the start to that answer, and the CPU time (user and
+// system) the process used: nearly all of it before the answer, since the
+// server then idles until it is killed. CPU time is steadier than wall
+// time when other work shares the machine.
+func coldStart(b *testing.B, bin, path, authz string, env []string) (wall, cpu time.Duration) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -85,6 +89,7 @@ func coldStart(b *testing.B, bin, path, authz string, env []string) (cpu time.Du
 	cmd := exec.Command(bin)
 	cmd.Env = append(withoutFunctionTarget(os.Environ()), append(env, "PORT="+port, "POLYFN_ADDR="+addr)...)
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
@@ -109,10 +114,71 @@ func coldStart(b *testing.B, bin, path, authz string, env []string) (cpu time.Du
 		}
 		resp.Body.Close()
 		if resp.StatusCode == http.StatusOK {
+			wall = time.Since(start)
 			return
 		}
 		b.Fatalf("%s %s answered %d", bin, path, resp.StatusCode)
 	}
 	b.Fatalf("%s did not answer within 10s", bin)
-	return 0
+	return 0, 0
+}
+
+// BenchmarkColdStartMinimal measures the cold start of the minimal
+// function (usermodule.Greeter: one route, no resources), built with
+// -tags gcp in a user's own module, against the same route on the
+// Functions Framework alone (testdata/rawgreeter): from process start to
+// the first 200 answer to GET /hello/ada. Each iteration starts both, in
+// turns (which goes first alternates); it reports each one's median wall
+// and CPU time, the medians of the paired differences, and both binaries'
+// sizes. Run it with -benchtime=21x or more:
+//
+//	go test -run='^$' -bench='^BenchmarkColdStartMinimal$' -benchtime=41x ./adapters/gcpfunctions/internal/e2e
+func BenchmarkColdStartMinimal(b *testing.B) {
+	if testing.Short() {
+		b.Skip("builds two functions; skipped with -short")
+	}
+	dir := b.TempDir()
+	polyfnBin, rawBin := filepath.Join(dir, "greeter"), filepath.Join(dir, "rawgreeter")
+	if err := usermodule.New(b, usermodule.Greeter).Build("./cmd/greeter", "gcp", polyfnBin); err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", rawBin, "./testdata/rawgreeter")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("go build rawgreeter: %v\n%s", err, out)
+	}
+	env := []string{"FUNCTION_TARGET=greeter"}
+	var pWall, pCPU, rWall, rCPU, dWall, dCPU []time.Duration
+	i := 0
+	for b.Loop() {
+		var pw, pc, rw, rc time.Duration
+		if i%2 == 0 {
+			pw, pc = coldStart(b, polyfnBin, "/hello/ada", "", env)
+			rw, rc = coldStart(b, rawBin, "/hello/ada", "", env)
+		} else {
+			rw, rc = coldStart(b, rawBin, "/hello/ada", "", env)
+			pw, pc = coldStart(b, polyfnBin, "/hello/ada", "", env)
+		}
+		pWall, pCPU, rWall, rCPU = append(pWall, pw), append(pCPU, pc), append(rWall, rw), append(rCPU, rc)
+		dWall, dCPU = append(dWall, pw-rw), append(dCPU, pc-rc)
+		i++
+	}
+	median := func(ds []time.Duration) float64 {
+		ds = slices.Clone(ds)
+		slices.Sort(ds)
+		return float64(ds[len(ds)/2]) / float64(time.Millisecond)
+	}
+	b.ReportMetric(median(pWall), "polyfn-p50-ms")
+	b.ReportMetric(median(rWall), "raw-p50-ms")
+	b.ReportMetric(median(dWall), "delta-p50-ms")
+	b.ReportMetric(median(pCPU), "polyfn-cpu-p50-ms")
+	b.ReportMetric(median(rCPU), "raw-cpu-p50-ms")
+	b.ReportMetric(median(dCPU), "delta-cpu-p50-ms")
+	for name, bin := range map[string]string{"polyfn": polyfnBin, "raw": rawBin} {
+		info, err := os.Stat(bin)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(info.Size())/(1<<20), name+"-binary-MiB")
+	}
 }

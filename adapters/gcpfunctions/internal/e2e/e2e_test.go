@@ -73,10 +73,13 @@ func binary(tb testing.TB, name string) string {
 	return filepath.Join(binaries.dir, name)
 }
 
-// goBuild builds pkgs with -tags gcp, stripped as for a deployment.
+// goBuild builds pkgs with -tags gcp, static and stripped as `polyfn build`
+// builds a deployment.
 func goBuild(out string, pkgs ...string) error {
 	args := append([]string{"build", "-tags", "gcp", "-trimpath", "-ldflags=-s -w", "-o", out}, pkgs...)
-	if output, err := exec.Command("go", args...).CombinedOutput(); err != nil {
+	cmd := exec.Command("go", args...)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if output, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, output)
 	}
 	return nil
