@@ -181,11 +181,11 @@ type failure struct {
 	transient bool
 }
 
-// failureOf is the adapter's one table from error code to Lambda behaviour.
+// byCode is the adapter's one table from error code to Lambda behaviour.
 // A failed SQS or DynamoDB record is reported in batchItemFailures; any other
 // failed event fails the invocation, and Lambda retries it (twice for
 // asynchronous invocations, then its on-failure destination).
-var failureOf = map[core.Code]failure{
+var byCode = map[core.Code]failure{
 	core.Unknown:              {"Polyfn.Unknown", true},
 	core.InvalidArgument:      {"Polyfn.InvalidArgument", false},
 	core.Unauthenticated:      {"Polyfn.Unauthenticated", false},
@@ -205,10 +205,10 @@ var failureOf = map[core.Code]failure{
 }
 
 func failureFor(err error) failure {
-	if f, ok := failureOf[core.CodeOf(err)]; ok {
+	if f, ok := byCode[core.CodeOf(err)]; ok {
 		return f
 	}
-	return failureOf[core.Internal]
+	return byCode[core.Internal]
 }
 
 // functionError turns err into the error aws-lambda-go reports to Lambda:
