@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -50,14 +49,29 @@ type httpMiddleware struct {
 	build func() func(http.Handler) http.Handler
 }
 
-var namePattern = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
+// validName reports whether name is an app or function name: lower-case
+// letters, digits and hyphens, starting with a letter, at most 63
+// characters (^[a-z][a-z0-9-]{0,62}$). It is a loop rather than a regexp
+// because every function checks its names at start-up, and compiling the
+// pattern in package init is a cost every cold start paid.
+func validName(name string) bool {
+	if name == "" || len(name) > 63 || name[0] < 'a' || name[0] > 'z' {
+		return false
+	}
+	for i := 1; i < len(name); i++ {
+		if c := name[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // NewApp returns an empty App. The name is the function app's name on every
 // platform (Lambda function, Cloud Run service, Azure function app), so it is
 // lower-case letters, digits and hyphens, starting with a letter, at most 63
 // characters; NewApp panics on another name, a programmer error.
 func NewApp(name string) *App {
-	if !namePattern.MatchString(name) {
+	if !validName(name) {
 		panic(fmt.Sprintf("core: app name %q: want lower-case letters, digits and hyphens, starting with a letter", name))
 	}
 	return &App{name: name, mux: http.NewServeMux(), eventByID: map[string]int{}}
@@ -275,7 +289,7 @@ type EventFunc struct {
 // delivers. It panics on an invalid or duplicate name, or an invalid
 // trigger (programmer errors at start-up).
 func (a *App) On(name string, t Trigger, h Handler) {
-	if !namePattern.MatchString(name) {
+	if !validName(name) {
 		panic(fmt.Sprintf("core: event function name %q: want lower-case letters, digits and hyphens", name))
 	}
 	if _, dup := a.eventByID[name]; dup {
@@ -327,7 +341,7 @@ func (a *App) EventFunc(name string) (EventFunc, bool) {
 // fills in a local default (a directory, an in-memory topic).
 func (a *App) Require(rs ...Resource) {
 	for _, r := range rs {
-		if !envNamePattern.MatchString(r.Env) {
+		if !validEnvName(r.Env) {
 			panic(fmt.Sprintf("core: resource variable %q: want an upper-case environment variable name", r.Env))
 		}
 		a.resources = append(a.resources, r)

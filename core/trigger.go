@@ -3,7 +3,6 @@ package core
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 )
@@ -125,10 +124,23 @@ func (t TimerTrigger) validate() error {
 	return nil
 }
 
-var envNamePattern = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
+// validEnvName reports whether v is an environment variable's name as
+// polyfn takes them: upper-case letters, digits and underscores, starting
+// with a letter (^[A-Z][A-Z0-9_]*$).
+func validEnvName(v string) bool {
+	if v == "" || v[0] < 'A' || v[0] > 'Z' {
+		return false
+	}
+	for i := 1; i < len(v); i++ {
+		if c := v[i]; !('A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
 
 func checkEnv(field, v string) error {
-	if !envNamePattern.MatchString(v) {
+	if !validEnvName(v) {
 		return fmt.Errorf("%s %q: want the name of an environment variable holding a URL", field, v)
 	}
 	return nil

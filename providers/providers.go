@@ -30,11 +30,15 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sync"
 )
 
 // noDriver matches gocloud.dev's error for a URL whose scheme no linked
 // driver registered (gocloud.dev/internal/openurl), for every portable type.
-var noDriver = regexp.MustCompile(`open (\w+\.\w+): no driver registered for "([^"]*)"`)
+// It is compiled on the first failed start, not in every binary's init.
+var noDriver = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`open (\w+\.\w+): no driver registered for "([^"]*)"`)
+})
 
 // SchemeError is a resource URL whose scheme no driver in this binary
 // serves, with what would link one.
@@ -80,7 +84,7 @@ func Explain(err error) error {
 	if se := (*SchemeError)(nil); errors.As(err, &se) {
 		return err
 	}
-	m := noDriver.FindStringSubmatch(err.Error())
+	m := noDriver().FindStringSubmatch(err.Error())
 	if m == nil {
 		return err
 	}

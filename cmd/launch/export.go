@@ -20,13 +20,13 @@ import (
 // made. The spans of an invocation are flushed at its end on the platforms
 // that freeze or throttle a process between invocations (Lambda, Cloud Run
 // functions); elsewhere they leave in batches.
-func startTracing(res *resource.Resource) (*exporter[trace.TracerProvider], error) {
+func startTracing(res func() *resource.Resource) (*exporter[trace.TracerProvider], error) {
 	e := telemetry.RegisteredExporter()
 	if e == nil {
 		warnUnlinked()
 		return nil, nil
 	}
-	tp, err := e.TracerProvider(res, os.Getenv)
+	tp, err := e.TracerProvider(res(), os.Getenv)
 	if tp == nil || err != nil {
 		return nil, err
 	}
@@ -44,12 +44,12 @@ func startTracing(res *resource.Resource) (*exporter[trace.TracerProvider], erro
 // otlpMetrics starts metric export through the registered exporter when
 // the environment configures it, else returns nil; traced says whether
 // traces are exported too.
-func otlpMetrics(res *resource.Resource, traced bool) (*exporter[metric.MeterProvider], error) {
+func otlpMetrics(res func() *resource.Resource, traced bool) (*exporter[metric.MeterProvider], error) {
 	e := telemetry.RegisteredExporter()
 	if e == nil {
 		return nil, nil
 	}
-	mp, err := e.MeterProvider(res, os.Getenv, traced)
+	mp, err := e.MeterProvider(res(), os.Getenv, traced)
 	if mp == nil || err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -35,7 +36,10 @@ type exporter[P any] struct {
 // functions' own instruments and gocloud.dev's spans come. It returns the
 // function that removes them and flushes what they hold.
 func startTelemetry(apps []*core.App) (stop func()) {
-	res := newResource(apps)
+	// The resource is made only for an exporter that sends it: the
+	// platforms' own formats (EMF, Prometheus) do without, and a function
+	// that exports nothing does not pay for it at start-up.
+	res := sync.OnceValue(func() *resource.Resource { return newResource(apps) })
 	var observers []core.Observer
 	var shutdowns []func(context.Context) error
 	// Tracing starts first, as the metrics' exemplars depend on it; the

@@ -19,7 +19,7 @@ import (
 // in CloudWatch's Embedded Metric Format, under the namespace
 // POLYFN_METRICS_NAMESPACE (default "polyfn"). No connection is made:
 // CloudWatch Logs extracts the metrics from the function's log stream.
-func startMetrics(*resource.Resource, bool) (*exporter[metric.MeterProvider], error) {
+func startMetrics(func() *resource.Resource, bool) (*exporter[metric.MeterProvider], error) {
 	e := emf.New(os.Stdout, os.Getenv("POLYFN_METRICS_NAMESPACE"))
 	return &exporter[metric.MeterProvider]{
 		provider: e.MeterProvider(),

@@ -18,7 +18,7 @@ var metricsHandler http.Handler
 
 // startMetrics collects the metrics for the local runtime's Prometheus
 // endpoint, read at each scrape.
-func startMetrics(*resource.Resource, bool) (*exporter[metric.MeterProvider], error) {
+func startMetrics(func() *resource.Resource, bool) (*exporter[metric.MeterProvider], error) {
 	e := prom.New()
 	metricsHandler = e
 	return &exporter[metric.MeterProvider]{provider: e.MeterProvider()}, nil

@@ -12,6 +12,6 @@ import (
 // names: a sidecar on Cloud Run, the OpenTelemetry collector an Azure
 // Functions app is given. Without one, no metrics are recorded and
 // functions' own instruments are no-ops.
-func startMetrics(res *resource.Resource, traced bool) (*exporter[metric.MeterProvider], error) {
+func startMetrics(res func() *resource.Resource, traced bool) (*exporter[metric.MeterProvider], error) {
 	return otlpMetrics(res, traced)
 }
