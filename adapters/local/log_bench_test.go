@@ -15,7 +15,10 @@ import (
 // handler (--log-format json) in an invocation, against slog.JSONHandler's
 // own cost for it.
 func BenchmarkLogRecord(b *testing.B) {
-	telemetrytest.RunLogBenchmarks(b, "local", NewLogHandler(io.Discard, "json", slog.LevelInfo), func(ctx context.Context) (context.Context, context.CancelFunc) {
-		return core.WithInvocation(telemetry.WithInvocationLog(ctx), &core.Invocation{ID: "inv-1", Cloud: core.CloudLocal, Function: "users"})
+	inv := core.Invocation{ID: "inv-1", Cloud: core.CloudLocal, Function: "users"}
+	floor := newBaseHandler(io.Discard, "json", slog.LevelInfo).WithAttrs(telemetry.InvocationFields(context.Background(), &inv))
+	telemetrytest.RunLogBenchmarks(b, "local", NewLogHandler(io.Discard, "json", slog.LevelInfo), floor, func(ctx context.Context) (context.Context, context.CancelFunc) {
+		md := inv
+		return core.WithInvocation(telemetry.WithInvocationLog(ctx), &md)
 	})
 }

@@ -167,25 +167,33 @@ func (h contextHandler) WithGroup(name string) slog.Handler {
 }
 
 // RunLogBenchmarks measures one record, the one RunInvocationBenchmarks
-// logs, through slog.JSONHandler on its own (handler=slog) and through a
-// cloud's handler h logged with an invocation's context (handler=name),
-// both writing to io.Discard. The invocation's context comes from
-// newInvocation, made once, so that handler=name is the cost of each record
-// after the first; handler=name-first makes a new invocation for each
-// record, and is the cost of an invocation's first record, which derives
-// its handler, with the invocation's own making included.
-func RunLogBenchmarks(b *testing.B, name string, h slog.Handler, newInvocation func(context.Context) (context.Context, context.CancelFunc)) {
+// logs, through slog.JSONHandler on its own (handler=slog), through floor
+// (handler=slog-options: the cloud's slog handler, with its ReplaceAttr,
+// given the invocation's fields by WithAttrs, what any handler built on
+// slog's pays), and through a cloud's handler h logged with an invocation's
+// context (handler=name), all writing to io.Discard. The invocation's
+// context comes from newInvocation, made once, so that handler=name is the
+// cost of each record after the first; handler=name-first makes a new
+// invocation for each record, and is the cost of an invocation's first
+// record, which derives its handler, with the invocation's own making
+// included.
+func RunLogBenchmarks(b *testing.B, name string, h, floor slog.Handler, newInvocation func(context.Context) (context.Context, context.CancelFunc)) {
 	logRecord := func(log *slog.Logger, ctx context.Context) {
 		log.InfoContext(ctx, "user created", slog.String("user_id", "u-17"), slog.Int("status", 201))
 	}
-	b.Run("handler=slog", func(b *testing.B) {
-		log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-		ctx := context.Background()
-		b.ReportAllocs()
-		for b.Loop() {
-			logRecord(log, ctx)
-		}
-	})
+	for _, c := range []struct {
+		name string
+		h    slog.Handler
+	}{{"slog", slog.NewJSONHandler(io.Discard, nil)}, {"slog-options", floor}} {
+		b.Run("handler="+c.name, func(b *testing.B) {
+			log := slog.New(c.h)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				logRecord(log, ctx)
+			}
+		})
+	}
 	b.Run("handler="+name, func(b *testing.B) {
 		log := slog.New(h)
 		ctx, end := newInvocation(context.Background())
