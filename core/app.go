@@ -379,6 +379,13 @@ func (a *App) OnInit(fn func(ctx context.Context, env Env) error) { a.inits = ap
 // invocation has finished.
 func (a *App) OnClose(fn func(ctx context.Context) error) { a.closers = append(a.closers, fn) }
 
+// HasCloseHooks reports whether the app declared shut-down hooks
+// (OnClose). A platform that must ask to be told of its shut-down asks only
+// then: an AWS Lambda function registers the extension without which Lambda
+// sends no SIGTERM, a round trip at every cold start, only for an app that
+// has something to close.
+func (a *App) HasCloseHooks() bool { return len(a.closers) > 0 }
+
 // Init resolves nothing itself: it runs the init hooks with env, in order,
 // then builds the handlers and middleware declared with HandleInit and
 // UseInit, in declaration order. Runtimes call it once, before the first

@@ -401,3 +401,14 @@ func TestHandleInitConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestHasCloseHooks(t *testing.T) {
+	app := core.NewApp("closes")
+	if app.HasCloseHooks() {
+		t.Fatal("a new app reports close hooks")
+	}
+	app.OnClose(func(context.Context) error { return nil })
+	if !app.HasCloseHooks() {
+		t.Fatal("an app with an OnClose hook reports none")
+	}
+}
