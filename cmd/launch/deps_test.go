@@ -2,7 +2,9 @@ package launch_test
 
 import (
 	"bytes"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -336,5 +338,40 @@ func TestMinimalFunctionModules(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestREADMEFunction type-checks the README's function and its main, as
+// they stand in the README, in a user's own module, for every target: the
+// first thing a new user copies compiles.
+func TestREADMEFunction(t *testing.T) {
+	if testing.Short() {
+		t.Skip("type-checks a user's module for four targets; skipped with -short")
+	}
+	readme, err := os.ReadFile(filepath.Join(emulators.ModuleRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "\n## A function\n")
+	if !ok {
+		t.Fatal(`README.md has no "## A function" section`)
+	}
+	var blocks []string
+	for rest := section; len(blocks) < 2; {
+		_, after, ok := strings.Cut(rest, "```go\n")
+		if !ok {
+			t.Fatalf("README.md's function section has %d Go blocks, want the function and its main", len(blocks))
+		}
+		block, tail, _ := strings.Cut(after, "```")
+		blocks, rest = append(blocks, block), tail
+	}
+	m := usermodule.New(t, map[string]string{
+		"greeter/greeter.go":  blocks[0],
+		"cmd/greeter/main.go": "package main\n\n" + blocks[1],
+	})
+	for _, tags := range []string{"", "aws", "gcp", "azure"} {
+		if _, err := m.Go("vet", "-tags", tags, "./..."); err != nil {
+			t.Errorf("the README's function, -tags %q: %v", tags, err)
+		}
 	}
 }
