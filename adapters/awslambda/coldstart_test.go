@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/polyfn/polyfn/adapters/awslambda/runtimeapi"
+	"github.com/polyfn/polyfn/internal/coldstart"
 	"github.com/polyfn/polyfn/internal/emulators"
 	"github.com/polyfn/polyfn/internal/usermodule"
 	"github.com/polyfn/polyfn/middleware/auth/authtest"
@@ -184,47 +185,17 @@ func BenchmarkColdStartMinimal(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	type sample struct{ wall, cpu []time.Duration }
-	var polyfn, raw sample
-	var deltaWall, deltaCPU []time.Duration
-	one := func(bin string, into *sample) (time.Duration, time.Duration) {
+	var pairs coldstart.Pairs
+	start := func(bin string) coldstart.Start {
 		wall, cpu, payload := coldStart(b, bin, nil, event)
 		var resp events.APIGatewayV2HTTPResponse
 		if err := json.Unmarshal(payload, &resp); err != nil || resp.StatusCode != 200 || resp.Body != "hello, ada\n" {
 			b.Fatalf("%s: first response %s, want 200 \"hello, ada\\n\"", filepath.Base(bin), payload)
 		}
-		into.wall, into.cpu = append(into.wall, wall), append(into.cpu, cpu)
-		return wall, cpu
+		return coldstart.Start{Wall: wall, CPU: cpu}
 	}
-	i := 0
 	for b.Loop() {
-		var pw, pc, rw, rc time.Duration
-		if i%2 == 0 {
-			pw, pc = one(polyfnBin, &polyfn)
-			rw, rc = one(rawBin, &raw)
-		} else {
-			rw, rc = one(rawBin, &raw)
-			pw, pc = one(polyfnBin, &polyfn)
-		}
-		deltaWall, deltaCPU = append(deltaWall, pw-rw), append(deltaCPU, pc-rc)
-		i++
+		pairs.Run(start, polyfnBin, rawBin)
 	}
-	median := func(ds []time.Duration) float64 {
-		ds = slices.Clone(ds)
-		slices.Sort(ds)
-		return float64(ds[len(ds)/2]) / float64(time.Millisecond)
-	}
-	b.ReportMetric(median(polyfn.wall), "polyfn-p50-ms")
-	b.ReportMetric(median(raw.wall), "raw-p50-ms")
-	b.ReportMetric(median(deltaWall), "delta-p50-ms")
-	b.ReportMetric(median(polyfn.cpu), "polyfn-cpu-p50-ms")
-	b.ReportMetric(median(raw.cpu), "raw-cpu-p50-ms")
-	b.ReportMetric(median(deltaCPU), "delta-cpu-p50-ms")
-	for name, bin := range map[string]string{"polyfn": polyfnBin, "raw": rawBin} {
-		info, err := os.Stat(bin)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.ReportMetric(float64(info.Size())/(1<<20), name+"-binary-MiB")
-	}
+	pairs.Report(b, polyfnBin, rawBin)
 }

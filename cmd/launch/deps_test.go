@@ -375,3 +375,24 @@ func TestREADMEFunction(t *testing.T) {
 		}
 	}
 }
+
+// TestMiddlewareStoresApart proves that the middleware whose default store
+// is in memory links no store client: the Redis and docstore stores of rate
+// limits and idempotency keys are packages of their own, which only a
+// function that uses them links.
+func TestMiddlewareStoresApart(t *testing.T) {
+	clients := []string{"github.com/redis/", "github.com/go-redis/", "gocloud.dev/docstore"}
+	for _, pkg := range []string{module + "/middleware/ratelimit", module + "/middleware/idempotency"} {
+		out, err := goTool(t, "list", "-deps", pkg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, dep := range strings.Fields(out) {
+			for _, c := range clients {
+				if strings.HasPrefix(dep, c) {
+					t.Errorf("%s links %s: a store's client belongs in the store's own package", pkg, dep)
+				}
+			}
+		}
+	}
+}

@@ -6,10 +6,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
+	"github.com/polyfn/polyfn/internal/coldstart"
 	"github.com/polyfn/polyfn/internal/usermodule"
 	"github.com/polyfn/polyfn/middleware/auth/authtest"
 )
@@ -148,37 +148,13 @@ func BenchmarkColdStartMinimal(b *testing.B) {
 		b.Fatalf("go build rawgreeter: %v\n%s", err, out)
 	}
 	env := []string{"FUNCTION_TARGET=greeter"}
-	var pWall, pCPU, rWall, rCPU, dWall, dCPU []time.Duration
-	i := 0
+	var pairs coldstart.Pairs
+	start := func(bin string) coldstart.Start {
+		wall, cpu := coldStart(b, bin, "/hello/ada", "", env)
+		return coldstart.Start{Wall: wall, CPU: cpu}
+	}
 	for b.Loop() {
-		var pw, pc, rw, rc time.Duration
-		if i%2 == 0 {
-			pw, pc = coldStart(b, polyfnBin, "/hello/ada", "", env)
-			rw, rc = coldStart(b, rawBin, "/hello/ada", "", env)
-		} else {
-			rw, rc = coldStart(b, rawBin, "/hello/ada", "", env)
-			pw, pc = coldStart(b, polyfnBin, "/hello/ada", "", env)
-		}
-		pWall, pCPU, rWall, rCPU = append(pWall, pw), append(pCPU, pc), append(rWall, rw), append(rCPU, rc)
-		dWall, dCPU = append(dWall, pw-rw), append(dCPU, pc-rc)
-		i++
+		pairs.Run(start, polyfnBin, rawBin)
 	}
-	median := func(ds []time.Duration) float64 {
-		ds = slices.Clone(ds)
-		slices.Sort(ds)
-		return float64(ds[len(ds)/2]) / float64(time.Millisecond)
-	}
-	b.ReportMetric(median(pWall), "polyfn-p50-ms")
-	b.ReportMetric(median(rWall), "raw-p50-ms")
-	b.ReportMetric(median(dWall), "delta-p50-ms")
-	b.ReportMetric(median(pCPU), "polyfn-cpu-p50-ms")
-	b.ReportMetric(median(rCPU), "raw-cpu-p50-ms")
-	b.ReportMetric(median(dCPU), "delta-cpu-p50-ms")
-	for name, bin := range map[string]string{"polyfn": polyfnBin, "raw": rawBin} {
-		info, err := os.Stat(bin)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.ReportMetric(float64(info.Size())/(1<<20), name+"-binary-MiB")
-	}
+	pairs.Report(b, polyfnBin, rawBin)
 }
