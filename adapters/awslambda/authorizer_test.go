@@ -109,7 +109,7 @@ func TestGatewayProtectedRoute(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"sub": p.Subject, "id": r.PathValue("id")})
 	}))))
-	h, err := New(app, &Options{Logger: discardLogger})
+	h, err := New([]*core.App{app}, &Options{Logger: discardLogger})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,7 @@ func BenchmarkAdapterAPIGatewayV2(b *testing.B) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(body)
 	})
-	h, err := New(app, &Options{Logger: discardLogger})
+	h, err := New([]*core.App{app}, &Options{Logger: discardLogger})
 	if err != nil {
 		b.Fatal(err)
 	}

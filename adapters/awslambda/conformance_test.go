@@ -132,7 +132,7 @@ func (awsHarness) Start(t *testing.T, app *core.App, env map[string]string) adap
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = app.Close(context.Background()) })
-	h, err := awslambda.New(app, &awslambda.Options{Env: resolved, Logger: slog.New(slog.DiscardHandler)})
+	h, err := awslambda.New([]*core.App{app}, &awslambda.Options{Env: resolved, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -89,7 +89,7 @@ func TestDecodeIsInvoke(t *testing.T) {
 				t.Fatal(err)
 			}
 			var rc received
-			h, err := New(decodeApp(&rc), &Options{Env: func(string) string { return "" }, Logger: discardLogger})
+			h, err := New([]*core.App{decodeApp(&rc)}, &Options{Env: func(string) string { return "" }, Logger: discardLogger})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -3,7 +3,7 @@
 //
 // A Handler implements aws-lambda-go's smallest contract,
 // lambda.Handler (Invoke(ctx, payload) (reply, error)), so it runs under the
-// real runtime loop (Start) and in-process in tests and benchmarks alike.
+// real runtime loop (Run) and in-process in tests and benchmarks alike.
 //
 // Invoke reads the payload's shape with one probe and then:
 //

@@ -376,7 +376,7 @@ func TestDeadlineLeavesRoomForTheReply(t *testing.T) {
 		<-ctx.Done()
 		return ctx.Err()
 	}))
-	h, err := New(app, &Options{Env: func(k string) string { return testEnv[k] }, Logger: discardLogger})
+	h, err := New([]*core.App{app}, &Options{Env: func(k string) string { return testEnv[k] }, Logger: discardLogger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -407,7 +407,7 @@ func TestRawEvent(t *testing.T) {
 		}
 		return nil
 	}))
-	h, err := New(app, &Options{Env: func(string) string { return "" }, Logger: discardLogger})
+	h, err := New([]*core.App{app}, &Options{Env: func(string) string { return "" }, Logger: discardLogger})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -19,10 +18,10 @@ import (
 	"github.com/polyfn/polyfn/telemetry"
 )
 
-// Options configure a Handler. A nil *Options means the defaults.
+// Options configure New and Run. A nil *Options means the defaults.
 type Options struct {
 	// Env reads the variables of the app's triggers, whose URLs route
-	// events to functions; default os.Getenv. Start passes the app's
+	// events to functions; default os.Getenv. Run sets it to the app's
 	// resolved environment.
 	Env core.Env
 	// Logger receives a record of each failed event; default slog.Default().
@@ -32,12 +31,18 @@ type Options struct {
 	// handler overruns (a reply after the deadline is lost, and Lambda then
 	// retries the whole batch). Default 200ms; negative means none.
 	ReplyMargin time.Duration
+	// CloseTimeout bounds the app's close hooks once Run's context ends;
+	// default 500ms, since Lambda sends SIGKILL about 500 ms after SIGTERM.
+	CloseTimeout time.Duration
 }
 
-const defaultReplyMargin = 200 * time.Millisecond
+const (
+	defaultReplyMargin  = 200 * time.Millisecond
+	defaultCloseTimeout = 500 * time.Millisecond
+)
 
 // Handler serves one App on AWS Lambda. It implements aws-lambda-go's
-// lambda.Handler; create one with New.
+// lambda.Handler; create one with New, or let Run make and serve it.
 type Handler struct {
 	http     http.Handler
 	router   router
@@ -48,10 +53,13 @@ type Handler struct {
 
 var _ lambda.Handler = (*Handler)(nil)
 
-// New returns the Handler of app, whose init hooks the caller has run.
-func New(app *core.App, opts *Options) (*Handler, error) {
-	if app == nil {
-		return nil, errors.New("awslambda: New needs an app")
+// New returns the Handler of apps, which must be exactly one app: Lambda
+// runs one app per function. It has no side effects; the caller runs the
+// app's init hooks before the Handler serves an invocation.
+func New(apps []*core.App, opts *Options) (*Handler, error) {
+	app, err := oneApp(apps)
+	if err != nil {
+		return nil, err
 	}
 	var o Options
 	if opts != nil {

@@ -135,7 +135,7 @@ var discardLogger = slog.New(slog.DiscardHandler)
 func newTestHandler(t testing.TB) (*Handler, *recorder) {
 	t.Helper()
 	app, rec := newTestApp()
-	h, err := New(app, &Options{
+	h, err := New([]*core.App{app}, &Options{
 		Env:    func(k string) string { return testEnv[k] },
 		Logger: discardLogger,
 	})
@@ -313,8 +313,12 @@ func TestUnknownErrorsAreInternal(t *testing.T) {
 	}
 }
 
-func TestNewNeedsAnApp(t *testing.T) {
+func TestNewNeedsOneApp(t *testing.T) {
 	if _, err := New(nil, nil); err == nil {
 		t.Error("New(nil, nil) succeeded")
+	}
+	two := []*core.App{core.NewApp("a"), core.NewApp("b")}
+	if _, err := New(two, nil); err == nil || !strings.Contains(err.Error(), "one app per function") {
+		t.Errorf("New(two apps) = %v, want the one-app-per-function error", err)
 	}
 }

@@ -19,15 +19,27 @@ import (
 // where its Runtime API is (host:port).
 const RuntimeAPIEnv = "AWS_LAMBDA_RUNTIME_API"
 
-// Start runs app as this process's Lambda function until ctx ends (Lambda
-// sends SIGTERM before it stops an execution environment): it resolves the
-// app's environment, runs its init hooks, and serves invocations from the
-// Runtime API with aws-lambda-go's runtime loop. A failure before the first
-// invocation is reported to the Runtime API, which Lambda shows as the
-// function's init error, and returned. The caller closes the app.
-func Start(ctx context.Context, app *core.App) error {
+// Run runs apps, which must be exactly one app, as this process's Lambda
+// function until ctx ends (Lambda sends SIGTERM before it stops an
+// execution environment), then closes it within opts.CloseTimeout. It
+// resolves the app's environment, runs its init hooks, and serves
+// invocations from the Runtime API with aws-lambda-go's runtime loop. A
+// failure before the first invocation is reported to the Runtime API, which
+// Lambda shows as the function's init error, and returned.
+func Run(ctx context.Context, apps []*core.App, opts *Options) error {
+	app, err := oneApp(apps)
+	if err != nil {
+		return err
+	}
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.CloseTimeout <= 0 {
+		o.CloseTimeout = defaultCloseTimeout
+	}
 	api := os.Getenv(RuntimeAPIEnv)
-	h, err := initialize(ctx, app, api)
+	h, err := initialize(ctx, app, api, o)
 	if err != nil {
 		if api != "" {
 			reportInitError(ctx, api, err)
@@ -35,15 +47,25 @@ func Start(ctx context.Context, app *core.App) error {
 		return err
 	}
 	// WithEnableSIGTERM registers the internal extension without which
-	// Lambda stops an environment with SIGKILL alone, so the caller's
-	// signal handling gets to close the app. The loop never returns: it
-	// exits the process if it cannot talk to the Runtime API.
+	// Lambda stops an environment with SIGKILL alone, so that Run gets to
+	// close the app. The loop never returns: it exits the process if it
+	// cannot talk to the Runtime API.
 	go lambda.StartWithOptions(h, lambda.WithContext(ctx), lambda.WithEnableSIGTERM())
 	<-ctx.Done()
-	return nil
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.CloseTimeout)
+	defer cancel()
+	return app.Close(cctx)
 }
 
-func initialize(ctx context.Context, app *core.App, api string) (*Handler, error) {
+// oneApp returns the one app of apps: Lambda runs one app per function.
+func oneApp(apps []*core.App) (*core.App, error) {
+	if len(apps) != 1 || apps[0] == nil {
+		return nil, fmt.Errorf("awslambda: Lambda runs one app per function; got %d apps", len(apps))
+	}
+	return apps[0], nil
+}
+
+func initialize(ctx context.Context, app *core.App, api string, o Options) (*Handler, error) {
 	env, err := core.ResolveEnv(app, nil, nil)
 	if err != nil {
 		return nil, err
@@ -54,7 +76,8 @@ func initialize(ctx context.Context, app *core.App, api string) (*Handler, error
 	if err := app.Init(ctx, env); err != nil {
 		return nil, err
 	}
-	return New(app, &Options{Env: env})
+	o.Env = env
+	return New([]*core.App{app}, &o)
 }
 
 // reportInitError posts err to the Runtime API's init/error endpoint. It is

@@ -74,7 +74,7 @@ func (h azureHarness) Describe() string {
 		modeProxying: "HTTP requests as `enableProxyingHttpRequest` (YARP) passes them, which polyfn build " +
 			"configures for an HTTP-only app",
 	}[h.mode]
-	return "`azurefunctions.New` served by `azurefunctions.Serve` with the options of the host.json polyfn build " +
+	return "`azurefunctions.New` served by `Handler.Serve` with the options of the host.json polyfn build " +
 		"writes (route prefix `api`, functionTimeout 5 minutes), driven by `azurefunctionstest`'s stand-in for the " +
 		"Functions host: " + how + ". Events arrive in default mode: objects as Event Grid `BlobCreated`/`BlobDeleted` " +
 		"events, messages as Service Bus messages (`dataType: binary`, one per invocation), changes as a Cosmos DB " +
@@ -185,6 +185,7 @@ func (h azureHarness) Start(t *testing.T, app *core.App, env map[string]string) 
 		t.Fatal(err)
 	}
 	opts.Logger = slog.New(slog.DiscardHandler)
+	opts.Drain = 10 * time.Second
 	resolved, err := core.ResolveEnv(app, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -202,7 +203,7 @@ func (h azureHarness) Start(t *testing.T, app *core.App, env map[string]string) 
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- azurefunctions.Serve(ctx, ln, handler, 10*time.Second) }()
+	go func() { served <- handler.Serve(ctx, ln) }()
 	t.Cleanup(func() {
 		stop()
 		if err := <-served; err != nil {

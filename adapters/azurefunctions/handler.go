@@ -46,9 +46,9 @@ const (
 // HTTP bodies arrive whole, base64 inflating them by a third.
 const defaultMaxRequestBytes = 256 << 20
 
-// Options configure a Handler. A nil *Options means the defaults, which
-// match the host.json that polyfn build writes; HostOptions reads them from
-// a host.json.
+// Options configure New and Run. A nil *Options means the defaults, which
+// match the host.json that polyfn build writes; HostOptions reads the
+// options a host.json implies.
 type Options struct {
 	// RoutePrefix is host.json's extensions.http.routePrefix, without
 	// slashes: it is stripped from the path of every HTTP request before
@@ -64,15 +64,27 @@ type Options struct {
 	// Logger receives the handler's own log lines (failed and skipped
 	// events, replies the host cannot carry); default slog.Default().
 	Logger *slog.Logger
+	// Addr is where Run listens; default Addr(os.Getenv), the port the
+	// host chose on 127.0.0.1.
+	Addr string
+	// Drain is how long Serve and Run wait, once their context ends, for
+	// the invocations in flight; those still running after it see their
+	// context canceled. Default 30s.
+	Drain time.Duration
 }
+
+// defaultDrain is Options.Drain's default.
+const defaultDrain = 30 * time.Second
 
 // Handler is an Azure Functions custom handler for one or more core.Apps:
 // an http.Handler that answers every request the host sends (see the
-// package documentation). Serve it on 127.0.0.1 with Run.
+// package documentation). Run makes one and serves it; Serve serves one on
+// a listener.
 type Handler struct {
 	prefix    string // "/api", or "" for none
 	easyAuth  bool   // App Service authentication sets the identity headers
 	timeout   time.Duration
+	drain     time.Duration
 	maxBody   int64
 	log       *slog.Logger
 	routes    routeMux            // every app's routes, each behind its invocation metadata
@@ -89,7 +101,8 @@ type function struct {
 }
 
 // New returns the handler for apps. It fails when two apps declare the
-// same route or event function name.
+// same route or event function name. It has no side effects; the caller
+// runs the apps' init hooks before the handler serves a request.
 func New(apps []*core.App, opts *Options) (*Handler, error) {
 	o := Options{}
 	if opts != nil {
@@ -98,6 +111,7 @@ func New(apps []*core.App, opts *Options) (*Handler, error) {
 	h := &Handler{
 		prefix:    routePrefix(o.RoutePrefix),
 		timeout:   o.FunctionTimeout,
+		drain:     o.Drain,
 		maxBody:   o.MaxRequestBytes,
 		log:       o.Logger,
 		functions: map[string]function{},
@@ -107,6 +121,9 @@ func New(apps []*core.App, opts *Options) (*Handler, error) {
 	}
 	if h.log == nil {
 		h.log = slog.Default()
+	}
+	if h.drain <= 0 {
+		h.drain = defaultDrain
 	}
 	h.easyAuth = appServiceAuthEnabled(os.Getenv)
 	var routes []core.Route

@@ -11,9 +11,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/polyfn/polyfn/core"
 )
 
 // DefaultPort is where the handler listens when the host has not set
@@ -37,20 +40,69 @@ func Addr(getenv func(string) string) string {
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(DefaultPort))
 }
 
-// Run serves h on addr until ctx ends, then stops accepting requests and
-// waits up to drain for the invocations in flight; those still running
-// after it see their context canceled. The host polls the address until it
-// answers, so Run listens before anything else.
-func Run(ctx context.Context, addr string, h http.Handler, drain time.Duration) error {
-	ln, err := net.Listen("tcp", addr)
+// Run runs apps as this process's custom handler until ctx ends: it
+// resolves every app's environment, refusing to start when a required
+// variable is unset (naming each), runs the apps' init hooks, and serves
+// their Handler on opts.Addr. When ctx ends it stops accepting requests,
+// drains the invocations in flight for at most opts.Drain, and closes the
+// apps that started, last first.
+func Run(ctx context.Context, apps []*core.App, opts *Options) error {
+	h, err := New(apps, opts)
 	if err != nil {
-		return fmt.Errorf("azurefunctions: listen: %w", err)
+		return err
 	}
-	return Serve(ctx, ln, h, drain)
+	addr := ""
+	if opts != nil {
+		addr = opts.Addr
+	}
+	if addr == "" {
+		addr = Addr(os.Getenv)
+	}
+	started, err := startApps(ctx, apps)
+	if err == nil {
+		var ln net.Listener
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			err = fmt.Errorf("azurefunctions: listen: %w", err)
+		} else {
+			err = h.Serve(ctx, ln)
+		}
+	}
+	return errors.Join(err, closeApps(context.WithoutCancel(ctx), started))
 }
 
-// Serve is Run on a listener the caller opened.
-func Serve(ctx context.Context, ln net.Listener, h http.Handler, drain time.Duration) error {
+// startApps resolves every app's environment, then runs each app's init
+// hooks, and returns the apps that started.
+func startApps(ctx context.Context, apps []*core.App) ([]*core.App, error) {
+	envs := make([]core.Env, len(apps))
+	for i, a := range apps {
+		env, err := core.ResolveEnv(a, nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		envs[i] = env
+	}
+	for i, a := range apps {
+		if err := a.Init(ctx, envs[i]); err != nil {
+			return apps[:i], err
+		}
+	}
+	return apps, nil
+}
+
+// closeApps runs the close hooks of apps, last started first.
+func closeApps(ctx context.Context, apps []*core.App) error {
+	var errs []error
+	for _, a := range slices.Backward(apps) {
+		errs = append(errs, a.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// Serve serves h on ln until ctx ends, then stops accepting requests and
+// waits up to Options.Drain for the invocations in flight; those still
+// running after it see their context canceled. The host polls the address
+// until it answers. The caller has run the apps' init hooks.
+func (h *Handler) Serve(ctx context.Context, ln net.Listener) error {
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 	srv := &http.Server{
@@ -67,7 +119,7 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, drain time.Dura
 		return fmt.Errorf("azurefunctions: serve: %w", err)
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drain)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.drain)
 	defer cancel()
 	err := srv.Shutdown(sctx)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/polyfn/polyfn/adapters/azurefunctions"
+	"github.com/polyfn/polyfn/core"
 )
 
 func TestAddr(t *testing.T) {
@@ -70,7 +72,8 @@ func TestHostOptions(t *testing.T) {
 func TestServeDrains(t *testing.T) {
 	entered, release := make(chan struct{}), make(chan struct{})
 	sawCancel := make(chan bool, 1)
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	app := core.NewApp("drain")
+	app.HandleFunc("GET /slow", func(w http.ResponseWriter, r *http.Request) {
 		close(entered)
 		select {
 		case <-release:
@@ -91,10 +94,16 @@ func TestServeDrains(t *testing.T) {
 			}
 			ctx, stop := context.WithCancel(t.Context())
 			served := make(chan error, 1)
-			go func() { served <- azurefunctions.Serve(ctx, ln, h, tt.drain) }()
+			h, err := azurefunctions.New([]*core.App{app}, &azurefunctions.Options{
+				RoutePrefix: "/", Drain: tt.drain, Logger: slog.New(slog.DiscardHandler),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			go func() { served <- h.Serve(ctx, ln) }()
 			got := make(chan string, 1)
 			go func() {
-				resp, err := http.Get("http://" + ln.Addr().String() + "/")
+				resp, err := http.Get("http://" + ln.Addr().String() + "/slow")
 				if err != nil {
 					got <- err.Error()
 					return

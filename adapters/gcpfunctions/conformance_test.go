@@ -23,7 +23,7 @@ import (
 )
 
 // TestConformance runs the cross-adapter suite through the entry points
-// Register gives the Functions Framework, each served on its own server as
+// New makes for the Functions Framework, each served on its own server as
 // FUNCTION_TARGET would serve it, wrapped as the framework wraps them:
 // plain HTTP for the app's routes, binary-mode CloudEvents from Eventarc
 // for Cloud Storage, Pub/Sub and Firestore (JSON data), Pub/Sub for Cloud
@@ -44,7 +44,7 @@ type gcpHarness struct{}
 func (gcpHarness) Name() string { return "gcp" }
 
 func (gcpHarness) Describe() string {
-	return "the entry points `gcpfunctions.Register` gives the Functions Framework, each on its own `net/http` server " +
+	return "the entry points `gcpfunctions.New` makes for the Functions Framework, each on its own `net/http` server " +
 		"as `FUNCTION_TARGET` serves it, wrapped as the framework wraps them (its request context, panic recovery, and " +
 		"the CloudEvents SDK's receive handler). HTTP requests go to the app's function as they are; objects, messages " +
 		"and changes arrive as Eventarc's binary-mode CloudEvents (Cloud Storage, Pub/Sub, Firestore `written` with " +

@@ -2,8 +2,10 @@
 // Functions 2nd gen) through the Functions Framework for Go
 // (github.com/GoogleCloudPlatform/functions-framework-go).
 //
-// Register starts apps and registers their entry points with the framework;
-// FUNCTION_TARGET picks the one an instance serves:
+// New builds the entry points of apps; Registration.Register starts the apps
+// and registers the entry points with the framework, and Run does both and
+// serves until its context ends. FUNCTION_TARGET picks the entry point an
+// instance serves:
 //
 //   - an app's HTTP routes are one HTTP function named after the app; the
 //     framework's *http.Request goes straight to the app's handler;

@@ -419,13 +419,13 @@ func TestRegisterStartFailures(t *testing.T) {
 	second.OnInit(func(context.Context, core.Env) error { return errors.New("no bucket today") })
 
 	unset := &Options{Lookup: func(string) (string, bool) { return "", false }}
-	_, err := Register(context.Background(), []*core.App{first, second}, unset)
+	err := register(context.Background(), []*core.App{first, second}, unset)
 	var missing *core.MissingEnvError
 	if !errors.As(err, &missing) || missing.Vars[0] != "SECOND_BUCKET_URL" {
 		t.Errorf("Register = %v, want the missing SECOND_BUCKET_URL", err)
 	}
 	withBucket := &Options{Lookup: func(k string) (string, bool) { return "mem://", k == "SECOND_BUCKET_URL" }}
-	if _, err := Register(context.Background(), []*core.App{first, second}, withBucket); err == nil ||
+	if err := register(context.Background(), []*core.App{first, second}, withBucket); err == nil ||
 		!strings.Contains(err.Error(), "no bucket today") || !closed {
 		t.Errorf("Register = %v, first app closed %v; want the init error, closed", err, closed)
 	}
@@ -434,6 +434,46 @@ func TestRegisterStartFailures(t *testing.T) {
 	if registered.names["first-ok"] {
 		t.Error("a failed Register registered an entry point")
 	}
+}
+
+// TestNewHasNoSideEffects: New builds the entry points without running an
+// init hook or registering a name; Register does both.
+func TestNewHasNoSideEffects(t *testing.T) {
+	inits := 0
+	app := core.NewApp("new-quiet")
+	app.HandleFunc("GET /", func(http.ResponseWriter, *http.Request) {})
+	app.OnInit(func(context.Context, core.Env) error { inits++; return nil })
+	r, err := New([]*core.App{app}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	registered.Lock()
+	named := registered.names["new-quiet"]
+	registered.Unlock()
+	if named || inits != 0 {
+		t.Fatalf("after New: registered %v, %d init hooks ran; want neither", named, inits)
+	}
+	if got := r.EntryPoints(); len(got) != 1 || got[0] != "new-quiet" {
+		t.Errorf("EntryPoints = %v, want [new-quiet]", got)
+	}
+	if err := r.Register(t.Context()); err != nil || inits != 1 {
+		t.Fatalf("Register = %v, %d init hooks ran; want nil and one", err, inits)
+	}
+	registered.Lock()
+	named = registered.names["new-quiet"]
+	registered.Unlock()
+	if !named {
+		t.Error("Register did not register the entry point")
+	}
+}
+
+// register builds the Registration of apps and registers it.
+func register(ctx context.Context, apps []*core.App, opts *Options) error {
+	r, err := New(apps, opts)
+	if err != nil {
+		return err
+	}
+	return r.Register(ctx)
 }
 
 func TestNewLogHandler(t *testing.T) {

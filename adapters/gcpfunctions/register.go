@@ -5,27 +5,38 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
 	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
 
 	"github.com/polyfn/polyfn/core"
 )
 
-// Options tune Register. A nil *Options means the defaults.
+// Options configure New and Run. A nil *Options means the defaults.
 type Options struct {
 	// Lookup reads the apps' environment; nil means os.LookupEnv.
 	Lookup func(key string) (string, bool)
+	// Addr is where Run serves, host:port; default ListenAddress(os.Getenv),
+	// every interface and $PORT (8080), or POLYFN_ADDR.
+	Addr string
+	// Drain bounds Run's shutdown once its context ends: the invocations in
+	// flight and the apps' close hooks. Default ShutdownTimeout.
+	Drain time.Duration
 }
 
-// Registration is what Register registered: the apps and their entry points.
+// Registration is a set of apps as the Functions Framework's entry points:
+// New builds one, Register starts the apps and registers the entry points.
 type Registration struct {
 	apps        []*core.App
+	opts        Options
 	entryPoints []entryPoint
 	gate        gate
 	// decoded, when set, takes each event entry point's decoded delivery
@@ -41,9 +52,9 @@ var registered = struct {
 	names map[string]bool
 }{names: map[string]bool{}}
 
-// Register starts apps and registers their functions with the Functions
-// Framework's registry, each under its entry-point name (the FUNCTION_TARGET
-// that selects it):
+// New returns the Registration of apps, whose functions become entry
+// points of the Functions Framework, each under its entry-point name (the
+// FUNCTION_TARGET that selects it):
 //
 //   - an app that declares HTTP routes is one HTTP function named after the
 //     app, serving every route;
@@ -52,39 +63,115 @@ var registered = struct {
 //     CloudEvents (Cloud Scheduler through Pub/Sub and Eventarc) and Cloud
 //     Scheduler's HTTP-target requests.
 //
-// Starting an app resolves its environment, refusing to start when a
-// required variable is unset (naming each), then runs its init hooks. If an
-// app fails to start, the apps already started are closed and nothing is
-// registered. Entry-point names must be unique across apps and across calls.
-func Register(ctx context.Context, apps []*core.App, opts *Options) (*Registration, error) {
-	if opts == nil {
-		opts = &Options{}
-	}
+// It fails when two functions would have the same name. It has no side
+// effects: Register starts the apps and registers the entry points.
+func New(apps []*core.App, opts *Options) (*Registration, error) {
 	r := &Registration{apps: apps}
+	if opts != nil {
+		r.opts = *opts
+	}
+	if r.opts.Drain <= 0 {
+		r.opts.Drain = ShutdownTimeout
+	}
 	if err := r.build(); err != nil {
 		return nil, err
 	}
+	return r, nil
+}
+
+// Register starts the apps and registers their entry points with the
+// Functions Framework's registry. Starting an app resolves its environment
+// (with Options.Lookup), refusing to start when a required variable is unset
+// (naming each), then runs its init hooks. If an app fails to start, the
+// apps already started are closed and nothing is registered. Entry-point
+// names must be unique across the Registrations of a process.
+func (r *Registration) Register(ctx context.Context) error {
 	// The lock is held throughout, so that two calls cannot both claim a name.
 	registered.Lock()
 	defer registered.Unlock()
 	if err := checkUnregistered(r.entryPoints); err != nil {
-		return nil, err
+		return err
 	}
-	envs := make([]core.Env, len(apps))
-	for i, a := range apps {
-		env, err := core.ResolveEnv(a, opts.Lookup, nil)
+	envs := make([]core.Env, len(r.apps))
+	for i, a := range r.apps {
+		env, err := core.ResolveEnv(a, r.opts.Lookup, nil)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		envs[i] = env
 	}
-	for i, a := range apps {
+	for i, a := range r.apps {
 		if err := a.Init(ctx, envs[i]); err != nil {
-			return nil, errors.Join(err, closeApps(ctx, apps[:i]))
+			return errors.Join(err, closeApps(ctx, r.apps[:i]))
 		}
 	}
 	registerEntryPoints(r.entryPoints)
-	return r, nil
+	return nil
+}
+
+// Run runs apps as this process's function until ctx ends: it starts them
+// and registers their entry points (New, then Register), and serves the one
+// FUNCTION_TARGET names on opts.Addr with the Functions Framework. When
+// FUNCTION_TARGET is unset, Run sets it to the only entry point, or refuses
+// to serve several. When ctx ends it drains in-flight invocations and
+// closes the apps within opts.Drain.
+func Run(ctx context.Context, apps []*core.App, opts *Options) error {
+	r, err := New(apps, opts)
+	if err != nil {
+		return err
+	}
+	host, port, err := r.listenAddress()
+	if err != nil {
+		return err
+	}
+	if err := r.Register(ctx); err != nil {
+		return err
+	}
+	shutdown := func() error {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.Drain)
+		defer cancel()
+		return r.Shutdown(sctx)
+	}
+	if err := chooseTarget(r.EntryPoints()); err != nil {
+		return errors.Join(err, shutdown())
+	}
+	served := make(chan error, 1)
+	go func() { served <- funcframework.StartHostPort(host, port) }()
+	slog.Info("gcpfunctions: serving", slog.String("function", os.Getenv("FUNCTION_TARGET")),
+		slog.String("addr", net.JoinHostPort(host, port)))
+	select {
+	case err := <-served:
+		return errors.Join(fmt.Errorf("gcpfunctions: serving on %s: %w", net.JoinHostPort(host, port), err), shutdown())
+	case <-ctx.Done():
+		// The framework's server cannot be stopped; the process exits once
+		// the invocations have drained, and the gate answers 503 meanwhile.
+		return shutdown()
+	}
+}
+
+// listenAddress is the host and port Run serves on.
+func (r *Registration) listenAddress() (host, port string, err error) {
+	if r.opts.Addr == "" {
+		return ListenAddress(os.Getenv)
+	}
+	host, port, err = net.SplitHostPort(r.opts.Addr)
+	if err != nil {
+		return "", "", fmt.Errorf("gcpfunctions: Addr %q: %w", r.opts.Addr, err)
+	}
+	return host, port, nil
+}
+
+// chooseTarget makes sure the framework serves one entry point at "/". Cloud
+// Run sets FUNCTION_TARGET; a binary run by hand with a single entry point
+// needs none, and one with several must be told which.
+func chooseTarget(entryPoints []string) error {
+	if os.Getenv("FUNCTION_TARGET") != "" {
+		return nil
+	}
+	if len(entryPoints) == 1 {
+		return os.Setenv("FUNCTION_TARGET", entryPoints[0])
+	}
+	return fmt.Errorf("gcpfunctions: set FUNCTION_TARGET to the entry point to serve, one of: %s", strings.Join(entryPoints, ", "))
 }
 
 // checkUnregistered fails when an entry point's name is registered already.
@@ -187,21 +274,24 @@ func closeApps(ctx context.Context, apps []*core.App) error {
 	return errors.Join(errs...)
 }
 
-// ShutdownTimeout is how long MustRegister gives in-flight invocations and
-// the apps' close hooks after SIGTERM: Cloud Run kills the instance 10
-// seconds after sending it.
+// ShutdownTimeout is how long MustRegister, and Run by default, give
+// in-flight invocations and the apps' close hooks after SIGTERM: Cloud Run
+// kills the instance 10 seconds after sending it.
 const ShutdownTimeout = 9 * time.Second
 
-// MustRegister registers apps as Register does, for a process whose main is
-// not polyfn's: a source bundle's package, imported by the main that Google's
-// buildpacks generate. Call it from an init function. It sets the default
-// slog logger to NewLogHandler on standard error (level from
-// POLYFN_LOG_LEVEL); an app that cannot start ends the process with status 1,
-// so the instance fails its start-up; and on SIGTERM it drains in-flight
+// MustRegister registers apps as New and Register do, for a process whose
+// main is not polyfn's: a source bundle's package, imported by the main that
+// Google's buildpacks generate. Call it from an init function. It sets the
+// default slog logger to NewLogHandler on standard error (level from
+// POLYFN_LOG_LEVEL); an app that cannot start ends the process with status
+// 1, so the instance fails its start-up; and on SIGTERM it drains in-flight
 // invocations, closes the apps and exits.
 func MustRegister(apps ...*core.App) {
 	slog.SetDefault(slog.New(NewLogHandler(os.Stderr, logLevel())))
-	r, err := Register(context.Background(), apps, nil)
+	r, err := New(apps, nil)
+	if err == nil {
+		err = r.Register(context.Background())
+	}
 	if err != nil {
 		slog.Error("gcpfunctions: cannot start", slog.Any("error", err))
 		os.Exit(1)

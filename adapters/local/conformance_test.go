@@ -28,7 +28,7 @@ type localHarness struct{}
 func (localHarness) Name() string { return "local" }
 
 func (localHarness) Describe() string {
-	return "`local.Start`: HTTP through the runtime's own `net/http` server; events posted as CloudEvents JSON to its dev " +
+	return "`local.New` and `Runtime.Start`: HTTP through the runtime's own `net/http` server; events posted as CloudEvents JSON to its dev " +
 		"endpoint `POST /_polyfn/events/{function}`, which invokes the function once. Whether a failed event is then " +
 		"redelivered follows the runtime's table (`deliver.go`), applied to the code the endpoint answers with."
 }
@@ -59,7 +59,7 @@ func (localHarness) Source(fn string) string {
 }
 
 func (localHarness) Start(t *testing.T, app *core.App, env map[string]string) adaptertest.Client {
-	rt, err := local.Start(t.Context(), []*core.App{app}, &local.Options{
+	rt, err := newStarted(t.Context(), []*core.App{app}, &local.Options{
 		Addr: "127.0.0.1:0", DataDir: t.TempDir(),
 		Lookup: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),

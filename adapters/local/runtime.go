@@ -25,7 +25,8 @@ import (
 	"github.com/polyfn/polyfn/telemetry"
 )
 
-// Options configure a Runtime. The zero value is usable.
+// Options configure New and Run. A nil *Options means the defaults, as does
+// each zero field.
 type Options struct {
 	// Addr is the HTTP listen address; default "127.0.0.1:8080". Use
 	// "127.0.0.1:0" for a free port (tests).
@@ -52,9 +53,13 @@ type Options struct {
 	// Metrics, when set, serves GET /_polyfn/metrics: the functions'
 	// metrics in the Prometheus text format (telemetry/prom).
 	Metrics http.Handler
+	// Drain is how long Run waits, once its context ends, for the
+	// invocations in flight (see Runtime.Shutdown); default 30s.
+	Drain time.Duration
 }
 
-// Runtime runs apps locally. Start one with Start; stop it with Shutdown.
+// Runtime runs apps locally. Make one with New, start it with Start and
+// stop it with Shutdown; or let Run do all three.
 type Runtime struct {
 	opts   Options
 	log    *slog.Logger
@@ -83,9 +88,9 @@ type app struct {
 	env core.Env
 }
 
-// Start resolves each app's environment, runs the apps' init hooks, listens
-// on opts.Addr and starts every trigger. It returns once the runtime serves.
-func Start(ctx context.Context, apps []*core.App, opts *Options) (*Runtime, error) {
+// New returns a Runtime for apps, configured by opts. It fails when two
+// apps have the same name. It has no side effects: Start runs the apps.
+func New(apps []*core.App, opts *Options) (*Runtime, error) {
 	o := Options{}
 	if opts != nil {
 		o = *opts
@@ -111,41 +116,58 @@ func Start(ctx context.Context, apps []*core.App, opts *Options) (*Runtime, erro
 	if o.RetryBackoff <= 0 {
 		o.RetryBackoff = 200 * time.Millisecond
 	}
+	if o.Drain <= 0 {
+		o.Drain = 30 * time.Second
+	}
 	dir, err := filepath.Abs(o.DataDir)
 	if err != nil {
 		return nil, fmt.Errorf("local: data directory: %w", err)
 	}
 	o.DataDir = dir
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("local: data directory: %w", err)
-	}
-
 	rt := &Runtime{opts: o, log: o.Logger, dead: &deadLetters{dir: filepath.Join(dir, "dead-letters")}, serveErr: make(chan error, 1)}
-	rt.intake, rt.stopIntake = context.WithCancel(context.WithoutCancel(ctx))
-	rt.work, rt.cancelWork = context.WithCancel(context.WithoutCancel(ctx))
-
-	d := defaults{dataDir: dir, issuer: o.OIDCIssuer}
 	seen := map[string]bool{}
 	for _, a := range apps {
 		if seen[a.Name()] {
 			return nil, fmt.Errorf("local: two apps named %q", a.Name())
 		}
 		seen[a.Name()] = true
-		env, err := d.resolveEnv(a, o.Lookup)
+		rt.apps = append(rt.apps, &app{App: a})
+	}
+	return rt, nil
+}
+
+// Start creates the data directory, resolves each app's environment, runs
+// the apps' init hooks, listens on Options.Addr and starts every trigger.
+// It returns once the runtime serves. If it fails, the apps that started are
+// closed, and the Runtime cannot be started again.
+func (rt *Runtime) Start(ctx context.Context) error {
+	if rt.intake != nil {
+		return errors.New("local: the runtime was started already")
+	}
+	o, dir := rt.opts, rt.opts.DataDir
+	rt.intake, rt.stopIntake = context.WithCancel(context.WithoutCancel(ctx))
+	rt.work, rt.cancelWork = context.WithCancel(context.WithoutCancel(ctx))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("local: data directory: %w", err)
+	}
+
+	d := defaults{dataDir: dir, issuer: o.OIDCIssuer}
+	for _, a := range rt.apps {
+		env, err := d.resolveEnv(a.App, o.Lookup)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		rt.apps = append(rt.apps, &app{App: a, env: env})
+		a.env = env
 	}
 	started := 0
-	fail := func(err error) (*Runtime, error) {
+	fail := func(err error) error {
 		rt.stopIntake()
 		rt.sources.Wait()
 		rt.cancelWork()
 		for i := started - 1; i >= 0; i-- {
 			_ = rt.apps[i].Close(context.WithoutCancel(ctx))
 		}
-		return nil, err
+		return err
 	}
 	for _, a := range rt.apps {
 		if err := a.Init(ctx, a.env); err != nil {
@@ -187,7 +209,7 @@ func Start(ctx context.Context, apps []*core.App, opts *Options) (*Runtime, erro
 	}
 	rt.log.Info("polyfn local runtime serving", slog.String("addr", "http://"+ln.Addr().String()),
 		slog.Any("apps", names), slog.String("data", dir))
-	return rt, nil
+	return nil
 }
 
 // Addr returns the address the HTTP server listens on.
@@ -217,6 +239,9 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 }
 
 func (rt *Runtime) shutdown(ctx context.Context) error {
+	if rt.server == nil {
+		return nil // never started, or its Start failed and closed the apps
+	}
 	rt.log.Info("polyfn local runtime draining")
 	rt.stopIntake()
 	httpErr := rt.server.Shutdown(ctx)
@@ -251,11 +276,14 @@ func (rt *Runtime) shutdown(ctx context.Context) error {
 	return errors.Join(drainErr, httpErr, serveErr, closeErr)
 }
 
-// Run starts the apps and serves until ctx ends (wire it to SIGINT and
-// SIGTERM with signal.NotifyContext), then drains for at most drain.
-func Run(ctx context.Context, apps []*core.App, opts *Options, drain time.Duration) error {
-	rt, err := Start(ctx, apps, opts)
+// Run runs apps until ctx ends (wire it to SIGINT and SIGTERM with
+// signal.NotifyContext): New, then Start, then Shutdown within opts.Drain.
+func Run(ctx context.Context, apps []*core.App, opts *Options) error {
+	rt, err := New(apps, opts)
 	if err != nil {
+		return err
+	}
+	if err := rt.Start(ctx); err != nil {
 		return err
 	}
 	select {
@@ -263,7 +291,7 @@ func Run(ctx context.Context, apps []*core.App, opts *Options, drain time.Durati
 	case err := <-rt.serveErr:
 		rt.serveErr <- err // let Shutdown read it too
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drain)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rt.opts.Drain)
 	defer cancel()
 	return rt.Shutdown(sctx)
 }

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -30,6 +32,18 @@ type recorder struct {
 	events []core.Event
 	invs   []core.Invocation
 	got    chan core.Event
+}
+
+// newStarted makes a Runtime of apps and starts it.
+func newStarted(ctx context.Context, apps []*core.App, opts *local.Options) (*local.Runtime, error) {
+	rt, err := local.New(apps, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := rt.Start(ctx); err != nil {
+		return nil, err
+	}
+	return rt, nil
 }
 
 func newRecorder() *recorder { return &recorder{got: make(chan core.Event, 100)} }
@@ -80,7 +94,7 @@ type testRuntime struct {
 func start(t *testing.T, env map[string]string, apps ...*core.App) *testRuntime {
 	t.Helper()
 	data := t.TempDir()
-	rt, err := local.Start(t.Context(), apps, &local.Options{
+	rt, err := newStarted(t.Context(), apps, &local.Options{
 		Addr:         "127.0.0.1:0",
 		DataDir:      data,
 		Lookup:       func(k string) (string, bool) { v, ok := env[k]; return v, ok },
@@ -155,7 +169,7 @@ func TestConflictingRoutesFailStart(t *testing.T) {
 	a, b := core.NewApp("a"), core.NewApp("b")
 	a.HandleFunc("GET /x", func(http.ResponseWriter, *http.Request) {})
 	b.HandleFunc("GET /x", func(http.ResponseWriter, *http.Request) {})
-	_, err := local.Start(t.Context(), []*core.App{a, b}, &local.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(),
+	_, err := newStarted(t.Context(), []*core.App{a, b}, &local.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err == nil || !strings.Contains(err.Error(), "conflicting") {
 		t.Fatalf("Start = %v, want a conflicting-routes error", err)
@@ -168,13 +182,48 @@ func TestInitFailureStopsStart(t *testing.T) {
 	ok := core.NewApp("ok")
 	ok.OnClose(func(context.Context) error { closed = true; return nil })
 	app.OnInit(func(context.Context, core.Env) error { return fmt.Errorf("no database") })
-	_, err := local.Start(t.Context(), []*core.App{ok, app}, &local.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(),
+	_, err := newStarted(t.Context(), []*core.App{ok, app}, &local.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err == nil || !strings.Contains(err.Error(), "no database") {
 		t.Fatalf("Start = %v, want the init error", err)
 	}
 	if !closed {
 		t.Error("the app that had started was not closed")
+	}
+}
+
+// TestNewHasNoSideEffects: New builds a Runtime without touching the data
+// directory or running an init hook; Start does both, once.
+func TestNewHasNoSideEffects(t *testing.T) {
+	inits := 0
+	app := core.NewApp("quiet")
+	app.OnInit(func(context.Context, core.Env) error { inits++; return nil })
+	data := filepath.Join(t.TempDir(), "data")
+	rt, err := local.New([]*core.App{app}, &local.Options{Addr: "127.0.0.1:0", DataDir: data,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(data); !errors.Is(err, fs.ErrNotExist) || inits != 0 {
+		t.Fatalf("after New: stat %s = %v, %d init hooks ran; want nothing done", data, err, inits)
+	}
+	if err := rt.Shutdown(t.Context()); err != nil {
+		t.Errorf("Shutdown before Start = %v", err)
+	}
+	if _, err := local.New([]*core.App{core.NewApp("twin"), core.NewApp("twin")}, nil); err == nil {
+		t.Error("New accepted two apps of the same name")
+	}
+	rt, err = newStarted(t.Context(), []*core.App{app}, &local.Options{Addr: "127.0.0.1:0", DataDir: data,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Shutdown(context.WithoutCancel(t.Context()))
+	if _, err := os.Stat(data); err != nil || inits != 1 {
+		t.Errorf("after Start: stat %s = %v, %d init hooks ran; want the directory and one", data, err, inits)
+	}
+	if err := rt.Start(t.Context()); err == nil {
+		t.Error("a second Start succeeded")
 	}
 }
 
@@ -490,7 +539,7 @@ func TestTimerScheduleErrors(t *testing.T) {
 	for _, tt := range []core.TimerTrigger{{Schedule: "not a schedule"}, {Schedule: "@hourly", TimeZone: "Mars/Olympus"}} {
 		app := core.NewApp("bad")
 		app.On("tick", tt, core.HandlerFunc(func(context.Context, core.Event) error { return nil }))
-		_, err := local.Start(t.Context(), []*core.App{app}, &local.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(),
+		_, err := newStarted(t.Context(), []*core.App{app}, &local.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(),
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		if err == nil {
 			t.Errorf("Start with %+v succeeded, want an error", tt)

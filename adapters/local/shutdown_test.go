@@ -35,7 +35,7 @@ func TestGracefulShutdownDrains(t *testing.T) {
 		eventDone <- ctx.Err()
 		return nil
 	}))
-	rt, err := local.Start(t.Context(), []*core.App{app}, &local.Options{
+	rt, err := newStarted(t.Context(), []*core.App{app}, &local.Options{
 		Addr: "127.0.0.1:0", DataDir: t.TempDir(), Settle: 10 * time.Millisecond,
 		Lookup: func(k string) (string, bool) { return "file://" + filepath.ToSlash(dir), k == "MEDIA_BUCKET_URL" },
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -115,7 +115,7 @@ func TestShutdownDrainTimeout(t *testing.T) {
 		}
 		return ctx.Err()
 	}))
-	rt, err := local.Start(t.Context(), []*core.App{app}, &local.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(),
+	rt, err := newStarted(t.Context(), []*core.App{app}, &local.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

@@ -83,14 +83,3 @@ func LogLevel() slog.Level {
 	}
 	return l
 }
-
-// checkEnv resolves every app's environment with no defaults: a cloud build
-// refuses to start when a required variable is unset, naming each one.
-func checkEnv(apps []*core.App) error {
-	for _, a := range apps {
-		if _, err := core.ResolveEnv(a, nil, nil); err != nil {
-			return err
-		}
-	}
-	return nil
-}

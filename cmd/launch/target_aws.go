@@ -4,10 +4,8 @@ package launch
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
-	"time"
 
 	"github.com/polyfn/polyfn/adapters/awslambda"
 	"github.com/polyfn/polyfn/core"
@@ -20,25 +18,12 @@ const polyfn_build_tags_aws_gcp_azure_are_mutually_exclusive_use_exactly_one = t
 // Target is the platform this binary was built for.
 const Target = core.CloudAWS
 
-// closeTimeout bounds the apps' shut-down hooks: Lambda sends SIGKILL about
-// 500 ms after SIGTERM.
-const closeTimeout = 500 * time.Millisecond
-
 // run serves the app as this process's Lambda function (one app per
-// function) until ctx ends, then closes it. awslambda.Start resolves the
+// function) until ctx ends, then closes it. awslambda.Run resolves the
 // environment itself, so that a missing variable is also reported to Lambda
 // as the function's init error, naming it.
 func run(ctx context.Context, apps []*core.App) error {
-	if len(apps) != 1 {
-		return fmt.Errorf("launch: the %s target runs one app per Lambda function, not %d", Target, len(apps))
-	}
-	app := apps[0]
-	if err := awslambda.Start(ctx, app); err != nil {
-		return err
-	}
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
-	defer cancel()
-	return app.Close(cctx)
+	return awslambda.Run(ctx, apps, nil)
 }
 
 // newLogHandler writes Lambda's JSON log format, with each invocation's

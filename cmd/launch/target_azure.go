@@ -4,11 +4,9 @@ package launch
 
 import (
 	"context"
-	"errors"
 	"go.opentelemetry.io/otel/attribute"
 	"log/slog"
 	"os"
-	"time"
 
 	"github.com/polyfn/polyfn/adapters/azurefunctions"
 	"github.com/polyfn/polyfn/core"
@@ -21,18 +19,14 @@ const polyfn_build_tags_aws_gcp_azure_are_mutually_exclusive_use_exactly_one = t
 // Target is the platform this binary was built for.
 const Target = core.CloudAzure
 
-// drainTimeout bounds how long invocations in flight may finish after the
-// host (or a signal) stops the process.
-const drainTimeout = 30 * time.Second
-
 // run serves apps as an Azure Functions custom handler on
 // 127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT (7071 when run on its own), with
 // the route prefix and function timeout of the host.json in
 // $FUNCTIONS_APP_ROOT_PATH (the working directory when unset).
+// azurefunctions.Run resolves the apps' environment, runs their init hooks,
+// and drains invocations in flight for 30 seconds when the host (or a
+// signal) stops the process.
 func run(ctx context.Context, apps []*core.App) error {
-	if err := checkEnv(apps); err != nil {
-		return err
-	}
 	root := os.Getenv("FUNCTIONS_APP_ROOT_PATH")
 	if root == "" {
 		root = "."
@@ -41,39 +35,7 @@ func run(ctx context.Context, apps []*core.App) error {
 	if err != nil {
 		return err
 	}
-	h, err := azurefunctions.New(apps, opts)
-	if err != nil {
-		return err
-	}
-	started, err := initApps(ctx, apps)
-	if err == nil {
-		err = azurefunctions.Run(ctx, azurefunctions.Addr(nil), h, drainTimeout)
-	}
-	return errors.Join(err, closeApps(context.WithoutCancel(ctx), started))
-}
-
-// initApps resolves each app's environment and runs its init hooks, and
-// returns the apps that started.
-func initApps(ctx context.Context, apps []*core.App) ([]*core.App, error) {
-	for i, a := range apps {
-		env, err := core.ResolveEnv(a, nil, nil)
-		if err == nil {
-			err = a.Init(ctx, env)
-		}
-		if err != nil {
-			return apps[:i], err
-		}
-	}
-	return apps, nil
-}
-
-// closeApps runs the close hooks of apps, last started first.
-func closeApps(ctx context.Context, apps []*core.App) error {
-	var errs []error
-	for i := len(apps) - 1; i >= 0; i-- {
-		errs = append(errs, apps[i].Close(ctx))
-	}
-	return errors.Join(errs...)
+	return azurefunctions.Run(ctx, apps, opts)
 }
 
 // newLogHandler writes JSON lines, which the host collects from the

@@ -4,14 +4,9 @@ package launch
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"go.opentelemetry.io/otel/attribute"
 	"log/slog"
 	"os"
-	"strings"
-
-	"github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
 
 	"github.com/polyfn/polyfn/adapters/gcpfunctions"
 	"github.com/polyfn/polyfn/core"
@@ -30,47 +25,7 @@ const Target = core.CloudGCP
 // or on POLYFN_ADDR when it is set. When ctx ends it drains in-flight
 // invocations and closes the apps within gcpfunctions.ShutdownTimeout.
 func run(ctx context.Context, apps []*core.App) error {
-	host, port, err := gcpfunctions.ListenAddress(os.Getenv)
-	if err != nil {
-		return err
-	}
-	reg, err := gcpfunctions.Register(ctx, apps, nil)
-	if err != nil {
-		return err
-	}
-	shutdown := func() error {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), gcpfunctions.ShutdownTimeout)
-		defer cancel()
-		return reg.Shutdown(sctx)
-	}
-	if err := chooseTarget(reg.EntryPoints()); err != nil {
-		return errors.Join(err, shutdown())
-	}
-	served := make(chan error, 1)
-	go func() { served <- funcframework.StartHostPort(host, port) }()
-	slog.Info("launch: serving", slog.String("target", string(Target)),
-		slog.String("function", os.Getenv("FUNCTION_TARGET")), slog.String("addr", host+":"+port))
-	select {
-	case err := <-served:
-		return errors.Join(fmt.Errorf("launch: serving on %s:%s: %w", host, port, err), shutdown())
-	case <-ctx.Done():
-		// The framework's server cannot be stopped; the process exits once
-		// the invocations have drained, and the gate answers 503 meanwhile.
-		return shutdown()
-	}
-}
-
-// chooseTarget makes sure the framework serves one entry point at "/". Cloud
-// Run sets FUNCTION_TARGET; a binary run by hand with a single entry point
-// needs none, and one with several must be told which.
-func chooseTarget(entryPoints []string) error {
-	if os.Getenv("FUNCTION_TARGET") != "" {
-		return nil
-	}
-	if len(entryPoints) == 1 {
-		return os.Setenv("FUNCTION_TARGET", entryPoints[0])
-	}
-	return fmt.Errorf("launch: set FUNCTION_TARGET to the entry point to serve, one of: %s", strings.Join(entryPoints, ", "))
+	return gcpfunctions.Run(ctx, apps, nil)
 }
 
 // newLogHandler writes Cloud Logging's structured JSON, with each

@@ -6,7 +6,6 @@ import (
 	"context"
 	"log/slog"
 	"os"
-	"time"
 
 	"github.com/polyfn/polyfn/adapters/local"
 	"github.com/polyfn/polyfn/core"
@@ -52,7 +51,7 @@ func run(ctx context.Context, apps []*core.App) error {
 		slog.Info("development OIDC issuer serving", slog.String("issuer", iss.URL), slog.String("audience", local.DevAudience),
 			slog.String("tokens", "polyfn token --data "+dataDir+" --sub <subject> --scope <scopes>"))
 	}
-	return local.Run(ctx, apps, opts, 30*time.Second)
+	return local.Run(ctx, apps, opts)
 }
 
 // needsIssuer reports whether an app declares an OIDC issuer variable that

@@ -557,7 +557,7 @@ func (p gcpPlan) EntryPoints() []string {
 }
 
 // planGCP works out the deployments of every app. Entry points are named as
-// gcpfunctions.Register names them: an app's routes after the app, each
+// gcpfunctions.New names them: an app's routes after the app, each
 // event function after itself.
 func planGCP(ms []core.Manifest) (gcpPlan, error) {
 	var p gcpPlan

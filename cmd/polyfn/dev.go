@@ -55,6 +55,8 @@ func dev(ctx context.Context, args []string, _, stderr io.Writer) error {
 		slog.String("tokens", "polyfn token --sub alice --scope 'users:read users:write'"))
 	metrics, stopTelemetry := devTelemetry()
 	defer stopTelemetry()
-	err = local.Run(ctx, exampleApps(), &local.Options{Addr: *addr, DataDir: *data, Logger: logger, OIDCIssuer: iss.URL, Metrics: metrics}, *drain)
+	err = local.Run(ctx, exampleApps(), &local.Options{
+		Addr: *addr, DataDir: *data, Logger: logger, OIDCIssuer: iss.URL, Metrics: metrics, Drain: *drain,
+	})
 	return providers.Explain(err)
 }

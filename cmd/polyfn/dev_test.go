@@ -287,13 +287,16 @@ func startExamples(t *testing.T) (*local.Runtime, map[string]string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { iss.Close() })
-	rt, err := local.Start(t.Context(), exampleApps(), &local.Options{
+	rt, err := local.New(exampleApps(), &local.Options{
 		Addr: "127.0.0.1:0", DataDir: data, OIDCIssuer: iss.URL,
 		Lookup:       func(k string) (string, bool) { v, ok := env[k]; return v, ok },
 		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Settle:       20 * time.Millisecond,
 		RetryBackoff: 10 * time.Millisecond,
 	})
+	if err == nil {
+		err = rt.Start(t.Context())
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

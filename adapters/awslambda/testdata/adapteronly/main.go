@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/polyfn/polyfn/adapters/awslambda"
+	"github.com/polyfn/polyfn/core"
 	"github.com/polyfn/polyfn/functions/users"
 	_ "github.com/polyfn/polyfn/providers/local" // file://
 )
@@ -18,7 +19,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := awslambda.Start(ctx, users.New()); err != nil {
+	if err := awslambda.Run(ctx, []*core.App{users.New()}, nil); err != nil {
 		log.Fatal(err)
 	}
 }

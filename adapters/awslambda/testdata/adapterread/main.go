@@ -25,7 +25,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := awslambda.Start(ctx, newApp()); err != nil {
+	if err := awslambda.Run(ctx, []*core.App{newApp()}, nil); err != nil {
 		log.Fatal(err)
 	}
 }

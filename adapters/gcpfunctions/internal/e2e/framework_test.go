@@ -47,7 +47,7 @@ func framework(t *testing.T) string {
 	t.Helper()
 	served.once.Do(func() {
 		served.got = make(chan received, 100)
-		if _, err := gcpfunctions.Register(context.Background(), []*core.App{echoApp(), eventsApp()}, nil); err != nil {
+		if err := register(context.Background(), []*core.App{echoApp(), eventsApp()}, nil); err != nil {
 			served.err = err
 			return
 		}
@@ -508,9 +508,19 @@ func TestFrameworkRejectsMalformedEnvelope(t *testing.T) {
 	}
 }
 
+// register builds the Registration of apps and registers it with the
+// framework.
+func register(ctx context.Context, apps []*core.App, opts *gcpfunctions.Options) error {
+	r, err := gcpfunctions.New(apps, opts)
+	if err != nil {
+		return err
+	}
+	return r.Register(ctx)
+}
+
 func TestRegisterTwiceRefused(t *testing.T) {
 	framework(t)
-	_, err := gcpfunctions.Register(context.Background(), []*core.App{echoApp()}, nil)
+	err := register(context.Background(), []*core.App{echoApp()}, nil)
 	if err == nil || !strings.Contains(err.Error(), `entry point "echo" is registered already`) {
 		t.Errorf("Register = %v, want the duplicate refused", err)
 	}

@@ -92,7 +92,7 @@ func startPeers() error {
 	}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	apps := []*core.App{thumbnails.New(), orders.New()}
-	if _, err := gcpfunctions.Register(ctx, apps, &gcpfunctions.Options{Lookup: lookup}); err != nil {
+	if err := register(ctx, apps, &gcpfunctions.Options{Lookup: lookup}); err != nil {
 		return err
 	}
 	peers.gcs, peers.ps = gcs, ps
