@@ -7,16 +7,17 @@ package validate
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
-	"sort"
+	"slices"
+	"strconv"
 	"strings"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"github.com/kaptinlin/jsonschema"
 
 	"github.com/polyfn/polyfn/core"
 )
@@ -28,22 +29,20 @@ type Schema struct {
 
 // Compile compiles a JSON Schema document. name identifies it in errors
 // (typically its file name). Documents without "$schema" are read as draft
-// 2020-12.
+// 2020-12; "format" is an assertion, not only an annotation.
 func Compile(name string, doc []byte) (*Schema, error) {
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
-	if err != nil {
-		return nil, fmt.Errorf("validate: schema %s: %w", name, err)
-	}
 	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft2020)
-	c.AssertFormat()
-	loc := "polyfn:///" + strings.TrimPrefix(name, "/")
-	if err := c.AddResource(loc, v); err != nil {
-		return nil, fmt.Errorf("validate: schema %s: %w", name, err)
-	}
-	s, err := c.Compile(loc)
+	c.SetAssertFormat(true)
+	// A schema is one document in the binary: nothing is fetched, at start-up
+	// or on a request, and a reference it cannot resolve is its error.
+	delete(c.Loaders, "http")
+	delete(c.Loaders, "https")
+	s, err := c.Compile(doc, "polyfn:///"+strings.TrimPrefix(name, "/"))
 	if err != nil {
 		return nil, fmt.Errorf("validate: schema %s: %w", name, err)
+	}
+	if refs := s.UnresolvedReferenceURIs(); len(refs) > 0 {
+		return nil, fmt.Errorf("validate: schema %s: unresolved references %q", name, refs)
 	}
 	return &Schema{s: s}, nil
 }
@@ -58,57 +57,147 @@ func MustCompile(name string, doc []byte) *Schema {
 	return s
 }
 
+func notJSON() error {
+	return &core.ValidationError{Violations: []core.Violation{{Detail: "the body is not valid JSON"}}}
+}
+
 // Check validates a JSON document. A document that is not JSON, or breaks
 // the schema, gives a *core.ValidationError (code InvalidArgument) listing
 // every violation.
 func (s *Schema) Check(doc []byte) error {
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
-	if err != nil {
-		return &core.ValidationError{Violations: []core.Violation{{Detail: "the body is not valid JSON"}}}
-	}
-	return s.checkValue(v)
-}
-
-func (s *Schema) checkValue(v any) error {
-	err := s.s.Validate(v)
-	if err == nil {
+	r := s.s.ValidateJSON(doc)
+	if r.IsValid() {
 		return nil
 	}
-	var ve *jsonschema.ValidationError
-	if !errors.As(err, &ve) {
-		return core.Wrap(core.Internal, err)
+	if e := r.Errors["format"]; e != nil && e.Code == "invalid_json" && len(r.Details) == 0 {
+		// The library's decoder is stricter than encoding/json's: it also
+		// refuses duplicate names and invalid UTF-8.
+		return notJSON()
 	}
-	return &core.ValidationError{Violations: violations(ve)}
+	var v any // the instance, to place the failures in
+	if err := json.Unmarshal(doc, &v); err != nil {
+		return notJSON()
+	}
+	return &core.ValidationError{Violations: violations(r, v)}
 }
 
-// violations flattens a validation error into its leaf failures, in order
-// of instance location, each once.
-func violations(ve *jsonschema.ValidationError) []core.Violation {
+func (s *Schema) checkValue(v map[string]any) error {
+	r := s.s.ValidateMap(v)
+	if r.IsValid() {
+		return nil
+	}
+	return &core.ValidationError{Violations: violations(r, v)}
+}
+
+// violations flattens an evaluation result into its failures, each once,
+// in order of instance location. The library's result is a tree whose
+// nodes hold the locations relative to their parent, unescaped; a keyword
+// that only says that a subschema failed (properties, items, allOf, $ref…)
+// is left out when its subschemas' own failures are listed.
+func violations(r *jsonschema.EvaluationResult, doc any) []core.Violation {
 	var out []core.Violation
-	seen := map[core.Violation]bool{}
-	for _, u := range ve.BasicOutput().Errors {
-		if u.Error == nil || len(u.Errors) > 0 {
+	walk(r, "", doc, &out)
+	if len(out) == 0 { // cannot happen for an invalid result; be safe
+		out = append(out, core.Violation{Pointer: "/", Detail: "the document does not match the schema"})
+	}
+	slices.SortFunc(out, func(a, b core.Violation) int {
+		if c := strings.Compare(a.Pointer, b.Pointer); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Detail, b.Detail)
+	})
+	return slices.Compact(out)
+}
+
+// walk appends r's failures at loc (an absolute JSON Pointer, "" for the
+// root) to out and reports whether it appended or skipped any. v is the
+// instance at loc.
+func walk(r *jsonschema.EvaluationResult, loc string, v any, out *[]core.Violation) bool {
+	keywords := make([]string, 0, len(r.Errors))
+	for k := range r.Errors {
+		keywords = append(keywords, k)
+	}
+	slices.Sort(keywords)
+	spoke := map[string]bool{} // keywords whose subschemas' failures were listed
+	for _, d := range r.Details {
+		k := keywordOf(d, r)
+		if d.IsValid() || r.Errors[k] == nil || k == "if" || k == "not" {
+			continue // a failed "if" or "not" subschema is no violation of its own
+		}
+		dloc, dv := loc, v
+		if k != "propertyNames" && k != "dependentSchemas" && d.InstanceLocation != "" {
+			// Those two apply to the object itself, whatever location the
+			// library gives them.
+			seg := strings.TrimPrefix(d.InstanceLocation, "/")
+			var ok bool
+			if dv, ok = child(v, seg); !ok {
+				// A missing required property, which the library also
+				// validates as null: the spec reports only "required".
+				spoke[k] = true
+				continue
+			}
+			dloc = loc + "/" + escape(seg)
+		}
+		if walk(d, dloc, dv, out) {
+			spoke[k] = true
+		}
+	}
+	listed := false
+	for _, k := range keywords {
+		if spoke[k] {
 			continue
 		}
-		switch u.Error.Kind.(type) {
-		case *kind.Group, *kind.Schema, *kind.AllOf, *kind.Reference:
-			continue // containers of other failures, not failures of their own
+		if k == "schema" && loc != "" && r.EvaluationPath != "" && isAdditional(r.EvaluationPath) {
+			continue // additionalProperties: false says so once, at the object
 		}
-		v := core.Violation{Pointer: u.InstanceLocation, Detail: u.Error.String()}
-		if v.Pointer == "" {
-			v.Pointer = "/"
+		p := loc
+		if p == "" {
+			p = "/"
 		}
-		if !seen[v] {
-			seen[v] = true
-			out = append(out, v)
-		}
+		*out = append(*out, core.Violation{Pointer: p, Detail: r.Errors[k].Error()})
+		listed = true
 	}
-	if len(out) == 0 { // no leaves: report the top error itself
-		out = append(out, core.Violation{Pointer: "/", Detail: ve.Error()})
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Pointer < out[j].Pointer })
-	return out
+	return listed || len(spoke) > 0
 }
+
+// keywordOf names the keyword of parent whose subschema gave d: the first
+// segment of d's evaluation path, or a reference when it has none.
+func keywordOf(d, parent *jsonschema.EvaluationResult) string {
+	p := strings.TrimPrefix(d.EvaluationPath, "/")
+	if p == "" {
+		if parent.Errors["$dynamicRef"] != nil && parent.Errors["$ref"] == nil {
+			return "$dynamicRef"
+		}
+		return "$ref"
+	}
+	k, _, _ := strings.Cut(p, "/")
+	return k
+}
+
+func isAdditional(path string) bool {
+	return strings.HasPrefix(path, "/additionalProperties/") || path == "/unevaluatedProperties"
+}
+
+// child is the member seg of an object or the element seg of an array.
+func child(v any, seg string) (any, bool) {
+	switch v := v.(type) {
+	case map[string]any:
+		c, ok := v[seg]
+		return c, ok
+	case []any:
+		i, err := strconv.Atoi(seg)
+		if err != nil || i < 0 || i >= len(v) {
+			return nil, false
+		}
+		return v[i], true
+	}
+	return nil, false
+}
+
+var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
+
+// escape makes a property name one JSON Pointer reference token (RFC 6901).
+func escape(seg string) string { return pointerEscaper.Replace(seg) }
 
 // BodyOptions tune Body.
 type BodyOptions struct {
@@ -195,6 +284,9 @@ func Query(s *Schema) func(http.Handler) http.Handler {
 }
 
 func (s *Schema) isArrayProperty(name string) bool {
-	p, ok := s.s.Properties[name]
-	return ok && p.Types != nil && strings.Contains(p.Types.String(), "array")
+	if s.s.Properties == nil {
+		return false
+	}
+	p, ok := (*s.s.Properties)[name]
+	return ok && p != nil && slices.Contains(p.Type, "array")
 }
