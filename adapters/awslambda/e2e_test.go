@@ -8,6 +8,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/polyfn/polyfn/adapters/awslambda/runtimeapi"
 	"github.com/polyfn/polyfn/internal/emulators"
+	"github.com/polyfn/polyfn/internal/usermodule"
 	"github.com/polyfn/polyfn/middleware/auth/authtest"
 )
 
@@ -334,5 +336,90 @@ func TestOrdersEndToEnd(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, "orders", id+".json")); err != nil {
 			t.Errorf("order %s was not recorded: %v", id, err)
 		}
+	}
+}
+
+// closingGreeter is usermodule.Greeter with a shut-down hook that writes
+// the file $CLOSED_FILE.
+var closingGreeter = map[string]string{
+	"greeter/greeter.go": `package greeter
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+
+	"github.com/polyfn/polyfn/core"
+)
+
+func New() *core.App {
+	app := core.NewApp("greeter")
+	app.HandleFunc("GET /hello/{name}", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "hello, %s\n", r.PathValue("name"))
+	})
+	app.OnClose(func(context.Context) error { return os.WriteFile(os.Getenv("CLOSED_FILE"), []byte("closed"), 0o644) })
+	return app
+}
+`,
+	"cmd/greeter/main.go": usermodule.Greeter["cmd/greeter/main.go"],
+}
+
+// TestSIGTERMOnlyWithCloseHooks: a function with shut-down hooks registers
+// the extension that makes Lambda send SIGTERM, and its hooks run when the
+// environment stops; a function without any registers nothing, sparing
+// its cold start the round trip.
+func TestSIGTERMOnlyWithCloseHooks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds two bootstraps in a user's module; skipped with -short")
+	}
+	event, err := json.Marshal(events.APIGatewayV2HTTPRequest{
+		Version: "2.0", RawPath: "/hello/ada",
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET", Path: "/hello/ada"},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name      string
+		files     map[string]string
+		wantClose bool
+	}{
+		{"no hooks", usermodule.Greeter, false},
+		{"close hook", closingGreeter, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			bin := filepath.Join(t.TempDir(), "bootstrap")
+			if err := usermodule.New(t, tt.files).Build("./cmd/greeter", "aws,lambda.norpc", bin); err != nil {
+				t.Fatal(err)
+			}
+			marker := filepath.Join(t.TempDir(), "closed")
+			s, err := runtimeapi.Start(t.Context(), "127.0.0.1:0", &runtimeapi.Options{
+				Bootstrap: bin, FunctionName: "greeter", Env: []string{"CLOSED_FILE=" + marker}, Timeout: 20 * time.Second,
+				Stdout: io.Discard, Stderr: io.Discard, Logger: slog.New(slog.DiscardHandler),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+			defer cancel()
+			r, err := s.Invoke(ctx, event)
+			if err != nil || r.FunctionError != "" {
+				t.Fatalf("invoke: %s, %v", r.Payload, err)
+			}
+			if got := s.ExtensionRegistered(); got != tt.wantClose {
+				t.Errorf("extension registered: %v, want %v", got, tt.wantClose)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			_, err = os.Stat(marker)
+			if closed := err == nil; closed != tt.wantClose {
+				t.Errorf("close hook ran: %v, want %v", closed, tt.wantClose)
+			}
+		})
 	}
 }

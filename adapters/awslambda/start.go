@@ -48,9 +48,16 @@ func Run(ctx context.Context, apps []*core.App, opts *Options) error {
 	}
 	// WithEnableSIGTERM registers the internal extension without which
 	// Lambda stops an environment with SIGKILL alone, so that Run gets to
-	// close the app. The loop never returns: it exits the process if it
-	// cannot talk to the Runtime API.
-	go lambda.StartWithOptions(h, lambda.WithContext(ctx), lambda.WithEnableSIGTERM())
+	// close the app. Registering is a round trip to the Runtime API at
+	// every cold start, so it is done only for an app that has something
+	// to close: telemetry needs no shut-down on Lambda, as it is flushed at
+	// the end of every invocation. The loop never returns: it exits the
+	// process if it cannot talk to the Runtime API.
+	loop := []lambda.Option{lambda.WithContext(ctx)}
+	if app.HasCloseHooks() {
+		loop = append(loop, lambda.WithEnableSIGTERM())
+	}
+	go lambda.StartWithOptions(h, loop...)
 	<-ctx.Done()
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.CloseTimeout)
 	defer cancel()

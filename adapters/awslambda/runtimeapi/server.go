@@ -172,6 +172,15 @@ func Start(ctx context.Context, addr string, opts *Options) (*Server, error) {
 // AWS_LAMBDA_RUNTIME_API.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
+// ExtensionRegistered reports whether the running bootstrap registered an
+// extension, as aws-lambda-go does to be sent SIGTERM before it is stopped;
+// without one, Lambda (and Close) stop it with SIGKILL alone.
+func (s *Server) ExtensionRegistered() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.proc != nil && s.proc.extension
+}
+
 // InvokeURL returns the URL invocations are posted to.
 func (s *Server) InvokeURL() string {
 	return "http://" + s.Addr() + "/2015-03-31/functions/function/invocations"
