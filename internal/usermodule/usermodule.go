@@ -71,7 +71,11 @@ func New(t testing.TB, files map[string]string) *Module {
 	t.Helper()
 	root := emulators.ModuleRoot(t)
 	dir := t.TempDir()
-	gomod := fmt.Sprintf("module %s\n\ngo 1.26.0\n\nrequire github.com/polyfn/polyfn v0.0.0\n\nreplace github.com/polyfn/polyfn => %s\n", Path, root)
+	goVersion, err := goDirective(filepath.Join(root, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gomod := fmt.Sprintf("module %s\n\ngo %s\n\nrequire github.com/polyfn/polyfn v0.0.0\n\nreplace github.com/polyfn/polyfn => %s\n", Path, goVersion, root)
 	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
 	if err != nil {
 		t.Fatal(err)
@@ -143,4 +147,19 @@ func (m *Module) Modules(pkg, tags string) ([]string, error) {
 	}
 	slices.Sort(mods)
 	return mods, nil
+}
+
+// goDirective returns the go version that the go.mod at path declares: a
+// user's module declares at least polyfn's.
+func goDirective(path string) (string, error) {
+	text, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(string(text), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "go "); ok {
+			return strings.TrimSpace(v), nil
+		}
+	}
+	return "", fmt.Errorf("usermodule: %s has no go directive", path)
 }
