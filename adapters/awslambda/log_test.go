@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/polyfn/polyfn/core"
 	"github.com/polyfn/polyfn/telemetry"
 	"github.com/polyfn/polyfn/telemetry/telemetrytest"
@@ -26,13 +24,18 @@ var updateLogs = flag.Bool("update", false, "rewrite the golden files in testdat
 // logRecordTime is the fixed time of the golden records.
 var logRecordTime = time.Date(2026, 3, 14, 9, 26, 53, 589_000_000, time.FixedZone("CET", 3600))
 
+// logMetadata is the invocation of the golden records and of the
+// benchmarks.
+func logMetadata() core.Invocation {
+	trace, _ := core.ParseXRay("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1")
+	return core.Invocation{ID: "8476a536-e9f4-11e8-9739-2dfe598c3fcd", Cloud: core.CloudAWS, Function: "users", Trace: trace}
+}
+
 // logInvocation is the invocation of the golden records, with the room
 // for its log handlers the adapter gives it.
 func logInvocation(t *testing.T) context.Context {
-	trace, _ := core.ParseXRay("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1")
-	ctx, cancel := core.WithInvocation(telemetry.WithInvocationLog(t.Context()), &core.Invocation{
-		ID: "8476a536-e9f4-11e8-9739-2dfe598c3fcd", Cloud: core.CloudAWS, Function: "users", Trace: trace,
-	})
+	md := logMetadata()
+	ctx, cancel := core.WithInvocation(telemetry.WithInvocationLog(t.Context()), &md)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -122,32 +125,15 @@ const awsFields = `"requestId":"8476a536-e9f4-11e8-9739-2dfe598c3fcd","traceId":
 // the message, whatever attributes and groups the script opened.
 func checkLogShape(t *testing.T, data []byte) {
 	t.Helper()
-	shape := telemetrytest.LogShape{MessageKey: "message", Required: []string{"level"}}
-	for _, ctx := range []context.Context{context.Background(), logInvocation(t)} {
-		shape.Fields = ""
-		if _, ok := core.InvocationFrom(ctx); ok {
-			shape.Fields = awsFields
-		}
-		var want, got bytes.Buffer
-		wantPanics := telemetrytest.RunLogScript(ctx, newJSONHandler(&want, slog.Level(-100)), data)
-		gotPanics := telemetrytest.RunLogScript(ctx, NewLogHandler(&got, slog.Level(-100)), data)
-		telemetrytest.CheckLogLines(t, data, shape, want.String(), got.String())
-		if diff := cmp.Diff(wantPanics, gotPanics); diff != "" {
-			t.Fatalf("script %q: panics differ (-want +got):\n%s", data, diff)
-		}
-	}
+	telemetrytest.CheckLogShape(t, data, telemetrytest.LogShape{MessageKey: "message", Required: []string{"level"}},
+		[]telemetrytest.LogContext{{Ctx: context.Background()}, {Ctx: logInvocation(t), Fields: awsFields}},
+		func(w io.Writer) slog.Handler { return newJSONHandler(w, slog.Level(-100)) },
+		func(w io.Writer) slog.Handler { return NewLogHandler(w, slog.Level(-100)) })
 }
 
-func TestLogHandlerShape(t *testing.T) {
-	for _, data := range telemetrytest.LogScripts(3, 2000) {
-		checkLogShape(t, data)
-	}
-}
+func TestLogHandlerShape(t *testing.T) { telemetrytest.CheckLogScripts(t, 3, 2000, checkLogShape) }
 
-func FuzzLogHandlerShape(f *testing.F) {
-	telemetrytest.AddLogSeeds(f)
-	f.Fuzz(checkLogShape)
-}
+func FuzzLogHandlerShape(f *testing.F) { telemetrytest.FuzzLogScripts(f, checkLogShape) }
 
 // TestLogHandlerSlogtest: the handler keeps slog's contract, inside an
 // invocation and outside.

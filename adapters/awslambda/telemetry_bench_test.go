@@ -1,28 +1,40 @@
 package awslambda
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"testing"
 
-	"github.com/polyfn/polyfn/core"
 	"github.com/polyfn/polyfn/telemetry"
 	"github.com/polyfn/polyfn/telemetry/emf"
 	"github.com/polyfn/polyfn/telemetry/telemetrytest"
 )
 
+// benchInvocation is the invocation of the benchmarks: Lambda's JSON log
+// handler, and the room for its handlers the handler's invocation gives it.
+func benchInvocation() telemetrytest.Invocation {
+	return telemetrytest.Invocation{
+		Handler:  NewLogHandler(io.Discard, slog.LevelInfo),
+		Context:  telemetry.WithInvocationLog,
+		Metadata: logMetadata(),
+	}
+}
+
 // BenchmarkInvocationTelemetry is what one log record through Lambda's JSON
 // log handler and the built-in metrics add to an invocation of the -tags aws
 // build, with the EMF flush at its end measured apart.
 func BenchmarkInvocationTelemetry(b *testing.B) {
-	trace, _ := core.ParseXRay("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1")
+	inv := benchInvocation()
 	e := emf.New(io.Discard, "")
-	telemetrytest.RunInvocationBenchmarks(b, telemetrytest.Invocation{
-		Handler:       NewLogHandler(io.Discard, slog.LevelInfo),
-		MeterProvider: e.MeterProvider(),
-		Flush:         e.Flush,
-		Context:       telemetry.WithInvocationLog, // as the handler's invocation does
-		Metadata: core.Invocation{ID: "8476a536-e9f4-11e8-9739-2dfe598c3fcd", Cloud: core.CloudAWS, Function: "users",
-			Trace: trace},
-	})
+	inv.MeterProvider, inv.Flush = e.MeterProvider(), e.Flush
+	telemetrytest.RunInvocationBenchmarks(b, inv)
+}
+
+// BenchmarkLogRecord is one record through Lambda's JSON log handler in an
+// invocation, against slog.JSONHandler's own cost for it.
+func BenchmarkLogRecord(b *testing.B) {
+	inv := benchInvocation()
+	floor := newJSONHandler(io.Discard, slog.LevelInfo).WithAttrs(invocationFields(context.Background(), &inv.Metadata))
+	telemetrytest.RunLogBenchmarks(b, "aws", inv, floor)
 }

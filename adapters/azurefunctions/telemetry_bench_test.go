@@ -6,23 +6,37 @@ import (
 	"log/slog"
 	"testing"
 
-	"github.com/polyfn/polyfn/core"
 	"github.com/polyfn/polyfn/telemetry"
 	"github.com/polyfn/polyfn/telemetry/telemetrytest"
 )
 
-// BenchmarkInvocationTelemetry is what one log record and the built-in
-// metrics add to a default-mode invocation of the -tags azure build: the
-// record goes to stdout and into the Logs of the reply, through the handlers
-// cmd/launch installs.
-func BenchmarkInvocationTelemetry(b *testing.B) {
-	h := NewLogHandler(io.Discard, io.Discard, slog.LevelInfo)
-	trace, _ := core.ParseTraceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
-	telemetrytest.RunInvocationBenchmarks(b, telemetrytest.Invocation{
-		Handler: h,
+// benchInvocation is the invocation of the benchmarks: a default-mode one,
+// its records going to stdout and into the Logs of the reply through the
+// handlers cmd/launch installs.
+func benchInvocation() telemetrytest.Invocation {
+	return telemetrytest.Invocation{
+		Handler: NewLogHandler(io.Discard, io.Discard, slog.LevelInfo),
 		Context: func(ctx context.Context) context.Context {
+			// Past maxLogLines the buffer counts the lines it drops instead
+			// of keeping them; the line is copied for it either way.
 			return telemetry.WithInvocationLog(withLogs(ctx, &logBuffer{}))
 		},
-		Metadata: core.Invocation{ID: "a3ad4a1c-2a5a-4e07-9d6b-2c3d6f0f0c4e", Cloud: core.CloudAzure, Function: "on-order", Trace: trace},
-	})
+		Metadata: logMetadata(),
+	}
+}
+
+// BenchmarkInvocationTelemetry is what one log record and the built-in
+// metrics add to a default-mode invocation of the -tags azure build.
+func BenchmarkInvocationTelemetry(b *testing.B) {
+	telemetrytest.RunInvocationBenchmarks(b, benchInvocation())
+}
+
+// BenchmarkLogRecord is one record through the azure build's handler in a
+// default-mode invocation, to stdout and into the Logs of the reply, against
+// slog.JSONHandler's own cost for it.
+func BenchmarkLogRecord(b *testing.B) {
+	inv := benchInvocation()
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo, ReplaceAttr: telemetry.RedactAttr}
+	floor := slog.NewJSONHandler(keepingWriter{&lockedWriter{w: io.Discard}, &logBuffer{}}, opts).WithAttrs(telemetry.InvocationFields(context.Background(), &inv.Metadata))
+	telemetrytest.RunLogBenchmarks(b, "azure", inv, floor)
 }

@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/polyfn/polyfn/core"
 	"github.com/polyfn/polyfn/telemetry"
 	"github.com/polyfn/polyfn/telemetry/telemetrytest"
@@ -110,28 +108,15 @@ func checkLogShape(t *testing.T, data []byte) {
 	req.Header.Set("Referer", "https://example.com/<a>&b")
 	httpCtx, eventCtx := logInvocations(t, req)
 
-	for ctx, fields := range map[context.Context]string{context.Background(): "", httpCtx: gcpHTTPFields, eventCtx: gcpEventFields} {
-		var want, got bytes.Buffer
-		wantPanics := telemetrytest.RunLogScript(ctx, newJSONHandler(&want, slog.Level(-100)), data)
-		gotPanics := telemetrytest.RunLogScript(ctx, newLogHandler(&got, slog.Level(-100), "my-project"), data)
-		shape := telemetrytest.LogShape{MessageKey: "message", Fields: fields, Required: []string{"severity"}}
-		telemetrytest.CheckLogLines(t, data, shape, want.String(), got.String())
-		if diff := cmp.Diff(wantPanics, gotPanics); diff != "" {
-			t.Fatalf("script %q: panics differ (-want +got):\n%s", data, diff)
-		}
-	}
+	telemetrytest.CheckLogShape(t, data, telemetrytest.LogShape{MessageKey: "message", Required: []string{"severity"}},
+		[]telemetrytest.LogContext{{Ctx: context.Background()}, {Ctx: httpCtx, Fields: gcpHTTPFields}, {Ctx: eventCtx, Fields: gcpEventFields}},
+		func(w io.Writer) slog.Handler { return newJSONHandler(w, slog.Level(-100)) },
+		func(w io.Writer) slog.Handler { return newLogHandler(w, slog.Level(-100), "my-project") })
 }
 
-func TestLogHandlerShape(t *testing.T) {
-	for _, data := range telemetrytest.LogScripts(5, 1000) {
-		checkLogShape(t, data)
-	}
-}
+func TestLogHandlerShape(t *testing.T) { telemetrytest.CheckLogScripts(t, 5, 1000, checkLogShape) }
 
-func FuzzLogHandlerShape(f *testing.F) {
-	telemetrytest.AddLogSeeds(f)
-	f.Fuzz(checkLogShape)
-}
+func FuzzLogHandlerShape(f *testing.F) { telemetrytest.FuzzLogScripts(f, checkLogShape) }
 
 // TestLogHandlerSlogtest: the handler keeps slog's contract, inside an
 // invocation and outside.

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/polyfn/polyfn/core"
 	"github.com/polyfn/polyfn/telemetry"
 	"github.com/polyfn/polyfn/telemetry/telemetrytest"
@@ -30,31 +28,18 @@ func logInvocation(t *testing.T) context.Context {
 // message, whatever attributes and groups the script opened.
 func checkLogShape(t *testing.T, data []byte) {
 	t.Helper()
-	fields := map[context.Context]string{
-		context.Background(): "",
-		logInvocation(t):     `"invocation_id":"inv-1","function":"users","trace_id":"0af7651916cd43dd8448eb211c80319c"`,
-	}
-	for ctx, fields := range fields {
-		var want, got bytes.Buffer
-		wantPanics := telemetrytest.RunLogScript(ctx, newBaseHandler(&want, "json", slog.Level(-100)), data)
-		gotPanics := telemetrytest.RunLogScript(ctx, NewLogHandler(&got, " JSON ", slog.Level(-100)), data)
-		telemetrytest.CheckLogLines(t, data, telemetrytest.LogShape{MessageKey: "msg", Fields: fields, Required: []string{"level"}}, want.String(), got.String())
-		if diff := cmp.Diff(wantPanics, gotPanics); diff != "" {
-			t.Fatalf("script %q: panics differ (-want +got):\n%s", data, diff)
-		}
-	}
+	telemetrytest.CheckLogShape(t, data, telemetrytest.LogShape{MessageKey: "msg", Required: []string{"level"}},
+		[]telemetrytest.LogContext{
+			{Ctx: context.Background()},
+			{Ctx: logInvocation(t), Fields: `"invocation_id":"inv-1","function":"users","trace_id":"0af7651916cd43dd8448eb211c80319c"`},
+		},
+		func(w io.Writer) slog.Handler { return newBaseHandler(w, "json", slog.Level(-100)) },
+		func(w io.Writer) slog.Handler { return NewLogHandler(w, " JSON ", slog.Level(-100)) })
 }
 
-func TestLogHandlerShape(t *testing.T) {
-	for _, data := range telemetrytest.LogScripts(9, 2000) {
-		checkLogShape(t, data)
-	}
-}
+func TestLogHandlerShape(t *testing.T) { telemetrytest.CheckLogScripts(t, 9, 2000, checkLogShape) }
 
-func FuzzLogHandlerShape(f *testing.F) {
-	telemetrytest.AddLogSeeds(f)
-	f.Fuzz(checkLogShape)
-}
+func FuzzLogHandlerShape(f *testing.F) { telemetrytest.FuzzLogScripts(f, checkLogShape) }
 
 // TestLogHandlerSlogtest: the JSON form keeps slog's contract, inside an
 // invocation and outside.

@@ -1,6 +1,7 @@
 package local
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"testing"
@@ -11,14 +12,29 @@ import (
 	"github.com/polyfn/polyfn/telemetry/telemetrytest"
 )
 
-// BenchmarkInvocationTelemetry is what one log record (JSON, as with
-// --log-format json) and the built-in metrics, read by the Prometheus
-// endpoint, add to an invocation on the local runtime.
+// benchInvocation is the invocation of the benchmarks: the runtime's, its
+// records in JSON, as with --log-format json.
+func benchInvocation() telemetrytest.Invocation {
+	return telemetrytest.Invocation{
+		Handler:  NewLogHandler(io.Discard, "json", slog.LevelInfo),
+		Context:  telemetry.WithInvocationLog, // as the runtime's invocation does
+		Metadata: core.Invocation{ID: "inv-1", Cloud: core.CloudLocal, Function: "users"},
+	}
+}
+
+// BenchmarkInvocationTelemetry is what one log record and the built-in
+// metrics, read by the Prometheus endpoint, add to an invocation on the
+// local runtime.
 func BenchmarkInvocationTelemetry(b *testing.B) {
-	telemetrytest.RunInvocationBenchmarks(b, telemetrytest.Invocation{
-		Handler:       NewLogHandler(io.Discard, "json", slog.LevelInfo),
-		MeterProvider: prom.New().MeterProvider(),
-		Context:       telemetry.WithInvocationLog, // as the runtime's invocation does
-		Metadata:      core.Invocation{ID: "inv-1", Cloud: core.CloudLocal, Function: "users"},
-	})
+	inv := benchInvocation()
+	inv.MeterProvider = prom.New().MeterProvider()
+	telemetrytest.RunInvocationBenchmarks(b, inv)
+}
+
+// BenchmarkLogRecord is one record through the local runtime's JSON log
+// handler in an invocation, against slog.JSONHandler's own cost for it.
+func BenchmarkLogRecord(b *testing.B) {
+	inv := benchInvocation()
+	floor := newBaseHandler(io.Discard, "json", slog.LevelInfo).WithAttrs(telemetry.InvocationFields(context.Background(), &inv.Metadata))
+	telemetrytest.RunLogBenchmarks(b, "local", inv, floor)
 }

@@ -2,11 +2,18 @@
 // one log record through a cloud's log handler and the built-in metrics
 // (telemetry.Metrics), against the same invocation without them. Each
 // adapter runs RunInvocationBenchmarks with its own handler, exporter and
-// invocation context, so that the figures compare like with like.
+// invocation context, so that the figures compare like with like;
+// RunLogBenchmarks measures the record alone from the same description.
+//
+// Its log-shape checks (CheckLogShape, CheckLogScript, CheckLogLines, over
+// the scripts of RunLogScript) hold each cloud's handler to the lines of
+// the slog.JSONHandler it is made of, the invocation's fields added after
+// the message; TestLogHandler holds it to slog's contract.
 package telemetrytest
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"testing"
 
@@ -129,4 +136,61 @@ func RunInvocationBenchmarks(b *testing.B, inv Invocation) {
 			}
 		})
 	}
+}
+
+// RunLogBenchmarks measures one record, the one RunInvocationBenchmarks
+// logs, through slog.JSONHandler on its own (handler=slog), through floor
+// (handler=slog-options: the cloud's slog handler, with its ReplaceAttr,
+// given the invocation's fields by WithAttrs, what any handler built on
+// slog's pays), and through inv.Handler logged with an invocation's context
+// (handler=name), all writing to io.Discard. The invocation's context is
+// inv.Context's, with core.WithInvocation and a copy of inv.Metadata on
+// top, as an adapter's invocation makes it (MeterProvider and Flush are not
+// used). It is made once for handler=name, the cost of each record after
+// the first; handler=name-first makes a new invocation for each record,
+// and is the cost of an invocation's first record, which derives its
+// handler, with the invocation's own making included.
+func RunLogBenchmarks(b *testing.B, name string, inv Invocation, floor slog.Handler) {
+	newInvocation := func(ctx context.Context) (context.Context, context.CancelFunc) {
+		if inv.Context != nil {
+			ctx = inv.Context(ctx)
+		}
+		md := inv.Metadata
+		return core.WithInvocation(ctx, &md)
+	}
+	logRecord := func(log *slog.Logger, ctx context.Context) {
+		log.InfoContext(ctx, "user created", slog.String("user_id", "u-17"), slog.Int("status", 201))
+	}
+	for _, c := range []struct {
+		name string
+		h    slog.Handler
+	}{{"slog", slog.NewJSONHandler(io.Discard, nil)}, {"slog-options", floor}} {
+		b.Run("handler="+c.name, func(b *testing.B) {
+			log := slog.New(c.h)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				logRecord(log, ctx)
+			}
+		})
+	}
+	b.Run("handler="+name, func(b *testing.B) {
+		log := slog.New(inv.Handler)
+		ctx, end := newInvocation(context.Background())
+		defer end()
+		logRecord(log, ctx)
+		b.ReportAllocs()
+		for b.Loop() {
+			logRecord(log, ctx)
+		}
+	})
+	b.Run("handler="+name+"-first", func(b *testing.B) {
+		log := slog.New(inv.Handler)
+		b.ReportAllocs()
+		for b.Loop() {
+			ctx, end := newInvocation(context.Background())
+			logRecord(log, ctx)
+			end()
+		}
+	})
 }

@@ -37,6 +37,66 @@ func AddLogSeeds(f *testing.F) {
 	f.Add([]byte("\x00\x02\x18\x01\x03\x00\x00\x01\x19\x02\x02\x03\x03\x01\x04\x01\x04"))
 }
 
+// CheckLogScripts runs check on n scripts of LogScripts(seed, n), the
+// body of a cloud's TestLogHandlerShape.
+func CheckLogScripts(t *testing.T, seed uint64, n int, check func(t *testing.T, data []byte)) {
+	t.Helper()
+	for _, data := range LogScripts(seed, n) {
+		check(t, data)
+	}
+}
+
+// FuzzLogScripts fuzzes check from the corpus of AddLogSeeds, the body of
+// a cloud's FuzzLogHandlerShape.
+func FuzzLogScripts(f *testing.F, check func(t *testing.T, data []byte)) {
+	AddLogSeeds(f)
+	f.Fuzz(check)
+}
+
+// LogContext is a context a log-shape check runs its script in, with the
+// invocation's fields the lines logged in it must carry (LogShape.Fields).
+type LogContext struct {
+	Ctx    context.Context
+	Fields string
+}
+
+// CheckLogShape runs the script data through newHandler, a cloud's handler
+// writing one stream of JSON lines, and through newBase, the
+// slog.JSONHandler with the cloud's options it is made of, in each of
+// contexts: each line must be the base handler's with the context's fields
+// after the message, whatever attributes and groups the script opened
+// (CheckLogLines, with shape's keys), and both handlers must panic alike.
+func CheckLogShape(t testing.TB, data []byte, shape LogShape, contexts []LogContext, newBase, newHandler func(w io.Writer) slog.Handler) {
+	t.Helper()
+	for _, c := range contexts {
+		shape.Fields = c.Fields
+		var want, got bytes.Buffer
+		CheckLogScript(t, c.Ctx, data, shape, newBase(&want), newHandler(&got), LogOutput{Want: &want, Got: &got})
+	}
+}
+
+// LogOutput is one stream a log-shape check compares: what the base
+// handler wrote to it and what the cloud's handler wrote to its own.
+type LogOutput struct {
+	Want, Got *bytes.Buffer
+}
+
+// CheckLogScript runs the script data with ctx through base, the
+// slog.JSONHandler (or handlers) with a cloud's options, and through h, the
+// cloud's handler; it then checks each of outputs, in order, with
+// CheckLogLines and shape, and fails t unless both handlers panicked alike.
+func CheckLogScript(t testing.TB, ctx context.Context, data []byte, shape LogShape, base, h slog.Handler, outputs ...LogOutput) {
+	t.Helper()
+	wantPanics := RunLogScript(ctx, base, data)
+	gotPanics := RunLogScript(ctx, h, data)
+	for _, o := range outputs {
+		CheckLogLines(t, data, shape, o.Want.String(), o.Got.String())
+	}
+	if diff := cmp.Diff(wantPanics, gotPanics); diff != "" {
+		t.Fatalf("script %q: panics differ (-want +got):\n%s", data, diff)
+	}
+}
+
 // LogShape is what every JSON line of a cloud's log handler must be.
 type LogShape struct {
 	// MessageKey is the message's key ("message", "msg"); the invocation's
@@ -164,53 +224,4 @@ func (h contextHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 
 func (h contextHandler) WithGroup(name string) slog.Handler {
 	return contextHandler{h.Handler.WithGroup(name), h.ctx}
-}
-
-// RunLogBenchmarks measures one record, the one RunInvocationBenchmarks
-// logs, through slog.JSONHandler on its own (handler=slog), through floor
-// (handler=slog-options: the cloud's slog handler, with its ReplaceAttr,
-// given the invocation's fields by WithAttrs, what any handler built on
-// slog's pays), and through a cloud's handler h logged with an invocation's
-// context (handler=name), all writing to io.Discard. The invocation's
-// context comes from newInvocation, made once, so that handler=name is the
-// cost of each record after the first; handler=name-first makes a new
-// invocation for each record, and is the cost of an invocation's first
-// record, which derives its handler, with the invocation's own making
-// included.
-func RunLogBenchmarks(b *testing.B, name string, h, floor slog.Handler, newInvocation func(context.Context) (context.Context, context.CancelFunc)) {
-	logRecord := func(log *slog.Logger, ctx context.Context) {
-		log.InfoContext(ctx, "user created", slog.String("user_id", "u-17"), slog.Int("status", 201))
-	}
-	for _, c := range []struct {
-		name string
-		h    slog.Handler
-	}{{"slog", slog.NewJSONHandler(io.Discard, nil)}, {"slog-options", floor}} {
-		b.Run("handler="+c.name, func(b *testing.B) {
-			log := slog.New(c.h)
-			ctx := context.Background()
-			b.ReportAllocs()
-			for b.Loop() {
-				logRecord(log, ctx)
-			}
-		})
-	}
-	b.Run("handler="+name, func(b *testing.B) {
-		log := slog.New(h)
-		ctx, end := newInvocation(context.Background())
-		defer end()
-		logRecord(log, ctx)
-		b.ReportAllocs()
-		for b.Loop() {
-			logRecord(log, ctx)
-		}
-	})
-	b.Run("handler="+name+"-first", func(b *testing.B) {
-		log := slog.New(h)
-		b.ReportAllocs()
-		for b.Loop() {
-			ctx, end := newInvocation(context.Background())
-			logRecord(log, ctx)
-			end()
-		}
-	})
 }
