@@ -373,14 +373,11 @@ func TestSIGTERMOnlyWithCloseHooks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds two bootstraps in a user's module; skipped with -short")
 	}
-	event, err := json.Marshal(events.APIGatewayV2HTTPRequest{
+	event := events.APIGatewayV2HTTPRequest{
 		Version: "2.0", RawPath: "/hello/ada",
 		RequestContext: events.APIGatewayV2HTTPRequestContext{
 			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET", Path: "/hello/ada"},
 		},
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 	for _, tt := range []struct {
 		name      string
@@ -404,12 +401,7 @@ func TestSIGTERMOnlyWithCloseHooks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-			defer cancel()
-			r, err := s.Invoke(ctx, event)
-			if err != nil || r.FunctionError != "" {
-				t.Fatalf("invoke: %s, %v", r.Payload, err)
-			}
+			invoke(t, s, event)
 			if got := s.ExtensionRegistered(); got != tt.wantClose {
 				t.Errorf("extension registered: %v, want %v", got, tt.wantClose)
 			}
