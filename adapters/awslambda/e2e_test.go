@@ -342,26 +342,10 @@ func TestOrdersEndToEnd(t *testing.T) {
 // closingGreeter is usermodule.Greeter with a shut-down hook that writes
 // the file $CLOSED_FILE.
 var closingGreeter = map[string]string{
-	"greeter/greeter.go": `package greeter
-
-import (
-	"context"
-	"fmt"
-	"net/http"
-	"os"
-
-	"github.com/polyfn/polyfn/core"
-)
-
-func New() *core.App {
-	app := core.NewApp("greeter")
-	app.HandleFunc("GET /hello/{name}", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "hello, %s\n", r.PathValue("name"))
-	})
-	app.OnClose(func(context.Context) error { return os.WriteFile(os.Getenv("CLOSED_FILE"), []byte("closed"), 0o644) })
-	return app
-}
-`,
+	"greeter/greeter.go": strings.NewReplacer(
+		"\t\"net/http\"\n", "\t\"net/http\"\n\t\"context\"\n\t\"os\"\n",
+		"\treturn app\n", "\tapp.OnClose(func(context.Context) error { return os.WriteFile(os.Getenv(\"CLOSED_FILE\"), nil, 0o644) })\n\treturn app\n",
+	).Replace(usermodule.Greeter["greeter/greeter.go"]),
 	"cmd/greeter/main.go": usermodule.Greeter["cmd/greeter/main.go"],
 }
 
