@@ -54,7 +54,8 @@ type Options struct {
 	// metrics in the Prometheus text format (telemetry/prom).
 	Metrics http.Handler
 	// Drain is how long Run waits, once its context ends, for the
-	// invocations in flight (see Runtime.Shutdown); default 30s.
+	// invocations in flight (see Runtime.Shutdown); default 30s. A negative
+	// Drain waits for none: what is in flight is canceled at once.
 	Drain time.Duration
 }
 
@@ -116,7 +117,7 @@ func New(apps []*core.App, opts *Options) (*Runtime, error) {
 	if o.RetryBackoff <= 0 {
 		o.RetryBackoff = 200 * time.Millisecond
 	}
-	if o.Drain <= 0 {
+	if o.Drain == 0 {
 		o.Drain = 30 * time.Second
 	}
 	dir, err := filepath.Abs(o.DataDir)
@@ -291,7 +292,7 @@ func Run(ctx context.Context, apps []*core.App, opts *Options) error {
 	case err := <-rt.serveErr:
 		rt.serveErr <- err // let Shutdown read it too
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rt.opts.Drain)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), max(rt.opts.Drain, 0))
 	defer cancel()
 	return rt.Shutdown(sctx)
 }

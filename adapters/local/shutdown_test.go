@@ -131,3 +131,40 @@ func TestShutdownDrainTimeout(t *testing.T) {
 		t.Error("the stuck invocation's context was not canceled")
 	}
 }
+
+// TestRunNegativeDrainCancelsAtOnce: with a negative Drain, Run waits for
+// no invocation in flight once its context ends: it cancels them at once.
+func TestRunNegativeDrainCancelsAtOnce(t *testing.T) {
+	entered := make(chan struct{})
+	sawCancel := make(chan bool, 1)
+	app := core.NewApp("stuck")
+	app.On("stuck", core.TimerTrigger{Schedule: "* * * * * *"}, core.HandlerFunc(func(ctx context.Context, e core.Event) error {
+		close(entered)
+		select {
+		case <-ctx.Done():
+			sawCancel <- true
+		case <-time.After(10 * time.Second):
+			sawCancel <- false
+		}
+		return ctx.Err()
+	}))
+	ctx, stop := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		done <- local.Run(ctx, []*core.App{app}, &local.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Drain: -1,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	}()
+	<-entered
+	stop()
+	if !<-sawCancel {
+		t.Error("the invocation in flight was not canceled")
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Run = %v, want the drain's deadline", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return")
+	}
+}

@@ -56,7 +56,17 @@ func dev(ctx context.Context, args []string, _, stderr io.Writer) error {
 	metrics, stopTelemetry := devTelemetry()
 	defer stopTelemetry()
 	err = local.Run(ctx, exampleApps(), &local.Options{
-		Addr: *addr, DataDir: *data, Logger: logger, OIDCIssuer: iss.URL, Metrics: metrics, Drain: *drain,
+		Addr: *addr, DataDir: *data, Logger: logger, OIDCIssuer: iss.URL, Metrics: metrics, Drain: drainFlag(*drain),
 	})
 	return providers.Explain(err)
+}
+
+// drainFlag maps --drain to local.Options.Drain: 0 waits for nothing, as
+// it always has on the command line, where the option's zero means its
+// default.
+func drainFlag(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
