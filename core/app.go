@@ -32,6 +32,7 @@ type App struct {
 	lateMW    bool                                // some middleware is built by Init
 	closers   []func(context.Context) error
 	alarms    *Alarms // nil: the defaults
+	sizing    *Sizing // the HTTP routes'; nil: the defaults
 
 	mux       *http.ServeMux
 	build     sync.Once
@@ -283,6 +284,9 @@ type EventFunc struct {
 	Trigger Trigger
 	// Handler is the handler with the app's event middleware applied.
 	Handler Handler
+	// Sizing is the function's declared sizing (SizeFunc); nil: the
+	// defaults.
+	Sizing *Sizing
 }
 
 // On declares an event function: h is called with each event that t
@@ -306,7 +310,9 @@ func (a *App) On(name string, t Trigger, h Handler) {
 	case ObjectTrigger:
 		a.resources = append(a.resources, Resource{Env: t.Bucket, Kind: KindBucket, Optional: true})
 	case MessageTrigger:
-		a.resources = append(a.resources, Resource{Env: t.Subscription, Kind: KindSubscription, Optional: true})
+		// The function consumes the subscription (on AWS, Lambda polls
+		// the queue with the function's own role).
+		a.resources = append(a.resources, Resource{Env: t.Subscription, Kind: KindSubscription, Use: Consume, Optional: true})
 		if t.Topic != "" {
 			a.resources = append(a.resources, Resource{Env: t.Topic, Kind: KindTopic, Optional: true})
 		}
@@ -338,18 +344,24 @@ func (a *App) EventFunc(name string) (EventFunc, bool) {
 // Require declares resources the app opens at start-up. A runtime resolves
 // each from the environment before the init hooks run: a cloud build refuses
 // to start when a required variable is unset, naming it; the local runtime
-// fills in a local default (a directory, an in-memory topic).
+// fills in a local default (a directory, an in-memory topic). A resource
+// without a Use gets its kind's default (DefaultUse). Require panics on an
+// invalid variable name, an unknown kind or a use the kind does not take.
 func (a *App) Require(rs ...Resource) {
 	for _, r := range rs {
-		if !validEnvName(r.Env) {
-			panic(fmt.Sprintf("core: resource variable %q: want an upper-case environment variable name", r.Env))
+		var uses []Use
+		if r.Use != "" {
+			uses = []Use{r.Use}
 		}
-		a.resources = append(a.resources, r)
+		d := declare(r.Env, r.Kind, uses)
+		d.Optional = r.Optional
+		a.resources = append(a.resources, d)
 	}
 }
 
 // Resources returns the declared resources, sorted by variable name, each
-// variable once (a variable declared required anywhere is required).
+// variable once: a variable declared required anywhere is required, and
+// its uses are joined (Read here and Write there make ReadWrite).
 func (a *App) Resources() []Resource {
 	byEnv := map[string]Resource{}
 	for _, r := range a.resources {
@@ -357,6 +369,11 @@ func (a *App) Resources() []Resource {
 			if old.Kind != r.Kind {
 				panic(fmt.Sprintf("core: variable %s declared as both a %s and a %s", r.Env, old.Kind, r.Kind))
 			}
+			u, err := join(old.Use, r.Use)
+			if err != nil { // unreachable: Require and On declare only uses of the kind, which join
+				panic(fmt.Sprintf("core: variable %s: %v", r.Env, err))
+			}
+			r.Use = u
 			r.Optional = r.Optional && old.Optional
 		}
 		byEnv[r.Env] = r

@@ -141,10 +141,10 @@ func TestAppEventsAndResources(t *testing.T) {
 		t.Error("ObjectTrigger.Matches: wrong prefix or kind filtering")
 	}
 	want := []core.Resource{
-		{Env: "MEDIA_BUCKET_URL", Kind: core.KindBucket},
-		{Env: "ORDERS_SUBSCRIPTION_URL", Kind: core.KindSubscription, Optional: true},
+		{Env: "MEDIA_BUCKET_URL", Kind: core.KindBucket, Use: core.ReadWrite},
+		{Env: "ORDERS_SUBSCRIPTION_URL", Kind: core.KindSubscription, Use: core.Consume, Optional: true},
 		{Env: "ORDERS_TOPIC_URL", Kind: core.KindTopic, Optional: true},
-		{Env: "THUMBS_TOPIC_URL", Kind: core.KindTopic},
+		{Env: "THUMBS_TOPIC_URL", Kind: core.KindTopic, Use: core.Publish},
 	}
 	if diff := cmp.Diff(want, app.Resources()); diff != "" {
 		t.Errorf("Resources() (-want +got):\n%s", diff)

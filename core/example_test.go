@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"time"
 
 	"github.com/polyfn/polyfn/core"
 )
@@ -61,4 +62,29 @@ func ExampleProcessBatch() {
 	}
 	// Output:
 	// m2 invalid-argument
+}
+
+// An app declares how it uses each resource, for the deployment to grant
+// that and no more, and the sizing of its HTTP routes and of each event
+// function; a zero field is its default.
+func ExampleApp_Size() {
+	app := core.NewApp("media")
+	app.Require(core.Bucket("MEDIA_BUCKET_URL", core.Read, core.Write), core.Topic("READY_TOPIC_URL"))
+	app.Size(core.Sizing{MemoryMiB: 256, Timeout: 10 * time.Second})
+	app.On("resize", core.ObjectTrigger{Bucket: "MEDIA_BUCKET_URL"}, core.HandlerFunc(func(context.Context, core.Event) error { return nil }))
+	app.SizeFunc("resize", core.Sizing{MemoryMiB: 1024, Timeout: time.Minute})
+
+	for _, r := range app.Resources() {
+		fmt.Println(r.Env, r.Kind, r.Use)
+	}
+	routes, _ := app.Sizing().Resolve()
+	fn, _ := app.EventFunc("resize")
+	resize, _ := fn.Sizing.Resolve()
+	fmt.Println("routes:", routes.MemoryMiB, "MiB,", routes.Timeout, "each")
+	fmt.Println("resize:", resize.MemoryMiB, "MiB,", resize.Timeout, "each")
+	// Output:
+	// MEDIA_BUCKET_URL bucket read-write
+	// READY_TOPIC_URL topic publish
+	// routes: 256 MiB, 10s each
+	// resize: 1024 MiB, 1m0s each
 }

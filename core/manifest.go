@@ -18,12 +18,18 @@ type Manifest struct {
 	// Alarms are the app's declared alarm thresholds; nil means the
 	// defaults (see Alarms).
 	Alarms *Alarms `json:"alarms,omitempty"`
+	// Sizing is the declared sizing of the HTTP routes' unit (App.Size);
+	// nil means the defaults (see Sizing).
+	Sizing *Sizing `json:"sizing,omitempty"`
 }
 
 // FunctionSpec is one declared event function.
 type FunctionSpec struct {
 	Name    string      `json:"name"`
 	Trigger TriggerSpec `json:"trigger"`
+	// Sizing is the function's declared sizing (App.SizeFunc); nil means
+	// the defaults.
+	Sizing *Sizing `json:"sizing,omitempty"`
 }
 
 // TriggerSpec holds exactly one trigger, named by Kind.
@@ -80,22 +86,38 @@ func (a *App) Manifest() Manifest {
 		al := *a.alarms
 		m.Alarms = &al
 	}
+	if a.sizing != nil {
+		sz := *a.sizing
+		m.Sizing = &sz
+	}
 	if m.Routes == nil {
 		m.Routes = []Route{}
 	}
 	for _, f := range a.events {
-		m.Functions = append(m.Functions, FunctionSpec{Name: f.Name, Trigger: SpecOf(f.Trigger)})
+		spec := FunctionSpec{Name: f.Name, Trigger: SpecOf(f.Trigger)}
+		if f.Sizing != nil {
+			sz := *f.Sizing
+			spec.Sizing = &sz
+		}
+		m.Functions = append(m.Functions, spec)
 	}
 	return m
 }
 
-// ParseManifests decodes the JSON array a function binary prints.
+// ParseManifests decodes the JSON array a function binary prints. It fails
+// on a trigger, a sizing or a resource use the declaration would have
+// refused (the sizings and alarms validate as they decode).
 func ParseManifests(b []byte) ([]Manifest, error) {
 	var ms []Manifest
 	if err := json.Unmarshal(b, &ms); err != nil {
 		return nil, Errorf(InvalidArgument, "core: decoding manifests: %w", err)
 	}
 	for _, m := range ms {
+		for _, r := range m.Resources {
+			if err := r.validate(); err != nil {
+				return nil, Errorf(InvalidArgument, "core: app %s, resource %s: %v", m.App, r.Env, err)
+			}
+		}
 		for _, f := range m.Functions {
 			if _, err := f.Trigger.Trigger(); err != nil {
 				return nil, fmt.Errorf("core: app %s, function %s: %w", m.App, f.Name, err)

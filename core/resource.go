@@ -17,6 +17,7 @@ const (
 	KindSubscription ResourceKind = "subscription" // pubsub.OpenSubscription
 	KindKeeper       ResourceKind = "keeper"       // secrets.OpenKeeper
 	KindVariable     ResourceKind = "variable"     // runtimevar.OpenVariable
+	KindCollection   ResourceKind = "collection"   // docstore.OpenCollection
 	// KindOIDCIssuer is an OIDC issuer URL whose tokens the function accepts;
 	// the local runtime defaults it to its development issuer.
 	KindOIDCIssuer ResourceKind = "oidc-issuer"
@@ -26,29 +27,56 @@ const (
 )
 
 // Resource is a resource an app needs, configured by a gocloud.dev URL in
-// an environment variable.
+// an environment variable, and how the app uses it.
 type Resource struct {
 	// Env is the environment variable holding the URL, e.g. "USERS_BUCKET_URL".
 	Env  string       `json:"env"`
 	Kind ResourceKind `json:"kind"`
+	// Use is how the app uses the resource, one of UsesOf(Kind): what the
+	// deployment grants it there. Require fills in DefaultUse(Kind) when it
+	// is empty. It stays empty only for the kinds that take no use and for
+	// the variables a trigger names that nothing Requires: the platform
+	// delivers those events, and the function itself opens nothing.
+	Use Use `json:"use,omitempty"`
 	// Optional resources may be left unset in cloud builds.
 	Optional bool `json:"optional,omitempty"`
 }
 
-// Bucket declares a blob bucket URL in the variable env.
-func Bucket(env string) Resource { return Resource{Env: env, Kind: KindBucket} }
+// The constructors below declare a resource in the variable env, used as
+// uses: none means the kind's default (DefaultUse); several are joined
+// (Read and Write make ReadWrite). They panic on an invalid variable name
+// or a use the kind does not take, programmer errors at declaration like
+// an invalid route.
 
-// Topic declares a pub/sub topic URL in the variable env.
-func Topic(env string) Resource { return Resource{Env: env, Kind: KindTopic} }
+// Bucket declares a blob bucket (blob.OpenBucket): Read, Write or
+// ReadWrite, by default ReadWrite.
+func Bucket(env string, uses ...Use) Resource { return declare(env, KindBucket, uses) }
 
-// Subscription declares a pub/sub subscription URL in the variable env.
-func Subscription(env string) Resource { return Resource{Env: env, Kind: KindSubscription} }
+// Collection declares a document collection (docstore.OpenCollection):
+// Read, Write or ReadWrite, by default ReadWrite. Its URL names a
+// DynamoDB table, a Firestore collection or a Cosmos DB (MongoDB API)
+// collection, with the field that holds each document's key:
+//
+//	dynamodb://orders?partition_key=id
+//	firestore://projects/PROJECT/databases/(default)/documents/orders?name_field=id
+//	mongo://shop/orders?id_field=id   (the server in MONGO_SERVER_URL)
+//	mem://orders/id                   (in memory, for tests)
+func Collection(env string, uses ...Use) Resource { return declare(env, KindCollection, uses) }
 
-// Keeper declares a secrets keeper URL in the variable env.
-func Keeper(env string) Resource { return Resource{Env: env, Kind: KindKeeper} }
+// Topic declares a pub/sub topic (pubsub.OpenTopic): Publish, its default.
+func Topic(env string, uses ...Use) Resource { return declare(env, KindTopic, uses) }
 
-// Variable declares a runtime variable URL in the variable env.
-func Variable(env string) Resource { return Resource{Env: env, Kind: KindVariable} }
+// Subscription declares a pub/sub subscription (pubsub.OpenSubscription):
+// Consume, its default.
+func Subscription(env string, uses ...Use) Resource { return declare(env, KindSubscription, uses) }
+
+// Keeper declares a secrets keeper (secrets.OpenKeeper): Encrypt, Decrypt
+// or EncryptDecrypt, by default EncryptDecrypt.
+func Keeper(env string, uses ...Use) Resource { return declare(env, KindKeeper, uses) }
+
+// Variable declares a runtime variable (runtimevar.OpenVariable): Read,
+// its default.
+func Variable(env string, uses ...Use) Resource { return declare(env, KindVariable, uses) }
 
 // Env is a function's view of its configuration: it returns the value of a
 // variable, or "". Runtimes build it with ResolveEnv.

@@ -71,6 +71,7 @@ var resourceTypes = map[core.ResourceKind]string{
 	core.KindSubscription: "pubsub.Subscription",
 	core.KindKeeper:       "secrets.Keeper",
 	core.KindVariable:     "runtimevar.Variable",
+	core.KindCollection:   "docstore.Collection",
 }
 
 // TestMainsLinkTheirKinds proves each example function's main links the

@@ -44,7 +44,10 @@ type service struct {
 func New() *core.App {
 	s := &service{}
 	app := core.NewApp("orders")
-	app.Require(core.Bucket(BucketEnv))
+	// It writes each order, and reads it back when a redelivery finds it
+	// recorded (to tell a duplicate from a conflict): read-write. The
+	// trigger declares that it consumes the subscription.
+	app.Require(core.Bucket(BucketEnv, core.ReadWrite))
 	app.OnInit(s.open)
 	app.OnClose(s.close)
 	app.On("record-order", core.MessageTrigger{Subscription: SubscriptionEnv, Topic: TopicEnv}, core.HandlerFunc(s.record))

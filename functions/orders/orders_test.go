@@ -397,8 +397,8 @@ func TestDeclaration(t *testing.T) {
 		t.Errorf("Name: got %q, want %q", got, want)
 	}
 	want := []core.Resource{
-		{Env: BucketEnv, Kind: core.KindBucket},
-		{Env: SubscriptionEnv, Kind: core.KindSubscription, Optional: true},
+		{Env: BucketEnv, Kind: core.KindBucket, Use: core.ReadWrite},
+		{Env: SubscriptionEnv, Kind: core.KindSubscription, Use: core.Consume, Optional: true},
 		{Env: TopicEnv, Kind: core.KindTopic, Optional: true},
 	}
 	if diff := cmp.Diff(want, app.Resources()); diff != "" {

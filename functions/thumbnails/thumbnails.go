@@ -19,6 +19,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/polyfn/polyfn/core"
 	"github.com/polyfn/polyfn/telemetry"
@@ -78,10 +79,15 @@ type service struct {
 func New() *core.App {
 	s := &service{limits: defaultLimits}
 	app := core.NewApp("thumbnails")
-	app.Require(core.Bucket(MediaBucketEnv), core.Topic(TopicEnv))
+	// It reads each upload and writes its thumbnail in the same bucket, and
+	// announces the thumbnail on the topic.
+	app.Require(core.Bucket(MediaBucketEnv, core.Read, core.Write), core.Topic(TopicEnv, core.Publish))
 	app.OnInit(s.open)
 	app.OnClose(s.close)
 	app.On("make-thumbnail", core.ObjectTrigger{Bucket: MediaBucketEnv, Prefix: UploadsPrefix}, core.HandlerFunc(s.makeThumbnail))
+	// Decoding and resizing an image of up to the size limit holds it
+	// decoded in memory, and takes seconds on Lambda's smaller CPU shares.
+	app.SizeFunc("make-thumbnail", core.Sizing{MemoryMiB: 1024, Timeout: 60 * time.Second})
 	return app
 }
 

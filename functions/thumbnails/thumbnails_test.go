@@ -450,11 +450,14 @@ func TestDeclaration(t *testing.T) {
 		t.Errorf("Name: got %q, want %q", got, want)
 	}
 	want := []core.Resource{
-		{Env: thumbnails.MediaBucketEnv, Kind: core.KindBucket},
-		{Env: thumbnails.TopicEnv, Kind: core.KindTopic},
+		{Env: thumbnails.MediaBucketEnv, Kind: core.KindBucket, Use: core.ReadWrite},
+		{Env: thumbnails.TopicEnv, Kind: core.KindTopic, Use: core.Publish},
 	}
 	if diff := cmp.Diff(want, app.Resources()); diff != "" {
 		t.Errorf("resources (-want +got):\n%s", diff)
+	}
+	if f, ok := app.EventFunc("make-thumbnail"); !ok || f.Sizing == nil || f.Sizing.MemoryMiB != 1024 || f.Sizing.Timeout != time.Minute {
+		t.Errorf("make-thumbnail's sizing = %+v, want 1024 MiB and 60 s", f.Sizing)
 	}
 	funcs := app.EventFuncs()
 	if len(funcs) != 1 {

@@ -83,11 +83,13 @@ func New() *core.App {
 	s := &service{now: time.Now}
 	app := core.NewApp("users")
 	app.Require(
-		core.Bucket(BucketEnv),
+		core.Bucket(BucketEnv, core.ReadWrite), // POST writes a user, GET reads one
 		core.Resource{Env: IssuerEnv, Kind: core.KindOIDCIssuer},
 		core.Resource{Env: AudienceEnv, Kind: core.KindOIDCAudience},
-		core.Resource{Env: APIKeysEnv, Kind: core.KindVariable, Optional: true},
+		core.Resource{Env: APIKeysEnv, Kind: core.KindVariable, Use: core.Read, Optional: true},
 	)
+	// Small requests: a JSON body and one bucket round trip each.
+	app.Size(core.Sizing{MemoryMiB: 256, Timeout: 10 * time.Second})
 	// A read or a write is a bucket round trip: two seconds at the 99th
 	// percentile is slow, and a few errors in five minutes page no one.
 	app.Alarms(core.Alarms{Errors: 5, P99: 2 * time.Second})

@@ -440,12 +440,15 @@ func TestDeclaration(t *testing.T) {
 		t.Errorf("routes (-want +got):\n%s", diff)
 	}
 	want := []core.Resource{
-		{Env: users.APIKeysEnv, Kind: core.KindVariable, Optional: true},
-		{Env: users.BucketEnv, Kind: core.KindBucket},
+		{Env: users.APIKeysEnv, Kind: core.KindVariable, Use: core.Read, Optional: true},
+		{Env: users.BucketEnv, Kind: core.KindBucket, Use: core.ReadWrite},
 		{Env: users.AudienceEnv, Kind: core.KindOIDCAudience},
 		{Env: users.IssuerEnv, Kind: core.KindOIDCIssuer},
 	}
 	if diff := cmp.Diff(want, app.Resources()); diff != "" {
 		t.Errorf("resources (-want +got):\n%s", diff)
+	}
+	if got := app.Sizing(); got.MemoryMiB != 256 || got.Timeout != 10*time.Second {
+		t.Errorf("sizing = %+v, want 256 MiB and 10 s", got)
 	}
 }
