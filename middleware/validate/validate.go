@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"slices"
@@ -154,10 +155,32 @@ func walk(r *jsonschema.EvaluationResult, loc string, v any, out *[]core.Violati
 		if p == "" {
 			p = "/"
 		}
-		*out = append(*out, core.Violation{Pointer: p, Detail: r.Errors[k].Error()})
+		*out = append(*out, core.Violation{Pointer: p, Detail: detail(r, k)})
 		listed = true
 	}
 	return listed || len(spoke) > 0
+}
+
+// detail is the message of r's failure of keyword k. The library names a
+// failing object's additional properties in the order it met them in a
+// map, which differs from run to run: the same body must give the same
+// answer, so they are named here in sorted order.
+func detail(r *jsonschema.EvaluationResult, k string) string {
+	e := r.Errors[k]
+	if e.Code != "additional_properties_mismatch" {
+		return e.Error()
+	}
+	var names []string
+	for _, d := range r.Details {
+		if name, ok := strings.CutPrefix(d.EvaluationPath, "/additionalProperties/"); ok && !d.IsValid() {
+			names = append(names, "'"+name+"'")
+		}
+	}
+	slices.Sort(names)
+	sorted := *e
+	sorted.Params = maps.Clone(e.Params)
+	sorted.Params["properties"] = strings.Join(names, ", ")
+	return sorted.Error()
 }
 
 // keywordOf names the keyword of parent whose subschema gave d: the first
