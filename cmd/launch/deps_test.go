@@ -184,6 +184,13 @@ func TestDependencyRule(t *testing.T) {
 						if dtop == "adapters" || dtop == "cmd" || dtop == "functions" || (dtop == "providers" && dsub != sub && !kindLinksDriver) {
 							why = "a provider imports core and its cloud's drivers, never an adapter or another provider"
 						}
+					case "deploy":
+						// The plan is data: it builds on core and ordinary
+						// libraries (the cron parser), never on what runs a
+						// function on a cloud.
+						if (dtop != "" && dtop != "core" && dtop != "deploy") || isCloudSDK(dep) || isGocloudDriver(dep) {
+							why = "deploy imports core and ordinary libraries, never an adapter, a provider, functions, cmd, a gocloud driver or a cloud SDK"
+						}
 					case "functions":
 						if dtop == "adapters" || dtop == "providers" || dtop == "cmd" || isCloudSDK(dep) || isGocloudDriver(dep) {
 							why = "functions import core, middleware, telemetry, resources and gocloud portable types only"

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/polyfn/polyfn/core"
+	"github.com/polyfn/polyfn/deploy"
 )
 
 func init() {
@@ -54,8 +56,10 @@ func build(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cloud := fs.String("cloud", "", "target `cloud`: "+strings.Join(cloudNames(), ", "))
 	arch := fs.String("arch", "", "target `architecture` (default: the cloud's first, see below)")
 	out := fs.String("out", "dist", "output `directory`")
+	plan := fs.Bool("plan", false, "print the deployment plan as JSON on stdout and write nothing (--cloud is then optional)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: polyfn build --cloud CLOUD [--arch ARCH] [--out DIR] ./cmd/<name>\n\n")
+		fmt.Fprintf(stderr, "Usage: polyfn build --cloud CLOUD [--arch ARCH] [--out DIR] ./cmd/<name>\n")
+		fmt.Fprintf(stderr, "       polyfn build --plan [--cloud CLOUD] [--arch ARCH] ./cmd/<name>\n\n")
 		fs.PrintDefaults()
 		for _, c := range cloudNames() {
 			fmt.Fprintf(stderr, "  %s: --arch %s\n", c, strings.Join(packagers[c].archs, "|"))
@@ -65,6 +69,10 @@ func build(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	p, ok := packagers[*cloud]
+	if *plan && *cloud == "" {
+		// The plan is cloud-neutral: without a cloud, either architecture.
+		p, ok = packager{archs: []string{"amd64", "arm64"}}, true
+	}
 	if !ok {
 		fmt.Fprintf(stderr, "polyfn build: --cloud must be one of %s\n", strings.Join(cloudNames(), ", "))
 		return errUsage
@@ -77,13 +85,20 @@ func build(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		*arch = p.archs[0]
 	}
 	if !slices.Contains(p.archs, *arch) {
-		fmt.Fprintf(stderr, "polyfn build: --arch for %s must be one of %s\n", *cloud, strings.Join(p.archs, ", "))
+		target := *cloud
+		if target == "" {
+			target = "the plan"
+		}
+		fmt.Fprintf(stderr, "polyfn build: --arch for %s must be one of %s\n", target, strings.Join(p.archs, ", "))
 		return errUsage
 	}
 	pkg := fs.Arg(0)
 	manifests, err := describe(ctx, pkg)
 	if err != nil {
 		return err
+	}
+	if *plan {
+		return printPlan(manifests, *arch, stdout)
 	}
 	dir := filepath.Join(*out, *cloud)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -93,6 +108,25 @@ func build(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Pkg: pkg, Name: path.Base(filepath.ToSlash(filepath.Clean(pkg))), Arch: *arch, OutDir: dir,
 		Manifests: manifests, Stdout: stdout, Stderr: stderr,
 	})
+}
+
+// printPlan writes the deployment plan of manifests for arch (GOARCH
+// spelling) to stdout as indented JSON (see docs/deploy.md).
+func printPlan(manifests []core.Manifest, arch string, stdout io.Writer) error {
+	opts := &deploy.Options{Arch: core.X86_64}
+	if arch == "arm64" {
+		opts.Arch = core.ARM64
+	}
+	p, err := deploy.NewPlan(manifests, opts)
+	if err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(append(b, '\n'))
+	return err
 }
 
 func cloudNames() []string {
