@@ -1,10 +1,8 @@
 package deploy_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -65,25 +63,7 @@ func TestGoldenGrants(t *testing.T) {
 		app  *core.App
 	}{{"users", users.New()}, {"thumbnails", thumbnails.New()}, {"orders", orders.New()}} {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := json.MarshalIndent(grantsOf(t, plan(t, tt.app), nil), "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, '\n')
-			golden := filepath.Join("testdata", tt.name+".grants.json")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update to write it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("the grants differ from %s (run with -update and review the diff):\n%s", golden, got)
-			}
+			checkGolden(t, filepath.Join("testdata", tt.name+".grants.json"), grantsOf(t, plan(t, tt.app), nil))
 		})
 	}
 }

@@ -102,19 +102,7 @@ func TestGracefulShutdownDrains(t *testing.T) {
 // TestShutdownDrainTimeout proves that an invocation still running when the
 // drain's time is up sees its context canceled, and Shutdown says so.
 func TestShutdownDrainTimeout(t *testing.T) {
-	entered := make(chan struct{})
-	sawCancel := make(chan bool, 1)
-	app := core.NewApp("stuck")
-	app.On("stuck", core.TimerTrigger{Schedule: "* * * * * *"}, core.HandlerFunc(func(ctx context.Context, e core.Event) error {
-		close(entered)
-		select {
-		case <-ctx.Done():
-			sawCancel <- true
-		case <-time.After(10 * time.Second):
-			sawCancel <- false
-		}
-		return ctx.Err()
-	}))
+	app, entered, sawCancel := stuckApp()
 	rt, err := newStarted(t.Context(), []*core.App{app}, &local.Options{Addr: "127.0.0.1:0", DataDir: t.TempDir(),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -135,19 +123,7 @@ func TestShutdownDrainTimeout(t *testing.T) {
 // TestRunNegativeDrainCancelsAtOnce: with a negative Drain, Run waits for
 // no invocation in flight once its context ends: it cancels them at once.
 func TestRunNegativeDrainCancelsAtOnce(t *testing.T) {
-	entered := make(chan struct{})
-	sawCancel := make(chan bool, 1)
-	app := core.NewApp("stuck")
-	app.On("stuck", core.TimerTrigger{Schedule: "* * * * * *"}, core.HandlerFunc(func(ctx context.Context, e core.Event) error {
-		close(entered)
-		select {
-		case <-ctx.Done():
-			sawCancel <- true
-		case <-time.After(10 * time.Second):
-			sawCancel <- false
-		}
-		return ctx.Err()
-	}))
+	app, entered, sawCancel := stuckApp()
 	ctx, stop := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() {
@@ -167,4 +143,23 @@ func TestRunNegativeDrainCancelsAtOnce(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run did not return")
 	}
+}
+
+// stuckApp is an app whose timer function runs until its context ends
+// (10 s at most): entered is closed when it starts, and sawCancel says
+// whether its context was canceled.
+func stuckApp() (app *core.App, entered chan struct{}, sawCancel chan bool) {
+	entered, sawCancel = make(chan struct{}), make(chan bool, 1)
+	app = core.NewApp("stuck")
+	app.On("stuck", core.TimerTrigger{Schedule: "* * * * * *"}, core.HandlerFunc(func(ctx context.Context, e core.Event) error {
+		close(entered)
+		select {
+		case <-ctx.Done():
+			sawCancel <- true
+		case <-time.After(10 * time.Second):
+			sawCancel <- false
+		}
+		return ctx.Err()
+	}))
+	return app, entered, sawCancel
 }
