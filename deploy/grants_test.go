@@ -10,6 +10,7 @@ import (
 
 	"github.com/polyfn/polyfn/core"
 	"github.com/polyfn/polyfn/deploy"
+	"github.com/polyfn/polyfn/deploy/deploytest"
 	"github.com/polyfn/polyfn/functions/orders"
 	"github.com/polyfn/polyfn/functions/thumbnails"
 	"github.com/polyfn/polyfn/functions/users"
@@ -61,7 +62,7 @@ func TestGoldenGrants(t *testing.T) {
 	for _, tt := range []struct {
 		name string
 		app  *core.App
-	}{{"users", users.New()}, {"thumbnails", thumbnails.New()}, {"orders", orders.New()}} {
+	}{{"users", users.New()}, {"thumbnails", thumbnails.New()}, {"orders", orders.New()}, {deploytest.KitchenSinkName, deploytest.KitchenSink()}} {
 		t.Run(tt.name, func(t *testing.T) {
 			checkGolden(t, filepath.Join("testdata", tt.name+".grants.json"), grantsOf(t, plan(t, tt.app), nil))
 		})

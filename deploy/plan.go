@@ -25,6 +25,20 @@ type Plan struct {
 	// an app's HTTP routes first (when it has any), then its event
 	// functions in declaration order.
 	Units []Unit `json:"units"`
+	// Channels are the notification channels the units' alarms notify,
+	// each once, in the order the apps first declare them.
+	Channels []Channel `json:"channels,omitempty"`
+}
+
+// Channel is a notification channel the deployment creates, named for
+// the units' alarms to refer to (see core.Channel).
+type Channel struct {
+	// Name is unique in the plan and safe in every cloud's resource
+	// names: "email-" or "slack-" and lower-case letters, digits and
+	// dashes ("email-oncall-example-com", "slack-c0456def").
+	Name  string             `json:"name"`
+	Email string             `json:"email,omitempty"`
+	Slack *core.SlackChannel `json:"slack,omitempty"`
 }
 
 // UnitKind tells the HTTP routes' unit from an event function's.
@@ -44,8 +58,8 @@ const (
 // of its event functions is another.
 type Unit struct {
 	// Name is unique in the plan: the app's name for its HTTP routes,
-	// "<app>-<function>" for an event function. Renderers derive their
-	// resource names from it.
+	// "<app>-<function>" for an event function (core.UnitName). Renderers
+	// derive their resource names from it.
 	Name string   `json:"name"`
 	Kind UnitKind `json:"kind"`
 	// App is the app the unit belongs to.
@@ -129,10 +143,16 @@ const DefaultMaxDeliveries = 5
 
 // Alarms are a unit's alarm thresholds, resolved (see core.Alarms).
 type Alarms struct {
-	Errors        int   `json:"errors"`
-	Throttles     int   `json:"throttles"`
-	P99Millis     int64 `json:"p99Millis"`
-	PeriodSeconds int64 `json:"periodSeconds"`
+	// ErrorRate (a percentage) and Errors: the errors alarm fires when a
+	// period's failed invocations are at least both.
+	ErrorRate     float64 `json:"errorRate"`
+	Errors        int     `json:"errors"`
+	Throttles     int     `json:"throttles"`
+	P99Millis     int64   `json:"p99Millis"`
+	PeriodSeconds int64   `json:"periodSeconds"`
+	// Notify names the plan's channels that every alarm of the unit
+	// notifies.
+	Notify []string `json:"notify,omitempty"`
 }
 
 // Options are the plan's inputs that are not part of the declaration.
@@ -178,8 +198,67 @@ func NewPlan(manifests []core.Manifest, opts *Options) (*Plan, error) {
 			owner[u.Name] = what
 			p.Units = append(p.Units, u)
 		}
+		if m.Alarms != nil && !m.Alarms.Off {
+			for _, c := range m.Alarms.Notify {
+				ch := channelOf(c)
+				if i := slices.IndexFunc(p.Channels, func(d Channel) bool { return d.Name == ch.Name }); i >= 0 {
+					if !channelEqual(p.Channels[i], ch) {
+						return nil, fmt.Errorf("deploy: channels %s and %s of app %s would both be named %s: rename one", describeChannel(p.Channels[i]), describeChannel(ch), m.App, ch.Name)
+					}
+					continue
+				}
+				p.Channels = append(p.Channels, ch)
+			}
+		}
 	}
 	return p, nil
+}
+
+// channelOf names a declared channel after its address or Slack channel.
+func channelOf(c core.Channel) Channel {
+	if c.Slack != nil {
+		s := *c.Slack
+		return Channel{Name: "slack-" + resourceName(s.Channel), Slack: &s}
+	}
+	return Channel{Name: "email-" + resourceName(c.Email), Email: c.Email}
+}
+
+func channelEqual(a, b Channel) bool {
+	if (a.Slack == nil) != (b.Slack == nil) {
+		return false
+	}
+	return a.Email == b.Email && (a.Slack == nil || *a.Slack == *b.Slack)
+}
+
+func describeChannel(c Channel) string {
+	if c.Slack != nil {
+		return "Slack " + c.Slack.Workspace + "/" + c.Slack.Channel
+	}
+	return c.Email
+}
+
+// resourceName lower-cases s and turns every run of other characters than
+// ASCII letters and digits into one dash, trimmed at both ends.
+func resourceName(s string) string {
+	b := make([]byte, 0, len(s))
+	dash := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		default:
+			dash = len(b) > 0
+			continue
+		}
+		if dash {
+			b = append(b, '-')
+			dash = false
+		}
+		b = append(b, c)
+	}
+	return string(b)
 }
 
 // validate checks each manifest's resources and triggers as a function
@@ -240,7 +319,7 @@ func planApp(m core.Manifest, o Options) ([]Unit, error) {
 	}
 	var units []Unit
 	if len(m.Routes) > 0 {
-		u := Unit{Name: m.App, Kind: HTTPUnit, App: m.App, Routes: slices.Clone(m.Routes)}
+		u := Unit{Name: core.UnitName(m.App, ""), Kind: HTTPUnit, App: m.App, Routes: slices.Clone(m.Routes)}
 		if err := u.fill(m, nil, triggerOnly, declared, o); err != nil {
 			return nil, fmt.Errorf("deploy: app %s, HTTP routes: %w", m.App, err)
 		}
@@ -248,7 +327,7 @@ func planApp(m core.Manifest, o Options) ([]Unit, error) {
 	}
 	for _, f := range m.Functions {
 		spec := f.Trigger
-		u := Unit{Name: m.App + "-" + f.Name, Kind: EventUnit, App: m.App, Function: f.Name, Trigger: &spec}
+		u := Unit{Name: core.UnitName(m.App, f.Name), Kind: EventUnit, App: m.App, Function: f.Name, Trigger: &spec}
 		if err := u.fill(m, &f, triggerOnly, declared, o); err != nil {
 			return nil, fmt.Errorf("deploy: app %s, function %s: %w", m.App, f.Name, err)
 		}
@@ -338,8 +417,11 @@ func (u *Unit) fill(m core.Manifest, f *core.FunctionSpec, triggerOnly map[strin
 		if err != nil {
 			return err
 		}
-		u.Alarms = &Alarms{Errors: al.Errors, Throttles: al.Throttles,
+		u.Alarms = &Alarms{ErrorRate: al.ErrorRate, Errors: al.Errors, Throttles: al.Throttles,
 			P99Millis: al.P99.Milliseconds(), PeriodSeconds: int64(al.Period / time.Second)}
+		for _, c := range al.Notify {
+			u.Alarms.Notify = append(u.Alarms.Notify, channelOf(c).Name)
+		}
 	}
 	return nil
 }

@@ -13,8 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/polyfn/polyfn/core"
 	"github.com/polyfn/polyfn/deploy"
+	"github.com/polyfn/polyfn/deploy/deploytest"
 	"github.com/polyfn/polyfn/functions/orders"
 	"github.com/polyfn/polyfn/functions/thumbnails"
 	"github.com/polyfn/polyfn/functions/users"
@@ -35,6 +38,7 @@ func TestGoldenPlans(t *testing.T) {
 		{"users", users.New(), nil},
 		{"thumbnails", thumbnails.New(), &deploy.Options{Arch: core.ARM64}},
 		{"orders", orders.New(), nil},
+		{deploytest.KitchenSinkName, deploytest.KitchenSink(), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -68,7 +72,7 @@ func TestUnitsOfAnApp(t *testing.T) {
 	app.On("on-change", core.ChangeTrigger{Source: "ORDERS_COLLECTION_URL"}, noop)
 	app.Size(core.Sizing{MemoryMiB: 512, Timeout: 20 * time.Second, WarmInstances: 1})
 	app.SizeFunc("on-order", core.Sizing{Timeout: 2 * time.Minute, Arch: core.ARM64, MaxConcurrency: 10})
-	app.Alarms(core.Alarms{Errors: 3})
+	app.Alarms(core.Alarms{Errors: 3, Notify: []core.Channel{core.EmailChannel("Oncall@Example.com"), core.SlackChannelOf("T0123", "C0456")}})
 
 	p, err := deploy.NewPlan([]core.Manifest{app.Manifest()}, nil)
 	if err != nil {
@@ -125,9 +129,46 @@ func TestUnitsOfAnApp(t *testing.T) {
 		u   deploy.Unit
 		p99 int64
 	}{{web, 16000}, {order, 96000}, {upload, 24000}} {
-		if want := (deploy.Alarms{Errors: 3, Throttles: 1, P99Millis: tc.p99, PeriodSeconds: 300}); tc.u.Alarms == nil || *tc.u.Alarms != want {
-			t.Errorf("%s's alarms %+v, want %+v", tc.u.Name, tc.u.Alarms, want)
+		want := &deploy.Alarms{ErrorRate: 1, Errors: 3, Throttles: 1, P99Millis: tc.p99, PeriodSeconds: 300,
+			Notify: []string{"email-oncall-example-com", "slack-c0456"}}
+		if diff := cmp.Diff(want, tc.u.Alarms); diff != "" {
+			t.Errorf("%s's alarms (-want +got):\n%s", tc.u.Name, diff)
 		}
+	}
+	wantChannels := []deploy.Channel{
+		{Name: "email-oncall-example-com", Email: "Oncall@Example.com"},
+		{Name: "slack-c0456", Slack: &core.SlackChannel{Workspace: "T0123", Channel: "C0456"}},
+	}
+	if diff := cmp.Diff(wantChannels, p.Channels); diff != "" {
+		t.Errorf("channels (-want +got):\n%s", diff)
+	}
+}
+
+// TestChannelsShared checks that two apps notifying the same channel get
+// one channel in the plan, and that two channels whose names would clash
+// are refused, naming both.
+func TestChannelsShared(t *testing.T) {
+	app := func(name string, cs ...core.Channel) core.Manifest {
+		a := core.NewApp(name)
+		a.HandleFunc("GET /"+name, func(http.ResponseWriter, *http.Request) {})
+		a.Alarms(core.Alarms{Notify: cs})
+		return a.Manifest()
+	}
+	oncall := core.EmailChannel("oncall@example.com")
+	p, err := deploy.NewPlan([]core.Manifest{app("a", oncall), app("b", core.EmailChannel("dev@example.com"), oncall)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range p.Channels {
+		names = append(names, c.Name)
+	}
+	if got, want := strings.Join(names, " "), "email-oncall-example-com email-dev-example-com"; got != want {
+		t.Errorf("channels %q, want %q", got, want)
+	}
+	_, err = deploy.NewPlan([]core.Manifest{app("a", oncall), app("b", core.EmailChannel("oncall@example-com"))}, nil)
+	if err == nil || !strings.Contains(err.Error(), "oncall@example.com and oncall@example-com") {
+		t.Errorf("clashing channel names: %v, want an error naming both", err)
 	}
 }
 

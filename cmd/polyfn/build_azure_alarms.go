@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -132,7 +133,7 @@ func azureAlarms(ms []core.Manifest) (*core.Alarms, error) {
 		if m.Alarms == nil {
 			continue
 		}
-		if declared != nil && *declared.Alarms != *m.Alarms {
+		if declared != nil && !reflect.DeepEqual(*declared.Alarms, *m.Alarms) {
 			return nil, fmt.Errorf("azure: apps %s and %s declare different alarms, but a function app has one set", declared.App, m.App)
 		}
 		declared = &ms[i]

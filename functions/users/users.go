@@ -91,8 +91,10 @@ func New() *core.App {
 	// Small requests: a JSON body and one bucket round trip each.
 	app.Size(core.Sizing{MemoryMiB: 256, Timeout: 10 * time.Second})
 	// A read or a write is a bucket round trip: two seconds at the 99th
-	// percentile is slow, and a few errors in five minutes page no one.
-	app.Alarms(core.Alarms{Errors: 5, P99: 2 * time.Second})
+	// percentile is slow; one request in a hundred failing is an incident,
+	// but fewer than five failures in five minutes page no one.
+	app.Alarms(core.Alarms{ErrorRate: 1, Errors: 5, P99: 2 * time.Second,
+		Notify: []core.Channel{core.EmailChannel("users-oncall@example.com")}})
 	app.OnInit(s.open)
 	app.OnClose(s.close)
 	// App-wide, outermost first: CORS (USERS_CORS_ORIGINS, or none), which

@@ -1,0 +1,67 @@
+// Package deploytest holds what the deploy layer's renderers are tested
+// with beside the example functions: a kitchen-sink app that declares
+// every trigger, every resource kind with every use it takes, routes,
+// sizing of every field, and alarms that notify an email address and a
+// Slack channel.
+package deploytest
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/polyfn/polyfn/core"
+)
+
+// KitchenSinkName is the kitchen-sink app's name.
+const KitchenSinkName = "kitchen-sink"
+
+// KitchenSink returns the kitchen-sink app. Its handlers do nothing: it is
+// declared to be planned and rendered, never run.
+func KitchenSink() *core.App {
+	app := core.NewApp(KitchenSinkName)
+	app.Require(
+		// Every use of every kind that takes one.
+		core.Bucket("ARCHIVE_BUCKET_URL", core.Read),
+		core.Bucket("EXPORT_BUCKET_URL", core.Write),
+		core.Resource{Env: "CACHE_BUCKET_URL", Kind: core.KindBucket, Use: core.ReadWrite, Optional: true},
+		core.Collection("USERS_COLLECTION_URL", core.Read),
+		core.Collection("AUDIT_COLLECTION_URL", core.Write),
+		core.Collection("CARTS_COLLECTION_URL", core.ReadWrite),
+		core.Topic("ALERTS_TOPIC_URL", core.Publish),
+		// A subscription the functions pull from themselves, no trigger's.
+		core.Resource{Env: "JOBS_SUBSCRIPTION_URL", Kind: core.KindSubscription, Use: core.Consume},
+		core.Keeper("SIGNING_KEY_URL", core.Encrypt),
+		core.Keeper("TOKENS_KEY_URL", core.Decrypt),
+		core.Keeper("SESSIONS_KEY_URL", core.EncryptDecrypt),
+		core.Resource{Env: "FEATURE_FLAGS_URL", Kind: core.KindVariable, Use: core.Read},
+		// The kinds that take no grant.
+		core.Resource{Env: "ISSUER_URL", Kind: core.KindOIDCIssuer},
+		core.Resource{Env: "AUDIENCE", Kind: core.KindOIDCAudience, Optional: true},
+	)
+	ok := func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }
+	for _, p := range []string{"GET /items/{id}", "POST /items", "/files/{path...}", "GET /static/", "PUT /exact/{$}"} {
+		app.HandleFunc(p, ok)
+	}
+	nop := core.HandlerFunc(func(context.Context, core.Event) error { return nil })
+	app.On("ingest", core.ObjectTrigger{Bucket: "MEDIA_BUCKET_URL", Prefix: "in/", Suffix: ".csv",
+		Events: []core.Kind{core.KindObjectCreated, core.KindObjectDeleted}}, nop)
+	app.On("fan-out", core.MessageTrigger{Subscription: "EVENTS_SUBSCRIPTION_URL", Topic: "EVENTS_TOPIC_URL", MaxDeliveries: 3}, nop)
+	app.On("orders", core.MessageTrigger{Subscription: "ORDERS_QUEUE_URL", Ordered: true}, nop)
+	app.On("user-changes", core.ChangeTrigger{Source: "USERS_COLLECTION_URL"}, nop)
+	app.On("nightly", core.TimerTrigger{Schedule: "30 2 * * 1-5", TimeZone: "Europe/Paris"}, nop)
+	app.On("every-ten", core.TimerTrigger{Schedule: "@every 10m"}, nop)
+
+	// Every sizing field, on the routes and on one function; the others
+	// take the defaults.
+	app.Size(core.Sizing{MemoryMiB: 512, Timeout: 15 * time.Second, MaxConcurrency: 50,
+		WarmInstances: 2, MaxInstances: 20, PerInstanceConcurrency: 80})
+	app.SizeFunc("ingest", core.Sizing{MemoryMiB: 2048, Timeout: 5 * time.Minute, Arch: core.ARM64, MaxConcurrency: 5})
+	app.SizeFunc("orders", core.Sizing{Timeout: 45 * time.Second, MaxInstances: 3})
+
+	app.Alarms(core.Alarms{ErrorRate: 2, Errors: 3, Throttles: 5, Period: 15 * time.Minute, Notify: []core.Channel{
+		core.EmailChannel("oncall@example.com"),
+		core.SlackChannelOf("T0123ABCD", "C0456EFGH"),
+	}})
+	return app
+}
