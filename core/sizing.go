@@ -122,6 +122,24 @@ func (s Sizing) Resolve() (Sizing, error) {
 	return s, nil
 }
 
+// Deadline returns the deadline of an invocation of the unit that started
+// at start: start plus the resolved Timeout, or platform when the platform
+// stops the invocation earlier (a Cloud Run request timeout, Azure's
+// functionTimeout, Lambda's deadline); a zero platform means the platform
+// does not say. Adapters give each invocation's context this deadline, so
+// that a handler sees its own unit's timeout whatever the platform allows.
+func (s Sizing) Deadline(start, platform time.Time) time.Time {
+	timeout := s.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	d := start.Add(timeout)
+	if !platform.IsZero() && platform.Before(d) {
+		return platform
+	}
+	return d
+}
+
 // sizingJSON is the manifest form of Sizing: the timeout as a Go duration
 // string ("10s", "1m0s").
 type sizingJSON struct {
@@ -203,4 +221,14 @@ func (a *App) Sizing() Sizing {
 		return Sizing{}
 	}
 	return *a.sizing
+}
+
+// DeclaredSizing returns the function's declared sizing (App.SizeFunc), or
+// the zero Sizing (every default), as App.Sizing does for the HTTP routes:
+// an adapter reads the deadline of each invocation from it.
+func (f EventFunc) DeclaredSizing() Sizing {
+	if f.Sizing == nil {
+		return Sizing{}
+	}
+	return *f.Sizing
 }

@@ -92,3 +92,51 @@ func TestSizeFuncUndeclared(t *testing.T) {
 		t.Errorf("SizeFunc of an undeclared function: panic %q", msg)
 	}
 }
+
+func TestSizingDeadline(t *testing.T) {
+	start := time.Date(2026, 12, 7, 16, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name     string
+		s        core.Sizing
+		platform time.Time
+		want     time.Time
+	}{
+		{"default timeout, no platform deadline", core.Sizing{}, time.Time{}, start.Add(30 * time.Second)},
+		{"declared timeout, no platform deadline", core.Sizing{Timeout: 10 * time.Second}, time.Time{}, start.Add(10 * time.Second)},
+		{"declared timeout before the platform's", core.Sizing{Timeout: 10 * time.Second}, start.Add(5 * time.Minute), start.Add(10 * time.Second)},
+		{"the platform's deadline first", core.Sizing{Timeout: time.Minute}, start.Add(20 * time.Second), start.Add(20 * time.Second)},
+		{"the platform's deadline already past", core.Sizing{}, start.Add(-time.Second), start.Add(-time.Second)},
+		{"equal deadlines", core.Sizing{Timeout: time.Minute}, start.Add(time.Minute), start.Add(time.Minute)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.s.Deadline(start, tc.platform); !got.Equal(tc.want) {
+				t.Errorf("Deadline(start, %v) = %v, want %v", tc.platform, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestDeclaredSizing(t *testing.T) {
+	app := core.NewApp("a")
+	app.On("sized", core.TimerTrigger{Schedule: "0 3 * * *"}, core.HandlerFunc(nil))
+	app.On("unsized", core.TimerTrigger{Schedule: "0 4 * * *"}, core.HandlerFunc(nil))
+	app.SizeFunc("sized", core.Sizing{Timeout: 2 * time.Minute})
+	app.Size(core.Sizing{Timeout: 5 * time.Second})
+	for _, tc := range []struct {
+		name string
+		want core.Sizing
+	}{
+		{"sized", core.Sizing{Timeout: 2 * time.Minute}},
+		{"unsized", core.Sizing{}}, // the defaults, not the app's Size
+	} {
+		f, _ := app.EventFunc(tc.name)
+		if got := f.DeclaredSizing(); got != tc.want {
+			t.Errorf("%s: DeclaredSizing() = %+v, want %+v", tc.name, got, tc.want)
+		}
+	}
+	for _, f := range app.EventFuncs() {
+		if f.Name == "sized" && f.DeclaredSizing().Timeout != 2*time.Minute {
+			t.Errorf("EventFuncs()'s sized: DeclaredSizing() = %+v", f.DeclaredSizing())
+		}
+	}
+}
