@@ -3,6 +3,7 @@ package local
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -59,12 +60,18 @@ func (rt *Runtime) backoff(n int) time.Duration {
 	return d
 }
 
-// invoke runs one delivery of e to fn and logs it.
+// invoke runs one delivery of e to fn, within the deadline of fn's
+// declared sizing, and logs it. A handler that returns after its deadline
+// has failed with DeadlineExceeded, whatever it returned, as on a cloud
+// that stops it there: the table retries it.
 func (rt *Runtime) invoke(parent context.Context, fn core.EventFunc, e core.Event, n int) error {
-	ctx, cancel := rt.invocation(parent, fn.Name, newID(), core.Trace{})
+	ctx, cancel := rt.invocation(parent, fn.Name, newID(), core.Trace{}, fn.DeclaredSizing())
 	defer cancel()
 	start := time.Now()
 	err := core.Invoke(ctx, fn.Handler, e)
+	if err == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		err = core.Errorf(core.DeadlineExceeded, "local: %s ran past its deadline", fn.Name)
+	}
 	attrs := []any{
 		slog.String("trigger", string(e.Kind())), slog.String("event_id", e.ID()),
 		slog.Int("delivery", n), slog.Duration("duration", time.Since(start)),

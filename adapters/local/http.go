@@ -32,7 +32,7 @@ func (rt *Runtime) httpHandler() (h http.Handler, err error) {
 	}()
 	front := core.NewApp("polyfn-local")
 	for _, a := range rt.apps {
-		ah := rt.instrument(a.Name(), a.HTTPHandler())
+		ah := rt.instrument(a.Name(), a.Sizing(), a.HTTPHandler())
 		for _, r := range a.Routes() {
 			front.Handle(r.Pattern, ah)
 		}
@@ -50,16 +50,18 @@ func (rt *Runtime) httpHandler() (h http.Handler, err error) {
 }
 
 // instrument gives each request of app fn its invocation metadata (id from
-// X-Request-Id when the caller sends one, trace from traceparent) and logs
-// one line per request.
-func (rt *Runtime) instrument(fn string, next http.Handler) http.Handler {
+// X-Request-Id when the caller sends one, trace from traceparent, the
+// deadline of the app's HTTP unit, sized sz) and logs one line per request.
+// A handler that overruns its deadline finds its context ended; the
+// timeout middleware (middleware/timeout) answers 504 for it.
+func (rt *Runtime) instrument(fn string, sz core.Sizing, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-Id")
 		if id == "" || len(id) > 128 {
 			id = newID()
 		}
 		trace, _ := core.ParseTraceparent(r.Header.Get("Traceparent"))
-		ctx, cancel := rt.invocation(r.Context(), fn, id, trace)
+		ctx, cancel := rt.invocation(r.Context(), fn, id, trace, sz)
 		defer cancel()
 		w.Header().Set("X-Request-Id", id)
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}

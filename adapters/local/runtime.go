@@ -304,12 +304,17 @@ func newID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// invocation returns the context for one invocation of function fn.
-func (rt *Runtime) invocation(parent context.Context, fn, id string, trace core.Trace) (context.Context, context.CancelFunc) {
+// invocation returns the context for one invocation of function fn, a
+// unit sized sz: its deadline is the unit's timeout from now, as on a cloud
+// whose deployment the same declaration configures, or parent's deadline
+// when that is earlier.
+func (rt *Runtime) invocation(parent context.Context, fn, id string, trace core.Trace, sz core.Sizing) (context.Context, context.CancelFunc) {
+	platform, _ := parent.Deadline()
 	return core.WithInvocation(telemetry.WithInvocationLog(parent), &core.Invocation{
 		ID:        id,
 		Cloud:     core.CloudLocal,
 		Function:  fn,
+		Deadline:  sz.Deadline(time.Now(), platform),
 		Trace:     trace,
 		ColdStart: core.ColdStart(),
 	})
