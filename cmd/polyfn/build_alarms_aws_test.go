@@ -2,9 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,60 +9,95 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/polyfn/polyfn/core"
+	awsdeploy "github.com/polyfn/polyfn/deploy/aws"
 )
 
-// TestAWSAlarmOutputs parses what the packager writes for each of
-// alarmCases and checks that every alarm names the function and carries
-// the thresholds.
+// awsP99 is each alarm case's p99 threshold on AWS: a unit's alarms are
+// resolved against its own timeout (users declares 2 s; make-thumbnail's
+// default is 80% of its 60 s).
+var awsP99 = map[string]time.Duration{"users": 2 * time.Second, "make-thumbnail": 48 * time.Second}
+
+// TestAWSAlarmOutputs reads back the template of each of alarmCases and
+// checks the alarms of its unit: the error rate (metric math over Errors
+// and Invocations with the least count and the rate), throttles, p99
+// duration and, with routes, the HTTP API's 5xx rate; each notifies the
+// app's channels' topic and the optional existing topic.
 func TestAWSAlarmOutputs(t *testing.T) {
 	for _, tt := range alarmCases() {
 		t.Run(tt.m.App+"/aws", func(t *testing.T) {
-			b, err := samTemplate(tt.m.App, "arm64", tt.m)
+			b, _, err := awsTemplate(tt.m.App, "arm64", []core.Manifest{tt.m})
 			if err != nil {
 				t.Fatal(err)
 			}
-			doc, err := parseYAMLBlocks(string(b))
-			if err != nil {
-				t.Fatalf("template is not well-formed: %v", err)
+			doc := parseTemplate(t, b)
+			if p := dig(doc, "Parameters", awsdeploy.AlarmTopicParam); dig(p, "Default") != "" {
+				t.Errorf("%s: %v, want an optional parameter", awsdeploy.AlarmTopicParam, p)
 			}
-			param := dig(doc, "Parameters", awsAlarmTopicParam).(map[string]any)
-			if param["Default"] != `""` {
-				t.Errorf("%s: %v, want an optional parameter", awsAlarmTopicParam, param)
+			unit := core.UnitName(tt.m.App, "")
+			if !tt.hasRoutes {
+				unit = core.UnitName(tt.m.App, tt.deployment)
 			}
-			if dig(doc, "Conditions", awsAlarmTopicCondition) == nil {
-				t.Errorf("no %s condition", awsAlarmTopicCondition)
+			doc.unitFunction(t, unit)
+			var declared core.Alarms
+			if tt.m.Alarms != nil {
+				declared = *tt.m.Alarms
 			}
-			want := map[string]string{ // logical id → threshold
-				"ErrorsAlarm":    fmt.Sprint(tt.aws.errors),
-				"ThrottlesAlarm": fmt.Sprint(tt.aws.throttles),
-				"DurationAlarm":  fmt.Sprint(tt.aws.p99.Milliseconds()),
+			want := map[string]string{ // kind → threshold
+				"error-rate": fmt.Sprintf("failed >= %d AND", tt.aws.errors),
+				"throttles":  fmt.Sprint(tt.aws.throttles),
+				"duration":   fmt.Sprint(awsP99[tt.deployment].Milliseconds()),
 			}
 			if tt.hasRoutes {
-				want["HttpErrorsAlarm"] = fmt.Sprint(tt.aws.errors)
+				want["http-error-rate"] = fmt.Sprintf("failed >= %d AND", tt.aws.errors)
 			}
 			got := map[string]string{}
-			for id, r := range dig(doc, "Resources").(map[string]any) {
-				r := r.(map[string]any)
-				if r["Type"] != "AWS::CloudWatch::Alarm" {
+			notifies := len(declared.Notify) > 0
+			for id, r := range doc.resources("AWS::CloudWatch::Alarm") {
+				p := r["Properties"].(map[string]any)
+				if d, _ := p["AlarmDescription"].(string); !strings.HasPrefix(d, "polyfn "+unit+":") {
+					t.Errorf("%s: description %q does not name the unit", id, d)
 					continue
 				}
-				p := r["Properties"].(map[string]any)
-				got[id] = p["Threshold"].(string)
-				dim := p["Dimensions"].([]any)[0].(map[string]any)
-				if dim["Value"] != "!Ref Function" && dim["Value"] != "!Ref ServerlessHttpApi" {
-					t.Errorf("%s: dimension %v does not name the function or its API", id, dim)
+				if p["TreatMissingData"] != "notBreaching" {
+					t.Errorf("%s: missing data %v", id, p["TreatMissingData"])
 				}
-				if d := p["AlarmDescription"].(string); !strings.Contains(d, "polyfn "+tt.m.App+":") {
-					t.Errorf("%s: description %s does not name the app", id, d)
+				actions := fmt.Sprint(p["AlarmActions"])
+				if !strings.Contains(actions, awsdeploy.AlarmTopicParam) {
+					t.Errorf("%s: actions %v do not notify the existing topic", id, actions)
 				}
-				if p["Period"] != fmt.Sprint(int(tt.aws.period.Seconds())) || p["TreatMissingData"] != "notBreaching" {
-					t.Errorf("%s: period %v, missing data %v", id, p["Period"], p["TreatMissingData"])
+				if notifies && !strings.Contains(actions, "map[Ref:"+awsdeploy.AlarmTopic+"]") {
+					t.Errorf("%s: actions %v do not notify the channels' topic", id, actions)
 				}
-				if !strings.Contains(p["AlarmActions"].(string), "!Ref "+awsAlarmTopicParam) {
-					t.Errorf("%s: actions %v", id, p["AlarmActions"])
-				}
-				if id == "DurationAlarm" && p["ExtendedStatistic"] != "p99" {
-					t.Errorf("DurationAlarm: %v, want ExtendedStatistic p99", p)
+				period := fmt.Sprint(int(tt.aws.period.Seconds()))
+				switch {
+				case strings.HasSuffix(id, "HttpErrorRateAlarm"), strings.HasSuffix(id, "ErrorRateAlarm"):
+					kind := "error-rate"
+					namespace, all := "AWS/Lambda", "Invocations"
+					if strings.HasSuffix(id, "HttpErrorRateAlarm") {
+						kind, namespace, all = "http-error-rate", "AWS/ApiGateway", "Count"
+					}
+					ms := p["Metrics"].([]any)
+					if len(ms) != 3 {
+						t.Fatalf("%s: metrics %v", id, ms)
+					}
+					if dig(ms[1], "MetricStat", "Metric", "MetricName") != all || dig(ms[0], "MetricStat", "Metric", "Namespace") != namespace ||
+						fmt.Sprint(dig(ms[0], "MetricStat", "Period")) != period {
+						t.Errorf("%s: metrics %v", id, ms)
+					}
+					expr, _ := dig(ms[2], "Expression").(string)
+					if declared.ErrorRate != 0 && !strings.Contains(expr, fmt.Sprintf("100 * failed / total >= %v", declared.ErrorRate)) {
+						t.Errorf("%s: expression %q", id, expr)
+					}
+					if i := strings.Index(expr, "failed >= "); i >= 0 {
+						got[kind] = expr[i : i+len(want[kind])]
+					}
+				case strings.HasSuffix(id, "ThrottlesAlarm"):
+					got["throttles"] = fmt.Sprint(p["Threshold"])
+				case strings.HasSuffix(id, "DurationAlarm"):
+					if p["ExtendedStatistic"] != "p99" || fmt.Sprint(p["Period"]) != period {
+						t.Errorf("%s: %v, want ExtendedStatistic p99 over %s s", id, p, period)
+					}
+					got["duration"] = fmt.Sprint(p["Threshold"])
 				}
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
@@ -77,12 +109,11 @@ func TestAWSAlarmOutputs(t *testing.T) {
 
 // TestAWSAlarmsOff checks that an app that turns alarms off gets none.
 func TestAWSAlarmsOff(t *testing.T) {
-	m := quietApp()
-	b, err := samTemplate("quiet", "arm64", m)
+	b, _, err := awsTemplate("quiet", "arm64", []core.Manifest{quietApp()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"AWS::CloudWatch::Alarm", awsAlarmTopicParam, "Conditions:"} {
+	for _, s := range []string{"AWS::CloudWatch::Alarm", awsdeploy.AlarmTopicParam, "Conditions:"} {
 		if strings.Contains(string(b), s) {
 			t.Errorf("template has %s", s)
 		}
@@ -93,124 +124,7 @@ func TestAWSAlarmsOff(t *testing.T) {
 // use fail the build with an error naming the app, never a panic.
 func TestAWSAlarmsRejectedAtBuild(t *testing.T) {
 	slow := withAlarms("slow", core.Alarms{P99: time.Minute})
-	if _, err := samTemplate("slow", "arm64", slow); err == nil || !strings.Contains(err.Error(), "app slow") || !strings.Contains(err.Error(), "timeout") {
-		t.Errorf("aws: %v, want an error: the p99 threshold is past Lambda's 30 s", err)
+	if _, _, err := awsTemplate("slow", "arm64", []core.Manifest{slow}); err == nil || !strings.Contains(err.Error(), "app slow") || !strings.Contains(err.Error(), "timeout") {
+		t.Errorf("aws: %v, want an error: the p99 threshold is past the routes' 30 s", err)
 	}
-}
-
-// TestSAMTemplateLint runs cfn-lint, where it is installed, on the golden
-// templates: it checks every resource's properties against CloudFormation's
-// resource specification.
-func TestSAMTemplateLint(t *testing.T) {
-	lint, err := exec.LookPath("cfn-lint")
-	if err != nil {
-		// The machine image CI runs on has it (pip); elsewhere it is optional.
-		if os.Getenv("CI") == "true" {
-			t.Fatal("cfn-lint is not installed (pip install cfn-lint)")
-		}
-		t.Skip("cfn-lint is not installed (pip install cfn-lint)")
-	}
-	golden, _ := filepath.Glob(filepath.Join("testdata", "aws", "*.template.yaml"))
-	out, err := exec.Command(lint, golden...).CombinedOutput()
-	if err != nil {
-		t.Errorf("cfn-lint %v: %v\n%s", golden, err, out)
-	}
-}
-
-// dig follows keys through nested maps; nil when one is missing.
-func dig(v any, path ...string) any {
-	for _, k := range path {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[k]
-	}
-	return v
-}
-
-// parseYAMLBlocks parses the block structure of the YAML that samTemplate
-// writes: mappings ("key: value", "key:" with a deeper block, "key: !Tag"
-// with a deeper block) and sequences ("- item"), indented by spaces. Scalars
-// and flow collections are kept as their source text. It fails on what
-// would not parse as YAML: a line indented deeper than its block, a
-// mapping line without a key, a duplicate key.
-func parseYAMLBlocks(src string) (map[string]any, error) {
-	type line struct {
-		n, indent int
-		text      string
-	}
-	var lines []line
-	for i, l := range strings.Split(src, "\n") {
-		trimmed := strings.TrimLeft(l, " ")
-		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
-			continue
-		}
-		if strings.HasPrefix(trimmed, "\t") {
-			return nil, fmt.Errorf("line %d: a tab in the indentation", i+1)
-		}
-		lines = append(lines, line{i + 1, len(l) - len(trimmed), trimmed})
-	}
-	var block func(i, indent int) (any, int, error)
-	block = func(i, indent int) (any, int, error) {
-		if strings.HasPrefix(lines[i].text, "- ") {
-			var seq []any
-			for i < len(lines) && lines[i].indent == indent && strings.HasPrefix(lines[i].text, "- ") {
-				rest := lines[i].text[2:]
-				if k, _, ok := strings.Cut(rest, ":"); ok && !strings.ContainsAny(k, ` "[!`) {
-					// "- key: value": a mapping whose first line follows the dash.
-					lines[i] = line{lines[i].n, indent + 2, rest}
-					v, next, err := block(i, indent+2)
-					if err != nil {
-						return nil, 0, err
-					}
-					seq, i = append(seq, v), next
-					continue
-				}
-				seq, i = append(seq, rest), i+1
-			}
-			return seq, i, nil
-		}
-		m := map[string]any{}
-		for i < len(lines) && lines[i].indent == indent {
-			l := lines[i]
-			key, value, ok := strings.Cut(l.text, ":")
-			if !ok || key == "" || strings.ContainsAny(key, " \"") || (value != "" && value[0] != ' ') {
-				return nil, 0, fmt.Errorf("line %d: %q is not a mapping entry", l.n, l.text)
-			}
-			if _, dup := m[key]; dup {
-				return nil, 0, fmt.Errorf("line %d: duplicate key %s", l.n, key)
-			}
-			value = strings.TrimSpace(value)
-			i++
-			if i < len(lines) && lines[i].indent > indent {
-				if value != "" && !strings.HasPrefix(value, "!") {
-					return nil, 0, fmt.Errorf("line %d: a block under the scalar %q", lines[i].n, value)
-				}
-				v, next, err := block(i, lines[i].indent)
-				if err != nil {
-					return nil, 0, err
-				}
-				m[key], i = v, next
-				continue
-			}
-			m[key] = value
-		}
-		if i < len(lines) && lines[i].indent > indent {
-			return nil, 0, fmt.Errorf("line %d: unexpected indentation", lines[i].n)
-		}
-		return m, i, nil
-	}
-	v, i, err := block(0, 0)
-	if err != nil {
-		return nil, err
-	}
-	if i != len(lines) {
-		return nil, fmt.Errorf("line %d: unexpected indentation", lines[i].n)
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("the document is not a mapping")
-	}
-	return m, nil
 }
