@@ -2,142 +2,142 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/polyfn/polyfn/core"
-	"github.com/polyfn/polyfn/functions/orders"
-	"github.com/polyfn/polyfn/functions/thumbnails"
-	"github.com/polyfn/polyfn/functions/users"
+	"github.com/polyfn/polyfn/deploy"
 )
 
-// TestAzureAlertsGolden checks the alert template of the example functions
-// and the kitchen sink against testdata/azure/<app>.alerts.json; run with
-// -update to rewrite them, and review the diff.
-func TestAzureAlertsGolden(t *testing.T) {
-	for _, m := range []core.Manifest{users.New().Manifest(), thumbnails.New().Manifest(), orders.New().Manifest(), azureKitchenSink()} {
-		t.Run(m.App, func(t *testing.T) {
-			tmpl, err := azureAlertTemplate([]core.Manifest{m})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := t.TempDir()
-			name := azureAlertsFile(m.App)
-			if err := writeAzureFiles(got, map[string]any{name: tmpl}); err != nil {
-				t.Fatal(err)
-			}
-			if *update {
-				if err := writeAzureFiles(filepath.Join("testdata", "azure"), map[string]any{name: tmpl}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(filepath.Join("testdata", "azure", name))
-			if err != nil {
-				t.Fatalf("%v (run go test -run TestAzureAlertsGolden -update to write it)", err)
-			}
-			have, _ := os.ReadFile(filepath.Join(got, name))
-			if diff := cmp.Diff(string(want), string(have)); diff != "" {
-				t.Errorf("alerts (-golden +generated):\n%s", diff)
-			}
-		})
-	}
-}
-
-// TestAzureAlarmOutputs parses what the packager writes for each of
-// alarmCases and checks that every alarm names the function and carries
-// the thresholds.
-func TestAzureAlarmOutputs(t *testing.T) {
-	for _, tt := range alarmCases() {
-		t.Run(tt.m.App+"/azure", func(t *testing.T) {
-			tmpl, err := azureAlertTemplate([]core.Manifest{tt.m})
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, err := json.Marshal(tmpl)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var doc struct {
-				Parameters map[string]struct{ DefaultValue *string }
-				Resources  []struct {
-					Type, Name, Condition string
-					Properties            struct {
-						Description string
-						Scopes      []string
-						WindowSize  string
-						Criteria    struct {
-							AllOf []struct {
-								MetricName string
-								Query      string
-								Threshold  int64
-							}
-						}
-					}
-				}
-			}
-			if err := json.Unmarshal(b, &doc); err != nil {
-				t.Fatal(err)
-			}
-			if p, ok := doc.Parameters[azureFunctionAppParam]; !ok || p.DefaultValue != nil {
-				t.Errorf("parameters %v: want a required %s", doc.Parameters, azureFunctionAppParam)
-			}
-			want := map[string]int64{"errors": int64(tt.azure.errors), "p99-duration": tt.azure.p99.Milliseconds()}
-			if tt.hasRoutes {
-				want["http-errors"] = int64(tt.azure.errors)
-			}
-			got := map[string]int64{}
-			for _, r := range doc.Resources {
-				suffix := strings.TrimSuffix(strings.TrimPrefix(r.Name, "[format('{0}-"), "', variables('appName'))]")
-				got[suffix] = r.Properties.Criteria.AllOf[0].Threshold
-				if !strings.Contains(r.Properties.Description, "polyfn "+tt.m.App+":") {
-					t.Errorf("%s: description %q does not name the app", r.Name, r.Properties.Description)
-				}
-				if r.Properties.WindowSize != azureISODuration(tt.azure.period) {
-					t.Errorf("%s: window %s", r.Name, r.Properties.WindowSize)
-				}
-				if q := r.Properties.Criteria.AllOf[0].Query; q != "" && !strings.Contains(q, "percentile(duration, 99)") {
-					t.Errorf("%s: query %s", r.Name, q)
-				}
-			}
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("alert thresholds by rule (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
-// TestAzureAlarmsOff checks that an app that turns alarms off gets none.
-func TestAzureAlarmsOff(t *testing.T) {
-	m := quietApp()
-	if tmpl, err := azureAlertTemplate([]core.Manifest{m}); err != nil || tmpl != nil {
-		t.Errorf("azure alerts: %v, %v; want none", tmpl, err)
-	}
-}
-
-// TestAzureAlarmsRejectedAtBuild checks that thresholds the cloud cannot
-// use fail the build with an error naming the app, never a panic.
-func TestAzureAlarmsRejectedAtBuild(t *testing.T) {
-	slow := withAlarms("slow", core.Alarms{P99: time.Minute})
-	if _, err := azureAlertTemplate([]core.Manifest{slow}); err != nil {
-		t.Errorf("azure: %v; a minute is below its 5 min timeout", err)
-	}
-	a, b := withAlarms("a", core.Alarms{Errors: 2}), withAlarms("b", core.Alarms{Errors: 3})
-	if _, err := azureAlertTemplate([]core.Manifest{a, b}); err == nil || !strings.Contains(err.Error(), "different alarms") {
-		t.Errorf("azure, two apps: %v, want an error", err)
-	}
-	plain := core.NewApp("plain")
-	plain.HandleFunc("GET /y", func(http.ResponseWriter, *http.Request) {})
-	tmpl, err := azureAlertTemplate([]core.Manifest{plain.Manifest(), a})
+// azureRules parses the app's template back and returns its log search
+// alerts by display name and how many action groups it declares.
+func azureRules(t *testing.T, m core.Manifest) (map[string]azureRule, int) {
+	t.Helper()
+	app, err := azureFunctionApp([]core.Manifest{m}, m.App)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := tmpl.Resources[0].Properties.(azureMetricAlert).Criteria.AllOf[0].Threshold; got != 2 {
-		t.Errorf("azure, a declaring app beside an undeclared one: threshold %d, want the declared 2", got)
+	b, err := json.Marshal(app.Template)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Resources []struct {
+			Type       string
+			Properties json.RawMessage
+		}
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	rules, groups := map[string]azureRule{}, 0
+	for _, r := range doc.Resources {
+		switch r.Type {
+		case "Microsoft.Insights/scheduledQueryRules":
+			var q azureRule
+			if err := json.Unmarshal(r.Properties, &q); err != nil {
+				t.Fatal(err)
+			}
+			rules[q.DisplayName] = q
+		case "Microsoft.Insights/actionGroups":
+			groups++
+		}
+	}
+	return rules, groups
+}
+
+type azureRule struct {
+	DisplayName string
+	WindowSize  string
+	Criteria    struct {
+		AllOf []struct {
+			Query     string
+			Threshold int64
+		}
+	}
+}
+
+// TestAzureAlarmOutputs checks, for each of alarmCases, that every unit
+// of the template has an error-rate alert over its own functions with the
+// declared least count, and a p99-duration alert with the unit's
+// threshold (80% of the unit's own timeout by default), in the period.
+func TestAzureAlarmOutputs(t *testing.T) {
+	for _, tt := range alarmCases() {
+		t.Run(tt.m.App+"/azure", func(t *testing.T) {
+			p, err := deploy.NewPlan([]core.Manifest{tt.m}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rules, _ := azureRules(t, tt.m)
+			if len(rules) != 2*len(p.Units) {
+				t.Errorf("%d alerts for %d units, want two each", len(rules), len(p.Units))
+			}
+			for _, u := range p.Units {
+				window := fmt.Sprintf("PT%dM", int(tt.azure.period.Minutes()))
+				rate, ok := rules["polyfn "+u.Name+": error-rate"]
+				if !ok {
+					t.Fatalf("unit %s: no error-rate alert in %v", u.Name, rules)
+				}
+				if q := rate.Criteria.AllOf[0].Query; !strings.Contains(q, "failed >= "+itoa(tt.azure.errors)+" and 100.0 * failed / total >= ") {
+					t.Errorf("unit %s: error-rate query %s, want at least %d failed", u.Name, q, tt.azure.errors)
+				}
+				p99, ok := rules["polyfn "+u.Name+": p99-duration"]
+				if !ok {
+					t.Fatalf("unit %s: no p99-duration alert", u.Name)
+				}
+				if got, want := time.Duration(p99.Criteria.AllOf[0].Threshold)*time.Millisecond, time.Duration(u.Alarms.P99Millis)*time.Millisecond; got != want || got >= u.Sizing.Timeout() {
+					t.Errorf("unit %s: p99 threshold %v, want %v, below the unit's timeout %v", u.Name, got, want, u.Sizing.Timeout())
+				}
+				for _, r := range []azureRule{rate, p99} {
+					if r.WindowSize != window {
+						t.Errorf("%s: window %s, want %s", r.DisplayName, r.WindowSize, window)
+					}
+				}
+			}
+		})
+	}
+}
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+// TestAzureAlarmsOff checks that an app that turns alarms off gets no
+// alert and no action group.
+func TestAzureAlarmsOff(t *testing.T) {
+	if rules, groups := azureRules(t, quietApp()); len(rules) != 0 || groups != 0 {
+		t.Errorf("azure: %d alerts, %d action groups; want none", len(rules), groups)
+	}
+}
+
+// TestAzureAlarmsRejectedAtBuild checks that thresholds no deployment can
+// use fail the build with an error naming the app, never a panic, and
+// that apps with different alarms share one function app, each unit with
+// its own.
+func TestAzureAlarmsRejectedAtBuild(t *testing.T) {
+	slow := withAlarms("slow", core.Alarms{P99: time.Minute})
+	if _, err := azureFunctionApp([]core.Manifest{slow}, "slow"); err == nil || !strings.Contains(err.Error(), "slow") {
+		t.Errorf("azure: %v; want an error naming the app: a minute is not below its 30 s timeout", err)
+	}
+	b := core.NewApp("b")
+	b.HandleFunc("GET /y", func(http.ResponseWriter, *http.Request) {})
+	b.Alarms(core.Alarms{Errors: 3})
+	app, err := azureFunctionApp([]core.Manifest{withAlarms("a", core.Alarms{Errors: 2}), b.Manifest()}, "ab")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var queries []string
+	for _, r := range app.Template.Resources {
+		if r.Type == "Microsoft.Insights/scheduledQueryRules" {
+			b, _ := json.Marshal(r.Properties)
+			queries = append(queries, string(b))
+		}
+	}
+	joined := strings.Join(queries, "\n")
+	for _, want := range []string{"polyfn a: error-rate", "failed \\u003e= 2", "polyfn b: error-rate", "failed \\u003e= 3"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("two apps' alerts do not hold %q:\n%s", want, joined)
+		}
 	}
 }
