@@ -111,7 +111,7 @@ func TestBuildAzureServes(t *testing.T) {
 	if diff := cmp.Diff(string(wantTmpl)+"\n", string(gotTmpl)); diff != "" {
 		t.Errorf("users.azuredeploy.json (-rendered +written):\n%s", diff)
 	}
-	for _, s := range []string{"az deployment group create", "--parameters keyVaultName=<keyVaultName> storageAccountName=<storageAccountName>",
+	for _, s := range []string{"az deployment group create", "--parameters storageAccountName=<storageAccountName> usersOidcAudience=<usersOidcAudience> usersOidcIssuer=<usersOidcIssuer>",
 		"az functionapp deployment source config-zip"} {
 		if !strings.Contains(stdout.String(), s) {
 			t.Errorf("stdout %q does not say %q", stdout.String(), s)

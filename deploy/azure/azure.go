@@ -86,10 +86,16 @@ var premiumSKUs = []struct {
 	memoryMiB int
 }{{"EP1", 3584}, {"EP2", 7168}, {"EP3", 14336}}
 
-// defaultMaxBurst is the plan's maximum instance count when no unit caps
-// it: the Premium plan's default maximum burst
-// (https://learn.microsoft.com/azure/azure-functions/functions-premium-plan#plan-and-sku-settings).
-const defaultMaxBurst = 20
+// defaultMaxBurst is the plan's maximum burst (instance count) when no
+// unit caps it: what a Linux Premium plan scales out to in most regions
+// (40 in East US), and maxAlwaysReady the most always-ready instances an
+// app may have
+// (https://learn.microsoft.com/azure/azure-functions/functions-premium-plan#region-max-scale-out,
+// …#always-ready-instances).
+const (
+	defaultMaxBurst = 20
+	maxAlwaysReady  = 20
+)
 
 // storageName is what Azure allows for container and queue names
 // (https://learn.microsoft.com/rest/api/storageservices/naming-and-referencing-containers--blobs--and-metadata).

@@ -126,9 +126,9 @@ type parsed struct {
 	}
 	Variables map[string]string
 	Resources []struct {
-		Type, APIVersion, Name, Scope string
-		DependsOn                     []string
-		Properties                    map[string]any
+		Condition, Type, APIVersion, Name, Scope string
+		DependsOn                                []string
+		Properties                               map[string]any
 	}
 }
 
@@ -360,8 +360,10 @@ func TestSettingsAndGrants(t *testing.T) {
 			tmpl, _ := parse(t, a)
 			settings := appSettings(t, tmpl)
 			want := map[grantKey][]string{}
+			optional := map[string]bool{}
 			for _, u := range p.Units {
 				for _, r := range u.Resources {
+					optional[r.Env] = r.Optional && !r.Trigger
 					if v, ok := settings[r.Env]; !ok || v == "" {
 						t.Errorf("unit %s: %s is not set in the function app's settings", u.Name, r.Env)
 					}
@@ -396,6 +398,9 @@ func TestSettingsAndGrants(t *testing.T) {
 						continue
 					}
 					got[grantKey{env, role}] = strings.Split(who, ", ")
+					if optional[env] != (r.Condition != "") {
+						t.Errorf("role assignment %s on %s: condition %q; an optional resource's, and only its, is granted when named", r.Name, env, r.Condition)
+					}
 				case "Microsoft.DocumentDB/databaseAccounts/mongodbRoleDefinitions":
 					role := r.Properties["roleName"].(string)
 					base, _, _ := strings.Cut(role, "_")
@@ -659,6 +664,10 @@ func TestRenderErrors(t *testing.T) {
 			a.On("f", core.TimerTrigger{Schedule: "@daily", TimeZone: "Europe/Paris"}, nop)
 			a.On("g", core.TimerTrigger{Schedule: "@daily", TimeZone: "Asia/Tokyo"}, nop)
 		}, azure.Options{}, nil, "WEBSITE_TIME_ZONE"},
+		{"too many warm instances", func(a *core.App) {
+			a.HandleFunc("GET /x", ok)
+			a.Size(core.Sizing{WarmInstances: 21})
+		}, azure.Options{}, nil, "unit bad asks for 21 warm instances"},
 		{"interval without NCRONTAB", func(a *core.App) { a.On("f", core.TimerTrigger{Schedule: "@every 7m"}, nop) }, azure.Options{}, nil, "function f"},
 	}
 	for _, tt := range tests {

@@ -74,6 +74,9 @@ type variable struct {
 	// name is the expression of the resource's own name (a container's,
 	// a collection's), which a trigger's binding may need.
 	name string
+	// condition is the condition of its role assignments: an optional
+	// resource is granted only when its parameter names it.
+	condition string
 }
 
 type scope struct {
@@ -151,6 +154,9 @@ func validName(env, n string) error {
 func (r *renderer) variable(res deploy.Resource) (*variable, error) {
 	v := &variable{env: res.Env, kind: res.Kind, scheme: r.scheme(res.Env, res.Kind), scopes: map[deploy.AzureScope]scope{}}
 	p := nameParam(res.Env)
+	// An optional resource the app opens itself is left unset, and
+	// granted nothing, while its name parameter is empty.
+	opt := res.Optional && !res.Trigger && res.Kind != core.KindCollection
 	sb := func(typ string, segs ...string) string {
 		return scopePath(typ, append([]string{param(serviceBusParam)}, segs...)...)
 	}
@@ -162,8 +168,8 @@ func (r *renderer) variable(res deploy.Resource) (*variable, error) {
 		if err := validName(res.Env, derivedName(res.Env)); err != nil {
 			return nil, err
 		}
-		r.declare(dataStorageParam, "string", "the existing storage account (in this resource group) of the app's buckets", nil)
-		r.declare(p, "string", "the existing blob container of "+res.Env, derivedName(res.Env))
+		r.declareShared(dataStorageParam, "string", "the existing storage account (in this resource group) of the app's buckets", opt)
+		r.declareName(p, "the existing blob container of "+res.Env, derivedName(res.Env), opt)
 		v.name = param(p)
 		v.value = expr(call("format", lit("azblob://{0}?storage_account={1}"), param(p), param(dataStorageParam)))
 		v.scopes[deploy.AzureContainer] = scope{path: scopePath("Microsoft.Storage/storageAccounts/blobServices/containers", param(dataStorageParam), lit("default"), param(p))}
@@ -171,13 +177,13 @@ func (r *renderer) variable(res deploy.Resource) (*variable, error) {
 		if v.scheme != "azuresb" {
 			return nil, fmt.Errorf("a topic is azuresb on Azure, not %s", v.scheme)
 		}
-		r.declare(serviceBusParam, "string", "the existing Service Bus namespace (in this resource group) of the app's topics and subscriptions", nil)
+		r.declareShared(serviceBusParam, "string", "the existing Service Bus namespace (in this resource group) of the app's topics and subscriptions", opt)
 		s := scope{}
 		if r.topicCreated(res.Env) {
 			v.name = lit(derivedName(res.Env))
 			s.dependsOn = []string{resourceID("Microsoft.ServiceBus/namespaces/topics", param(serviceBusParam), v.name)}
 		} else {
-			r.declare(p, "string", "the existing Service Bus topic of "+res.Env, derivedName(res.Env))
+			r.declareName(p, "the existing Service Bus topic of "+res.Env, derivedName(res.Env), opt)
 			v.name = param(p)
 		}
 		s.path = sb("Microsoft.ServiceBus/namespaces/topics", v.name)
@@ -190,7 +196,7 @@ func (r *renderer) variable(res deploy.Resource) (*variable, error) {
 		}
 		switch v.scheme {
 		case "azuresb":
-			r.declare(serviceBusParam, "string", "the existing Service Bus namespace (in this resource group) of the app's topics and subscriptions", nil)
+			r.declareShared(serviceBusParam, "string", "the existing Service Bus namespace (in this resource group) of the app's topics and subscriptions", opt)
 			var s scope
 			switch {
 			case trig != nil && trig.Queue.Topic != "":
@@ -208,7 +214,7 @@ func (r *renderer) variable(res deploy.Resource) (*variable, error) {
 				s = scope{path: sb("Microsoft.ServiceBus/namespaces/queues", v.name),
 					dependsOn: []string{resourceID("Microsoft.ServiceBus/namespaces/queues", param(serviceBusParam), v.name)}}
 			default:
-				r.declare(p, "string", "the existing Service Bus queue of "+res.Env, derivedName(res.Env))
+				r.declareName(p, "the existing Service Bus queue of "+res.Env, derivedName(res.Env), opt)
 				v.name = param(p)
 				v.value = expr(call("format", lit("azuresb://{0}"), v.name))
 				s = scope{path: sb("Microsoft.ServiceBus/namespaces/queues", v.name)}
@@ -225,8 +231,8 @@ func (r *renderer) variable(res deploy.Resource) (*variable, error) {
 				s = scope{path: scopePath("Microsoft.Storage/storageAccounts/queueServices/queues", templateVar("storageAccount"), lit("default"), v.name),
 					dependsOn: []string{resourceID("Microsoft.Storage/storageAccounts/queueServices/queues", templateVar("storageAccount"), lit("default"), v.name)}}
 			} else {
-				r.declare(dataStorageParam, "string", "the existing storage account (in this resource group) of the app's buckets", nil)
-				r.declare(p, "string", "the existing Storage queue of "+res.Env, n)
+				r.declareShared(dataStorageParam, "string", "the existing storage account (in this resource group) of the app's buckets", opt)
+				r.declareName(p, "the existing Storage queue of "+res.Env, n, opt)
 				v.name = param(p)
 				s = scope{path: scopePath("Microsoft.Storage/storageAccounts/queueServices/queues", param(dataStorageParam), lit("default"), v.name)}
 			}
@@ -245,8 +251,8 @@ func (r *renderer) variable(res deploy.Resource) (*variable, error) {
 		if v.scheme != want {
 			return nil, fmt.Errorf("a %s is %s on Azure, not %s", res.Kind, want, v.scheme)
 		}
-		r.declare(keyVaultParam, "string", "the existing Key Vault (in this resource group, with Azure RBAC authorization) of the app's keys and secrets", nil)
-		r.declare(p, "string", "the existing Key Vault "+what+" of "+res.Env, derivedName(res.Env))
+		r.declareShared(keyVaultParam, "string", "the existing Key Vault (in this resource group, with Azure RBAC authorization) of the app's keys and secrets", opt)
+		r.declareName(p, "the existing Key Vault "+what+" of "+res.Env, derivedName(res.Env), opt)
 		v.name = param(p)
 		v.value = expr(call("format", lit(want+"://{0}{1}/"+path+"/{2}"), param(keyVaultParam), "environment().suffixes.keyvaultDns", param(p)))
 		v.scopes[sc] = scope{path: scopePath("Microsoft.KeyVault/vaults/"+path, param(keyVaultParam), param(p))}
@@ -270,8 +276,42 @@ func (r *renderer) variable(res deploy.Resource) (*variable, error) {
 		p = paramName(res.Env)
 		r.declare(p, "string", "the value of "+res.Env, def)
 		v.value = expr(param(p))
+		return v, nil
+	}
+	if opt {
+		v.value = expr(call("if", call("empty", param(p)), "''", v.value[1:len(v.value)-1]))
+		v.condition = expr(call("not", call("empty", param(p))))
 	}
 	return v, nil
+}
+
+// declareShared declares a parameter several variables share (a storage
+// account, a namespace, a vault): required unless every variable that
+// uses it is optional.
+func (r *renderer) declareShared(name, typ, description string, optional bool) {
+	if p, ok := r.params[name]; ok {
+		if !optional {
+			p.DefaultValue = nil
+			r.params[name] = p
+		}
+		return
+	}
+	var def any
+	if optional {
+		def = ""
+	}
+	r.declare(name, typ, description, def)
+}
+
+// declareName declares the parameter that names a variable's existing
+// resource, defaulting to the derived name, or to empty (unset) for an
+// optional one.
+func (r *renderer) declareName(name, description, derived string, optional bool) {
+	if optional {
+		r.declare(name, "string", description+"; empty leaves it unset (it is optional), "+derived+" for instance", "")
+		return
+	}
+	r.declare(name, "string", description, derived)
 }
 
 // appSetting is one of the function app's app settings.
@@ -458,7 +498,13 @@ func (r *renderer) sizing() (planSizing, map[string]any, error) {
 		if s.MemoryMiB > memory {
 			memory, memUnit = s.MemoryMiB, u.Name
 		}
+		if s.WarmInstances > maxAlwaysReady {
+			return planSizing{}, nil, fmt.Errorf("azure: unit %s asks for %d warm instances; a Premium plan's app has at most %d always ready", u.Name, s.WarmInstances, maxAlwaysReady)
+		}
 		warm = max(warm, s.WarmInstances)
+		if s.MaxInstances > defaultMaxBurst {
+			r.notef("unit %s: MaxInstances %d is above %d, where a Linux Premium plan stops scaling out in most regions", u.Name, s.MaxInstances, defaultMaxBurst)
+		}
 		if s.MaxInstances == 0 {
 			capped = false
 		}

@@ -111,7 +111,8 @@ func (r *renderer) roles() error {
 		}
 		// https://learn.microsoft.com/azure/role-based-access-control/role-assignments-template
 		t.Resources = append(t.Resources, Resource{
-			Type: "Microsoft.Authorization/roleAssignments", APIVersion: apiRoles,
+			Condition: r.vars[a.Env].condition,
+			Type:      "Microsoft.Authorization/roleAssignments", APIVersion: apiRoles,
 			Name:      name(call("guid", a.scope.path, lit(a.Role.Name), siteID())),
 			Scope:     expr(a.scope.path),
 			DependsOn: deps,

@@ -35,6 +35,7 @@ type Output struct {
 // Resource is one resource of a template. Properties is the resource
 // type's own properties struct.
 type Resource struct {
+	Condition  string    `json:"condition,omitempty"`
 	Type       string    `json:"type"`
 	APIVersion string    `json:"apiVersion"`
 	Name       string    `json:"name"`
