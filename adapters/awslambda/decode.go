@@ -70,11 +70,14 @@ func RuntimeContext(ctx context.Context, header http.Header) (context.Context, c
 // awaited. A payload Invoke would refuse gives the same error, with the code
 // InvalidArgument.
 func (h *Handler) Decode(ctx context.Context, payload []byte) (*core.Delivery, error) {
+	start := time.Now()
 	p, s, err := probe(payload)
 	if err != nil {
 		return nil, err
 	}
-	d := &core.Delivery{Invocation: *h.invocationOf(ctx)}
+	inv := h.invocationOf(ctx)
+	h.bound(inv, start, s)
+	d := &core.Delivery{Invocation: *inv}
 	if !s.isHTTP() {
 		if d.Events, err = p.events(s); err != nil {
 			return nil, err

@@ -93,7 +93,8 @@ func TestDecodeIsInvoke(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ctx := lambdaContext(t, time.Now().Add(time.Hour))
+			// Sooner than the units' timeouts, so that both read Lambda's.
+			ctx := lambdaContext(t, time.Now().Add(10*time.Second))
 			d, err := h.Decode(ctx, payload)
 			if err != nil {
 				t.Fatal(err)

@@ -27,6 +27,13 @@ func (h *Handler) handleEvents(ctx context.Context, p *payload, s shape) ([]byte
 		return nil, err
 	}
 	function := p.scheduledFunction(s)
+	if h.unit.function != nil && len(evs) > 0 {
+		// A payload from another function's source fails as a whole, not
+		// record by record: it was delivered to the wrong Lambda.
+		if _, err := h.router.route(routedAs(evs[0], function)); err != nil {
+			return nil, h.unit.misrouted(err)
+		}
+	}
 	deliver := func(ctx context.Context, e core.Event) error { return h.deliver(ctx, e, routedAs(e, function)) }
 	failures := core.ProcessBatch(ctx, core.HandlerFunc(deliver), evs, &core.BatchOptions{Ordered: h.ordered(s, evs)})
 	h.logFailures(ctx, evs, failures)
@@ -59,7 +66,7 @@ func (h *Handler) handleEvents(ctx context.Context, p *payload, s shape) ([]byte
 func (h *Handler) deliver(ctx context.Context, e, key core.Event) error {
 	fns, err := h.router.route(key)
 	if err != nil {
-		return err
+		return h.unit.misrouted(err)
 	}
 	for _, fn := range fns {
 		if err := fn.Handler.HandleEvent(ctx, e); err != nil {

@@ -34,6 +34,12 @@ type Options struct {
 	// CloseTimeout bounds the app's close hooks once Run's context ends;
 	// default 500ms, since Lambda sends SIGKILL about 500 ms after SIGTERM.
 	CloseTimeout time.Duration
+	// Unit is the deployment unit the Handler serves (core.UnitName):
+	// the app's name for its HTTP routes alone, "<app>-<function>" for one
+	// event function alone; any other payload is refused with an error.
+	// Default $POLYFN_UNIT (core.UnitEnv), which polyfn build sets on each
+	// Lambda; empty for every unit: the routes and all event functions.
+	Unit string
 }
 
 const (
@@ -49,13 +55,15 @@ type Handler struct {
 	log      *slog.Logger
 	margin   time.Duration
 	function string
+	unit     unit
 }
 
 var _ lambda.Handler = (*Handler)(nil)
 
 // New returns the Handler of apps, which must be exactly one app: Lambda
 // runs one app per function. It has no side effects; the caller runs the
-// app's init hooks before the Handler serves an invocation.
+// app's init hooks before the Handler serves an invocation. It fails when
+// Options.Unit names no unit of the app, listing those there are.
 func New(apps []*core.App, opts *Options) (*Handler, error) {
 	app, err := oneApp(apps)
 	if err != nil {
@@ -64,6 +72,13 @@ func New(apps []*core.App, opts *Options) (*Handler, error) {
 	var o Options
 	if opts != nil {
 		o = *opts
+	}
+	if o.Unit == "" {
+		o.Unit = os.Getenv(core.UnitEnv)
+	}
+	u, err := unitOf(app, o.Unit)
+	if err != nil {
+		return nil, err
 	}
 	if o.Env == nil {
 		o.Env = os.Getenv
@@ -81,9 +96,14 @@ func New(apps []*core.App, opts *Options) (*Handler, error) {
 	if function == "" {
 		function = app.Name()
 	}
+	r := newRouter(u.functions(app), o.Env)
+	if u.function != nil {
+		// One function's unit takes its own schedule's events only.
+		r.nameTimers()
+	}
 	return &Handler{
-		http: app.HTTPHandler(), router: newRouter(app.EventFuncs(), o.Env), log: o.Logger,
-		margin: o.ReplyMargin, function: function,
+		http: app.HTTPHandler(), router: r, log: o.Logger,
+		margin: o.ReplyMargin, function: function, unit: u,
 	}, nil
 }
 
@@ -93,11 +113,15 @@ func New(apps []*core.App, opts *Options) (*Handler, error) {
 // shape, and an event batch that fails as a whole, return an error: the
 // runtime reports it to Lambda as the invocation's function error.
 func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	start := time.Now()
 	p, s, err := probe(payload)
 	if err != nil {
 		return nil, h.functionError(err)
 	}
-	ctx, cancel := h.invocation(ctx, payload)
+	if err := h.unit.refuse(s); err != nil {
+		return nil, h.functionError(err)
+	}
+	ctx, cancel := h.invocation(ctx, payload, start, s)
 	defer cancel()
 	var reply []byte
 	if s.isHTTP() {
@@ -112,10 +136,13 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 }
 
 // invocation returns the context of one invocation: its metadata
-// (core.InvocationFrom), the raw payload (RawEvent, As) and a deadline
-// ReplyMargin before Lambda's.
-func (h *Handler) invocation(ctx context.Context, payload []byte) (context.Context, context.CancelFunc) {
+// (core.InvocationFrom), the raw payload (RawEvent, As) and its deadline:
+// ReplyMargin before Lambda's, or the unit's declared timeout after start
+// when that is earlier (for every unit, the routes' timeout bounds an HTTP
+// payload; an event keeps Lambda's, which is the one function's).
+func (h *Handler) invocation(ctx context.Context, payload []byte, start time.Time, s shape) (context.Context, context.CancelFunc) {
 	inv := h.invocationOf(ctx)
+	h.bound(inv, start, s)
 	inv.ColdStart = core.ColdStart()
 	ctx = context.WithValue(ctx, rawKey{}, payload)
 	return core.WithInvocation(telemetry.WithInvocationLog(ctx), inv)
@@ -132,6 +159,15 @@ func (h *Handler) invocationOf(ctx context.Context) *core.Invocation {
 		inv.Deadline = d.Add(-h.margin)
 	}
 	return inv
+}
+
+// bound sets the invocation's deadline to the unit's declared timeout
+// after start when that is earlier than Lambda's less the margin (see
+// invocation).
+func (h *Handler) bound(inv *core.Invocation, start time.Time, s shape) {
+	if h.unit.name != "" || s.isHTTP() {
+		inv.Deadline = h.unit.sizing.Deadline(start, inv.Deadline)
+	}
 }
 
 // traceKey is the context key under which aws-lambda-go stores the

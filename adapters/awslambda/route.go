@@ -48,6 +48,18 @@ func newRouter(fns []core.EventFunc, env core.Env) router {
 	return r
 }
 
+// nameTimers makes each timer function receive the events of its own
+// schedule only, as a function with a URL receives its source's only: a
+// unit that runs one function refuses another's schedule rather than
+// taking it as the one timer there is.
+func (r *router) nameTimers() {
+	for i, b := range r.bindings {
+		if _, ok := b.fn.Trigger.(core.TimerTrigger); ok {
+			r.bindings[i].named = true
+		}
+	}
+}
+
 func (b *binding) addURL(raw string) {
 	if k := sourceOfURL(raw); k != "" {
 		b.sources = append(b.sources, k)

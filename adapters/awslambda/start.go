@@ -73,6 +73,13 @@ func oneApp(apps []*core.App) (*core.App, error) {
 }
 
 func initialize(ctx context.Context, app *core.App, api string, o Options) (*Handler, error) {
+	// A unit that is not the app's fails before anything is opened.
+	if o.Unit == "" {
+		o.Unit = os.Getenv(core.UnitEnv)
+	}
+	if _, err := unitOf(app, o.Unit); err != nil {
+		return nil, err
+	}
 	env, err := core.ResolveEnv(app, nil, nil)
 	if err != nil {
 		return nil, err
