@@ -59,6 +59,10 @@ const (
 var (
 	blobReaderRole  = deploy.AzureRole{System: "rbac", Name: "Storage Blob Data Reader", ID: "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1", Scope: deploy.AzureContainer}
 	queueSenderRole = deploy.AzureRole{System: "rbac", Name: "Storage Queue Data Message Sender", ID: "c6a89b2d-59bc-44d0-9896-0f6e12d7b80a", Scope: deploy.AzureQueue}
+	// The blob trigger keeps its poison queue (webjobs-blobtrigger-poison)
+	// in the storage account of its connection
+	// (https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-blob-trigger#identity-based-connections).
+	queueContributorRole = deploy.AzureRole{System: "rbac", Name: "Storage Queue Data Contributor", ID: "974c5e8b-45b9-4653-ba55-5f855dd0fb88", Scope: "account"}
 )
 
 // variable is one resource variable of the plan as the template gives it.
@@ -594,6 +598,7 @@ func (r *renderer) settings(storageID, insightsID string) []appSetting {
 		case t.Object != nil && !slices.Contains(t.Object.Events, core.KindObjectDeleted):
 			s[nameSetting(t.Object.Bucket)] = expr(r.vars[t.Object.Bucket].name)
 			s[blobConnection+"__blobServiceUri"] = expr(call("format", lit("https://{0}.blob.{1}"), param(dataStorageParam), "environment().suffixes.storage"))
+			s[blobConnection+"__queueServiceUri"] = expr(call("format", lit("https://{0}.queue.{1}"), param(dataStorageParam), "environment().suffixes.storage"))
 		case t.Change != nil:
 			r.declare(databaseParam, "string", "the database of the app's collections", r.opts.Name)
 			r.declare(cosmosConnectionParam, "securestring", "the connection string of the Cosmos DB account whose change feed the change triggers read", nil)

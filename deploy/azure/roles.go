@@ -20,9 +20,11 @@ type assignment struct {
 // those the Functions host needs for a trigger: the Storage Queue Data
 // Message Sender on a queue trigger's poison queue, where the host moves
 // a message after its last delivery
-// (https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-queue-trigger#poison-messages),
-// and the Storage Blob Data Reader on a blob trigger's container when the
-// unit's own grant does not read it. One identity holds the roles of all
+// (https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-queue-trigger#poison-messages);
+// for a blob trigger, the Storage Blob Data Reader on its container when
+// the unit's own grant does not read it, and the Storage Queue Data
+// Contributor on the container's storage account, where the trigger keeps
+// its poison queue. One identity holds the roles of all
 // the units: a role two units need is assigned once.
 func (r *renderer) roles() error {
 	var as []*assignment
@@ -67,6 +69,8 @@ func (r *renderer) roles() error {
 			if !reads {
 				add(env, blobReaderRole, r.vars[env].scopes[deploy.AzureContainer], "", "the blob trigger of "+u.Name+" lists and reads the container")
 			}
+			add(env, queueContributorRole, scope{path: scopePath("Microsoft.Storage/storageAccounts", param(dataStorageParam))}, "",
+				"the blob trigger of "+u.Name+" keeps its poison queue in the container's storage account")
 		case t.Message != nil && r.scheme(u.Queue.Subscription, core.KindSubscription) == deploy.AzureQueueScheme:
 			poison := lit(derivedName(u.Queue.Subscription) + "-poison")
 			segs := []string{templateVar("storageAccount"), lit("default"), poison}
