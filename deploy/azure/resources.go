@@ -243,6 +243,9 @@ func (r *renderer) variable(res deploy.Resource) (*variable, error) {
 			// No gocloud driver opens a Storage queue: the variable holds
 			// the queue's name, for the function to log or compare.
 			v.value = expr(v.name)
+			if trig != nil {
+				v.value = n
+			}
 			v.scopes[deploy.AzureQueue] = s
 		default:
 			return nil, fmt.Errorf("a subscription is azuresb or %s on Azure, not %s", deploy.AzureQueueScheme, v.scheme)
