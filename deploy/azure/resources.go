@@ -357,7 +357,11 @@ func (r *renderer) template() error {
 		return err
 	}
 	for _, e := range entities {
-		t.Resources = append(t.Resources, Resource{Type: e.typ, APIVersion: apiOf(e.typ), Name: name(e.segs...), DependsOn: e.deps, Properties: e.props})
+		api := apiServiceBus
+		if strings.HasPrefix(e.typ, "Microsoft.Storage/") {
+			api = apiStorage
+		}
+		t.Resources = append(t.Resources, Resource{Type: e.typ, APIVersion: api, Name: name(e.segs...), DependsOn: e.deps, Properties: e.props})
 	}
 	t.Resources = append(t.Resources,
 		Resource{
@@ -418,16 +422,6 @@ func (r *renderer) template() error {
 
 func principalID() string {
 	return call("reference", siteID(), lit(apiWeb), lit("full")) + ".identity.principalId"
-}
-
-func apiOf(typ string) string {
-	switch {
-	case strings.HasPrefix(typ, "Microsoft.ServiceBus/"):
-		return apiServiceBus
-	case strings.HasPrefix(typ, "Microsoft.Storage/"):
-		return apiStorage
-	}
-	panic("azure: no API version for " + typ) // a programmer's error: every type the renderer writes is listed
 }
 
 // entities are the Service Bus entities and Storage queues of the message
