@@ -119,12 +119,12 @@ func (r *renderer) alarms(u deploy.Unit, fid string) error {
 	throttles := base(fmt.Sprintf("%d or more throttled invocations in %s", a.Throttles, in))
 	throttles.Namespace, throttles.MetricName, throttles.Dimensions = "AWS/Lambda", "Throttles", fn
 	throttles.Statistic, throttles.Period = "Sum", period
-	throttles.Threshold, throttles.ComparisonOperator = float64(a.Throttles), "GreaterThanOrEqualToThreshold"
+	throttles.Threshold, throttles.ComparisonOperator = int64(a.Throttles), "GreaterThanOrEqualToThreshold"
 
 	duration := base(fmt.Sprintf("p99 duration above %v in %s", time.Duration(a.P99Millis)*time.Millisecond, in))
 	duration.Namespace, duration.MetricName, duration.Dimensions = "AWS/Lambda", "Duration", fn
 	duration.ExtendedStatistic, duration.Period = "p99", period
-	duration.Threshold, duration.ComparisonOperator = float64(a.P99Millis), "GreaterThanThreshold"
+	duration.Threshold, duration.ComparisonOperator = a.P99Millis, "GreaterThanThreshold"
 
 	alarms := map[string]Alarm{id + "ErrorRateAlarm": errorRate, id + "ThrottlesAlarm": throttles, id + "DurationAlarm": duration}
 	if u.Kind == deploy.HTTPUnit {

@@ -188,7 +188,7 @@ type Alarm struct {
 	Metrics            []MetricDataQuery `json:"Metrics,omitempty"`
 	EvaluationPeriods  int               `json:"EvaluationPeriods"`
 	DatapointsToAlarm  int               `json:"DatapointsToAlarm"`
-	Threshold          float64           `json:"Threshold"`
+	Threshold          int64             `json:"Threshold"`
 	ComparisonOperator string            `json:"ComparisonOperator"`
 	TreatMissingData   string            `json:"TreatMissingData"`
 	AlarmActions       []any             `json:"AlarmActions,omitempty"`
