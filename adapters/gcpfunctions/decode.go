@@ -22,21 +22,22 @@ import (
 // event, none when the trigger's filter declines it, or the decoding error;
 // the entry point then answers 200. A request the framework or the
 // CloudEvents SDK refuses before decoding never reaches decoded: the
-// framework answers it with an error status.
-func RegisterDecoder(name string, t core.Trigger, decoded func(*core.Delivery, error)) error {
+// framework answers it with an error status. Each delivery's invocation
+// carries the deadline of a unit sized sz, as Register's would.
+func RegisterDecoder(name string, t core.Trigger, sz core.Sizing, decoded func(*core.Delivery, error)) error {
 	if decoded == nil {
 		return errors.New("gcpfunctions: RegisterDecoder needs a function to take the deliveries")
 	}
 	r := &Registration{decoded: decoded}
 	var ep entryPoint
 	if t == nil {
-		ep = entryPoint{name: name, http: r.httpFunction(name, http.HandlerFunc(func(_ http.ResponseWriter, req *http.Request) {
+		ep = entryPoint{name: name, http: r.httpFunction(name, sz, http.HandlerFunc(func(_ http.ResponseWriter, req *http.Request) {
 			inv, _ := core.InvocationFrom(req.Context())
 			decoded(&core.Delivery{Invocation: *inv, Request: req}, nil)
 		}))}
 	} else {
 		var err error
-		if ep, err = r.eventEntryPoint(core.EventFunc{Name: name, Trigger: t}); err != nil {
+		if ep, err = r.eventEntryPoint(core.EventFunc{Name: name, Trigger: t, Sizing: &sz}); err != nil {
 			return err
 		}
 	}

@@ -25,6 +25,9 @@
 //
 // Each invocation's core.Invocation carries the execution id
 // (Function-Execution-Id) or the CloudEvent id, the trace from traceparent
-// or X-Cloud-Trace-Context, and the deadline the framework sets when
-// CLOUD_RUN_TIMEOUT_SECONDS is set.
+// or X-Cloud-Trace-Context, and the deadline of the invocation's own unit:
+// its declared timeout (core.App.Size for the HTTP function,
+// core.App.SizeFunc for an event function; 30 s by default), or Cloud Run's
+// request timeout when that is earlier, which the framework puts on the
+// request's context when CLOUD_RUN_TIMEOUT_SECONDS is set.
 package gcpfunctions

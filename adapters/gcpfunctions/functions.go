@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+	"time"
 
 	"github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -23,16 +24,17 @@ type entryPoint struct {
 	cloudEvent func(context.Context, event.Event) error
 }
 
-// httpFunction serves an app's routes. The framework passes the request as
-// it arrived: repeated headers and query keys, and the body, are untouched.
-func (r *Registration) httpFunction(name string, h http.Handler) http.HandlerFunc {
+// httpFunction serves an app's routes, a unit sized sz. The framework
+// passes the request as it arrived: repeated headers and query keys, and
+// the body, are untouched.
+func (r *Registration) httpFunction(name string, sz core.Sizing, h http.Handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, req *http.Request) {
 		if !r.gate.enter() {
 			core.WriteError(w, req, core.Errorf(core.Unavailable, "gcpfunctions: shutting down"))
 			return
 		}
 		defer r.gate.leave()
-		ctx, cancel := core.WithInvocation(telemetry.WithInvocationLog(withRequest(req.Context(), req)), httpInvocation(req, name))
+		ctx, cancel := core.WithInvocation(telemetry.WithInvocationLog(withRequest(req.Context(), req)), httpInvocation(req, name, sz))
 		defer cancel()
 		h.ServeHTTP(w, req.WithContext(ctx))
 	}
@@ -43,7 +45,7 @@ func (r *Registration) httpFunction(name string, h http.Handler) http.HandlerFun
 // events and Pub/Sub push requests, which the framework converts first.
 func (r *Registration) cloudEventFunction(fn core.EventFunc) func(context.Context, event.Event) error {
 	return func(ctx context.Context, ce event.Event) error {
-		status, reason, _ := r.deliver(ctx, fn, cloudEventInvocation(ctx, &ce, fn.Name), ce.Type(),
+		status, reason, _ := r.deliver(ctx, fn, cloudEventInvocation(ctx, &ce, fn.Name, fn.DeclaredSizing()), ce.Type(),
 			func() (core.Event, error) { return toNeutral(&ce, fn.Trigger, fn.Name) })
 		if status == http.StatusOK {
 			return nil
@@ -71,7 +73,7 @@ func (r *Registration) timerFunction(fn core.EventFunc) (http.HandlerFunc, error
 			ceHandler.ServeHTTP(w, req)
 			return
 		}
-		status, reason, err := r.deliver(req.Context(), fn, httpInvocation(req, fn.Name), schedulerType,
+		status, reason, err := r.deliver(req.Context(), fn, httpInvocation(req, fn.Name, fn.DeclaredSizing()), schedulerType,
 			func() (core.Event, error) { return timerFromRequest(w, req) })
 		if status != http.StatusOK {
 			core.WriteProblem(w, schedulerProblem(status, core.CodeOf(err), reason, req.URL.Path))
@@ -120,11 +122,10 @@ func (r *Registration) deliver(ctx context.Context, fn core.EventFunc, inv *core
 	return status, reason, err
 }
 
-// httpInvocation is the invocation metadata of an HTTP request: the
-// execution id from Function-Execution-Id or the framework, the trace from
-// the headers, and the deadline the framework set from
-// CLOUD_RUN_TIMEOUT_SECONDS.
-func httpInvocation(r *http.Request, function string) *core.Invocation {
+// httpInvocation is the invocation metadata of an HTTP request to a unit
+// sized sz: the execution id from Function-Execution-Id or the framework,
+// the trace from the headers, and the deadline (see unitDeadline).
+func httpInvocation(r *http.Request, function string, sz core.Sizing) *core.Invocation {
 	inv := &core.Invocation{
 		ID:        first(r.Header.Get("Function-Execution-Id"), funcframework.ExecutionIDFromContext(r.Context())),
 		Cloud:     core.CloudGCP,
@@ -135,20 +136,31 @@ func httpInvocation(r *http.Request, function string) *core.Invocation {
 	if inv.ID == "" { // served outside the framework
 		inv.ID = newID()
 	}
-	inv.Deadline, _ = r.Context().Deadline()
+	inv.Deadline = unitDeadline(r.Context(), sz)
 	return inv
 }
 
-// cloudEventInvocation is the invocation metadata of a CloudEvent: its id,
-// the trace from its traceparent extension (the framework does not show an
-// event function the request's headers), and the context's deadline.
-func cloudEventInvocation(ctx context.Context, ce *event.Event, function string) *core.Invocation {
+// cloudEventInvocation is the invocation metadata of a CloudEvent for an
+// event function sized sz: its id, the trace from its traceparent extension
+// (the framework does not show an event function the request's headers),
+// and the deadline (see unitDeadline).
+func cloudEventInvocation(ctx context.Context, ce *event.Event, function string, sz core.Sizing) *core.Invocation {
 	inv := &core.Invocation{ID: ce.ID(), Cloud: core.CloudGCP, Function: function, ColdStart: core.ColdStart()}
 	if tp, ok := ce.Extensions()["traceparent"].(string); ok {
 		inv.Trace, _ = core.ParseTraceparent(tp)
 	}
-	inv.Deadline, _ = ctx.Deadline()
+	inv.Deadline = unitDeadline(ctx, sz)
 	return inv
+}
+
+// unitDeadline is the deadline of an invocation of a unit sized sz that
+// starts now: its declared timeout, or Cloud Run's request timeout when
+// that is earlier. Cloud Run sends no deadline with a request; the
+// framework puts CLOUD_RUN_TIMEOUT_SECONDS, when it is set, on the
+// request's context, which is where this reads it.
+func unitDeadline(ctx context.Context, sz core.Sizing) time.Time {
+	platform, _ := ctx.Deadline()
+	return sz.Deadline(time.Now(), platform)
 }
 
 func newID() string {

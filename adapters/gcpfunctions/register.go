@@ -212,7 +212,7 @@ func (r *Registration) build() error {
 	}
 	for _, a := range r.apps {
 		if len(a.Routes()) > 0 {
-			if err := add(entryPoint{name: a.Name(), http: r.httpFunction(a.Name(), a.HTTPHandler())}); err != nil {
+			if err := add(entryPoint{name: a.Name(), http: r.httpFunction(a.Name(), a.Sizing(), a.HTTPHandler())}); err != nil {
 				return err
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/polyfn/polyfn/core"
 )
@@ -23,7 +24,7 @@ func init() {
 
 const inspectUsage = `Usage: polyfn inspect --cloud aws|gcp|azure [--transport lambda|http|custom-handler]
          --trigger http|object|message|change|timer [--method M] [--url PATH?QUERY]
-         [--header 'Name: value']... [--route PATTERN] [FILE|-]
+         [--header 'Name: value']... [--route PATTERN] [--timeout D] [FILE|-]
 
 FILE (default -, standard input) is the body the function process receives:
   aws    (--transport lambda)  the Lambda event; --header gives the Runtime API's
@@ -38,6 +39,9 @@ FILE (default -, standard input) is the body the function process receives:
          (--transport http)    a request the host forwards or proxies (/api/…)
 It runs the adapters' own decoding and prints one JSON object (docs/events.md).
 --route, an HTTP route pattern of the app ("GET /users/{id}"), fills route_params.
+--timeout is the function's declared timeout (app.Size for the HTTP routes,
+app.SizeFunc for an event function; default 30s): the deadline shown is the
+invocation's, the earlier of it and the platform's.
 
 `
 
@@ -56,6 +60,11 @@ type inspectInput struct {
 	url       string // "" when not given
 	header    http.Header
 	body      []byte
+	// sizing is the unit's declared sizing (--timeout).
+	sizing core.Sizing
+	// start is when the inspection began: a deadline that runs from the
+	// invocation's start is shown as its length from here.
+	start time.Time
 }
 
 // inspectors decode an input with one cloud's adapter.
@@ -81,6 +90,7 @@ func inspect(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	method := fs.String("method", "", "the HTTP `method` of the request (default POST)")
 	target := fs.String("url", "", "the request's `path` and query (default /; azure custom-handler: /<FunctionName>)")
 	route := fs.String("route", "", "an HTTP route `pattern` of the app, whose wildcards fill route_params")
+	timeout := fs.Duration("timeout", 0, "the function's declared `timeout`, whole seconds (default 30s)")
 	var headers headerList
 	fs.Var(&headers, "header", "a request `header` 'Name: value'; repeat for more")
 	if err := parseFlags(fs, args, 1); err != nil {
@@ -106,16 +116,22 @@ func inspect(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintln(stderr, "polyfn inspect: --route is for --trigger http")
 		return errUsage
 	}
+	sizing := core.Sizing{Timeout: *timeout}
+	if err := sizing.Validate(); err != nil {
+		fmt.Fprintf(stderr, "polyfn inspect: --timeout %v: %v\n", *timeout, err)
+		return errUsage
+	}
 	body, err := readInput(fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	in := inspectInput{transport: *transport, trigger: *trigger, method: *method, url: *target, header: http.Header(headers), body: body}
+	in := inspectInput{transport: *transport, trigger: *trigger, method: *method, url: *target, header: http.Header(headers), body: body,
+		sizing: sizing, start: time.Now()}
 	d, err := inspector(ctx, in)
 	if err != nil {
 		return err
 	}
-	out, err := encodeDelivery(d, *trigger, *route)
+	out, err := encodeDelivery(d, in, *route)
 	if err != nil {
 		return err
 	}

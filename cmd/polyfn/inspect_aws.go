@@ -18,7 +18,9 @@ func inspectAWS(ctx context.Context, in inspectInput) (*core.Delivery, error) {
 	if in.method != "" || in.url != "" {
 		return nil, errors.New("--method and --url do not apply to a Lambda event, which carries any request in the payload")
 	}
-	h, err := awslambda.New([]*core.App{core.NewApp("inspect")}, &awslambda.Options{
+	app := core.NewApp("inspect")
+	app.Size(in.sizing)
+	h, err := awslambda.New([]*core.App{app}, &awslambda.Options{
 		Env:         func(string) string { return "" },
 		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 		ReplyMargin: -1, // the deadline as Lambda gives it

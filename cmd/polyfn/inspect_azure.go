@@ -27,6 +27,7 @@ func inspectAzure(ctx context.Context, in inspectInput) (*core.Delivery, error) 
 	app := core.NewApp("inspect")
 	if in.trigger == "http" {
 		app.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {})
+		app.Size(in.sizing)
 	}
 	if in.transport == "custom-handler" {
 		if in.header.Get("X-Azure-Functions-Invocationid") == "" {
@@ -51,6 +52,7 @@ func inspectAzure(ctx context.Context, in inspectInput) (*core.Delivery, error) 
 				return nil, fmt.Errorf("--url: function name %q: polyfn's functions are named with lower-case letters, digits and hyphens, starting with a letter", name)
 			}
 			app.On(name, triggerOf(in.trigger), core.HandlerFunc(func(context.Context, core.Event) error { return nil }))
+			app.SizeFunc(name, in.sizing)
 		}
 		target = "/" + name
 		if query != "" {

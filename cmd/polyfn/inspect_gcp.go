@@ -31,7 +31,7 @@ func inspectGCP(ctx context.Context, in inspectInput) (*core.Delivery, error) {
 	}
 	gcpInspect.Lock()
 	defer gcpInspect.Unlock()
-	base, err := gcpDecoderURL(in.trigger)
+	base, err := gcpDecoderURL(in.trigger, in.sizing)
 	if err != nil {
 		return nil, err
 	}
@@ -77,11 +77,11 @@ var gcpClient = &http.Client{
 }
 
 // gcpInspect holds the framework servers of this process, one per trigger
-// (the framework serves one target at "/" per server), and the delivery of
-// the request in flight: inspections are one at a time.
+// and timeout (the framework serves one target at "/" per server), and the
+// delivery of the request in flight: inspections are one at a time.
 var gcpInspect struct {
 	sync.Mutex
-	servers map[string]string // base URL by trigger
+	servers map[string]string // base URL by entry-point name
 	got     chan gcpDecoded
 }
 
@@ -91,25 +91,25 @@ type gcpDecoded struct {
 }
 
 // gcpDecoderURL returns the base URL of the framework server of the
-// decoding entry point for trigger, starting it the first time. The caller
-// holds gcpInspect's lock.
-func gcpDecoderURL(trigger string) (string, error) {
-	if base, ok := gcpInspect.servers[trigger]; ok {
+// decoding entry point for trigger, of a unit sized sz, starting it the
+// first time. The caller holds gcpInspect's lock.
+func gcpDecoderURL(trigger string, sz core.Sizing) (string, error) {
+	name := fmt.Sprintf("polyfn-inspect-%s-%ds", trigger, int(sz.Timeout/time.Second))
+	if base, ok := gcpInspect.servers[name]; ok {
 		return base, nil
 	}
 	if gcpInspect.servers == nil {
 		gcpInspect.servers = map[string]string{}
 		gcpInspect.got = make(chan gcpDecoded, 1)
 	}
-	name := "polyfn-inspect-" + trigger
-	if err := gcpfunctions.RegisterDecoder(name, triggerOf(trigger), gcpDelivered); err != nil {
+	if err := gcpfunctions.RegisterDecoder(name, triggerOf(trigger), sz, gcpDelivered); err != nil {
 		return "", err
 	}
 	base, err := startFramework(name)
 	if err != nil {
 		return "", err
 	}
-	gcpInspect.servers[trigger] = base
+	gcpInspect.servers[name] = base
 	return base, nil
 }
 

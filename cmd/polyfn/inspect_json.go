@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,9 +38,31 @@ type inspection struct {
 	Timer        *timerJSON    `json:"timer"`
 }
 
+// deadlineJSON is when the invocation's context ends. A deadline that the
+// payload fixes (Lambda-Runtime-Deadline-Ms) is shown as that time,
+// unix_ms; one that runs from the invocation's start (a unit's declared
+// timeout, Cloud Run's request timeout, Azure's functionTimeout) as its
+// length, timeout_ms, in whole seconds as every timeout is, which does not
+// depend on when inspect ran.
 type deadlineJSON struct {
-	Present bool   `json:"present"`
-	UnixMS  *int64 `json:"unix_ms"`
+	Present   bool   `json:"present"`
+	UnixMS    *int64 `json:"unix_ms"`
+	TimeoutMS *int64 `json:"timeout_ms"`
+}
+
+// deadlineOf is the JSON form of an invocation's deadline; in is the
+// inspection, whose Lambda-Runtime-Deadline-Ms header, if any, is the
+// deadline the payload fixes.
+func deadlineOf(deadline time.Time, in inspectInput) deadlineJSON {
+	if deadline.IsZero() {
+		return deadlineJSON{}
+	}
+	ms := deadline.UnixMilli()
+	if sent := in.header.Get(awslambda.HeaderDeadline); sent != "" && sent == strconv.FormatInt(ms, 10) {
+		return deadlineJSON{Present: true, UnixMS: &ms}
+	}
+	timeout := deadline.Sub(in.start).Round(time.Second).Milliseconds()
+	return deadlineJSON{Present: true, TimeoutMS: &timeout}
 }
 
 type traceJSON struct {
@@ -152,22 +175,18 @@ var invocationKind = map[core.Kind]string{
 // message group: SQS FIFO's MessageGroupId, a Service Bus session.
 var groupedNativeTypes = map[string]bool{"aws:sqs": true, "serviceBusTrigger": true}
 
-// encodeDelivery renders d in the JSON form. trigger is the --trigger the
-// delivery must suit; route, if any, the app's route pattern whose
-// wildcards give route_params.
-func encodeDelivery(d *core.Delivery, trigger, route string) (*inspection, error) {
-	inv := d.Invocation
+// encodeDelivery renders d, the delivery of inspection in, in the JSON
+// form. in.trigger is the --trigger the delivery must suit; route, if any,
+// the app's route pattern whose wildcards give route_params.
+func encodeDelivery(d *core.Delivery, in inspectInput, route string) (*inspection, error) {
+	inv, trigger := d.Invocation, in.trigger
 	out := &inspection{
 		InvocationID: str(inv.ID),
-		Deadline:     deadlineJSON{Present: !inv.Deadline.IsZero()},
+		Deadline:     deadlineOf(inv.Deadline, in),
 		Trace:        traceOf(inv.Trace),
 		Objects:      []objectJSON{},
 		Messages:     []messageJSON{},
 		Changes:      []changeJSON{},
-	}
-	if out.Deadline.Present {
-		ms := inv.Deadline.UnixMilli()
-		out.Deadline.UnixMS = &ms
 	}
 	if d.Request != nil {
 		if trigger != "http" {

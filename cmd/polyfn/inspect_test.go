@@ -338,6 +338,8 @@ func TestInspectMalformed(t *testing.T) {
 		{"usage: no cloud", []string{"--trigger", "http"}, "", 2, "--cloud must be"},
 		{"usage: transport of another cloud", []string{"--cloud", "gcp", "--transport", "lambda", "--trigger", "http"}, "", 2, "--transport for gcp"},
 		{"usage: unknown trigger", []string{"--cloud", "aws", "--trigger", "queue"}, "", 2, "--trigger must be"},
+		{"usage: timeout not whole seconds", []string{"--cloud", "gcp", "--trigger", "http", "--timeout", "1500ms"}, "", 2, "--timeout 1.5s"},
+		{"usage: timeout above 15 minutes", []string{"--cloud", "gcp", "--trigger", "http", "--timeout", "1h"}, "", 2, "at most 15m0s"},
 		{"missing file", aws("http"), filepath.Join(dir, "absent.json"), 1, "no such file"},
 	}
 	for _, tt := range tests {
@@ -353,29 +355,54 @@ func TestInspectMalformed(t *testing.T) {
 	}
 }
 
-// TestInspectGCPDeadline: under the framework, CLOUD_RUN_TIMEOUT_SECONDS
-// gives each invocation a deadline.
+// TestInspectGCPDeadline: under the framework, an invocation's deadline is
+// its unit's declared timeout (--timeout; 30 s by default, as the goldens
+// show), or Cloud Run's request timeout (CLOUD_RUN_TIMEOUT_SECONDS) when
+// that is earlier, for an event function and an HTTP function alike.
 func TestInspectGCPDeadline(t *testing.T) {
-	args := gcp("message", binaryCE("google.cloud.pubsub.topic.v1.messagePublished", topicSource, "", "d-1", "application/json")...)
-	args = append(args, gcpData+"pubsub/full.json")
-	t.Setenv("CLOUD_RUN_TIMEOUT_SECONDS", "60")
-	var stdout, stderr bytes.Buffer
-	before := time.Now()
-	if code := run(t.Context(), append([]string{"inspect"}, args...), &stdout, &stderr); code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr.String())
-	}
-	var got struct {
-		Deadline struct {
-			Present bool
-			UnixMS  int64 `json:"unix_ms"`
-		}
-	}
-	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
-		t.Fatal(err)
-	}
-	d := time.UnixMilli(got.Deadline.UnixMS)
-	if !got.Deadline.Present || d.Before(before.Add(59*time.Second)) || d.After(time.Now().Add(61*time.Second)) {
-		t.Errorf("deadline %+v, want present, a minute from now", got.Deadline)
+	message := flags(gcp("message", binaryCE("google.cloud.pubsub.topic.v1.messagePublished", topicSource, "", "d-1", "application/json")...))
+	httpFn := gcp("http", "--method", "GET", "--url", "/users/7")
+	for _, tt := range []struct {
+		name     string
+		args     []string
+		cloudRun string // CLOUD_RUN_TIMEOUT_SECONDS
+		file     string
+		want     int64 // timeout_ms
+	}{
+		{"event function, declared", flags(message, []string{"--timeout", "2m"}), "", gcpData + "pubsub/full.json", 120000},
+		{"event function, declared before Cloud Run's", flags(message, []string{"--timeout", "10s"}), "60", gcpData + "pubsub/full.json", 10000},
+		{"event function, Cloud Run's before the declared", flags(message, []string{"--timeout", "2m"}), "60", gcpData + "pubsub/full.json", 60000},
+		{"HTTP function, declared", flags(httpFn, []string{"--timeout", "5s"}), "", "", 5000},
+		{"HTTP function, Cloud Run's before the default", httpFn, "20", "", 20000},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			args := tt.args
+			if tt.file == "" {
+				old := stdin
+				stdin = strings.NewReader("")
+				t.Cleanup(func() { stdin = old })
+			} else {
+				args = append(args, tt.file)
+			}
+			t.Setenv("CLOUD_RUN_TIMEOUT_SECONDS", tt.cloudRun)
+			var stdout, stderr bytes.Buffer
+			if code := run(t.Context(), append([]string{"inspect"}, args...), &stdout, &stderr); code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr.String())
+			}
+			var got struct {
+				Deadline struct {
+					Present   bool
+					UnixMS    *int64 `json:"unix_ms"`
+					TimeoutMS *int64 `json:"timeout_ms"`
+				}
+			}
+			if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+				t.Fatal(err)
+			}
+			if d := got.Deadline; !d.Present || d.UnixMS != nil || d.TimeoutMS == nil || *d.TimeoutMS != tt.want {
+				t.Errorf("deadline %s, want present, timeout_ms %d", stdout.Bytes()[:min(stdout.Len(), 200)], tt.want)
+			}
+		})
 	}
 }
 
@@ -529,7 +556,7 @@ func FuzzInspect(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, choice uint8, payload []byte) {
-		in := inspectInput{transport: "lambda", trigger: triggers[int(choice)%len(triggers)], header: http.Header{}, body: payload}
+		in := inspectInput{transport: "lambda", trigger: triggers[int(choice)%len(triggers)], header: http.Header{}, body: payload, start: time.Now()}
 		inspector := inspectAWS
 		if int(choice)%(2*len(triggers)) >= len(triggers) {
 			in.transport, in.url, inspector = "custom-handler", "/fn", inspectAzure
@@ -539,7 +566,7 @@ func FuzzInspect(f *testing.F) {
 		if err != nil {
 			return
 		}
-		out, err := encodeDelivery(d, in.trigger, "")
+		out, err := encodeDelivery(d, in, "")
 		if err != nil {
 			return
 		}
