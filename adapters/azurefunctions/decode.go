@@ -64,5 +64,5 @@ func (h *Handler) routeDelivery(r *http.Request) (*core.Delivery, error) {
 	if !ok {
 		return nil, core.Errorf(core.NotFound, "azurefunctions: no route serves %s %s", r.Method, r.URL.Path)
 	}
-	return &core.Delivery{Invocation: *h.newInvocation(fn, routeDelivery(r)), Request: r}, nil
+	return &core.Delivery{Invocation: *h.newInvocation(h.functions[fn], routeDelivery(r)), Request: r}, nil
 }

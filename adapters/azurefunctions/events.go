@@ -117,7 +117,7 @@ func (h *Handler) decodeInvocation(ctx context.Context, fn function, body []byte
 	if err := json.Unmarshal(body, &in); err != nil {
 		return nil, nil, core.Errorf(core.InvalidArgument, "azurefunctions: malformed invocation request: %w", err)
 	}
-	inv := h.newInvocation(fn.name, d)
+	inv := h.newInvocation(fn, d)
 	batch, err := decodeEvents(fn.event, in, d.id)
 	if err != nil {
 		return inv, nil, err

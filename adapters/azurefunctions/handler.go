@@ -55,9 +55,12 @@ type Options struct {
 	// the app's routes see it. Empty means DefaultRoutePrefix; "/" means
 	// no prefix.
 	RoutePrefix string
-	// FunctionTimeout is host.json's functionTimeout: each invocation's
-	// context ends when it has passed, before the host gives up on the
-	// invocation. Zero means no deadline.
+	// FunctionTimeout is host.json's functionTimeout, the one limit of
+	// every function of the app: each invocation's context ends when its
+	// own function's declared timeout (core.App.Size for the HTTP routes,
+	// core.App.SizeFunc for an event function; 30 s by default) has
+	// passed, or this one when it is shorter, before the host gives up on
+	// the invocation. Zero means the host sets no limit.
 	FunctionTimeout time.Duration
 	// MaxRequestBytes bounds the body of a default-mode request; default 256 MiB.
 	MaxRequestBytes int64
@@ -98,6 +101,10 @@ type function struct {
 	name  string
 	http  bool           // an HTTP route, served through routes
 	event core.EventFunc // otherwise
+	// sizing is the function's declared sizing, whose timeout bounds each
+	// invocation: its app's (App.Size) for a route, its own (App.SizeFunc)
+	// for an event function.
+	sizing core.Sizing
 }
 
 // New returns the handler for apps. It fails when two apps declare the
@@ -137,7 +144,7 @@ func New(apps []*core.App, opts *Options) (*Handler, error) {
 			if _, dup := h.functions[f.Name]; dup {
 				return nil, fmt.Errorf("azurefunctions: two apps declare the event function %q", f.Name)
 			}
-			h.functions[f.Name] = function{name: f.Name, event: f}
+			h.functions[f.Name] = function{name: f.Name, event: f, sizing: f.DeclaredSizing()}
 			events = append(events, f.Name)
 		}
 	}
@@ -145,11 +152,11 @@ func New(apps []*core.App, opts *Options) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	for i, n := range names {
+		h.functions[n] = function{name: n, http: true, sizing: routeApps[i].Sizing()}
+	}
 	if h.routes, err = h.routeHandler(routes, routeApps, names); err != nil {
 		return nil, err
-	}
-	for _, n := range names {
-		h.functions[n] = function{name: n, http: true}
 	}
 	return h, nil
 }
@@ -176,7 +183,7 @@ func (h *Handler) routeHandler(routes []core.Route, apps []*core.App, names []st
 	m = routeMux{mux: http.NewServeMux(), functions: make(map[string]string, len(routes))}
 	unmatched := core.NewApp("azure-functions")
 	for i, r := range routes {
-		m.mux.Handle(r.Pattern, h.invoked(names[i], apps[i].HTTPHandler()))
+		m.mux.Handle(r.Pattern, h.invoked(h.functions[names[i]], apps[i].HTTPHandler()))
 		m.functions[r.Pattern] = names[i]
 		unmatched.Handle(r.Pattern, http.NotFoundHandler()) // never called: it only shapes the 404s and 405s
 	}
@@ -209,7 +216,7 @@ func (m routeMux) functionOf(r *http.Request) (string, bool) {
 }
 
 // invoked runs next in the invocation metadata of function fn.
-func (h *Handler) invoked(fn string, next http.Handler) http.Handler {
+func (h *Handler) invoked(fn function, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := h.invocation(r.Context(), fn, routeDelivery(r))
 		defer cancel()
@@ -238,17 +245,22 @@ type delivery struct {
 type deliveryKey struct{}
 
 // invocation returns the context of one invocation of fn, described by d.
-func (h *Handler) invocation(ctx context.Context, fn string, d delivery) (context.Context, context.CancelFunc) {
+func (h *Handler) invocation(ctx context.Context, fn function, d delivery) (context.Context, context.CancelFunc) {
 	return h.run(ctx, h.newInvocation(fn, d))
 }
 
 // newInvocation is the metadata of one invocation of fn, described by d:
-// its ID is empty when the host sent none.
-func (h *Handler) newInvocation(fn string, d delivery) *core.Invocation {
-	inv := &core.Invocation{ID: d.id, Cloud: core.CloudAzure, Function: fn, Trace: d.trace}
+// its ID is empty when the host sent none. Its deadline is fn's declared
+// timeout from now, or functionTimeout's when that is earlier: the host
+// sends no deadline, and one host.json bounds every function of the app.
+func (h *Handler) newInvocation(fn function, d delivery) *core.Invocation {
+	inv := &core.Invocation{ID: d.id, Cloud: core.CloudAzure, Function: fn.name, Trace: d.trace}
+	now := time.Now()
+	var host time.Time
 	if h.timeout > 0 {
-		inv.Deadline = time.Now().Add(h.timeout)
+		host = now.Add(h.timeout)
 	}
+	inv.Deadline = fn.sizing.Deadline(now, host)
 	return inv
 }
 

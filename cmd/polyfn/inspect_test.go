@@ -406,6 +406,34 @@ func TestInspectGCPDeadline(t *testing.T) {
 	}
 }
 
+// TestInspectAzureDeadline: on Azure, an invocation's deadline is its
+// function's declared timeout (--timeout), for an event function and an
+// HTTP function alike.
+func TestInspectAzureDeadline(t *testing.T) {
+	for _, tt := range []inspectCase{
+		{"event function", azure("message", "on-queue", "--timeout", "2m"), azureData + "queue-string.json"},
+		{"HTTP function", azure("http", "post-upload", "--timeout", "2m"), azureData + "http-octet.json"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := inspectRun(t, tt.args, tt.file)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			var got struct {
+				Deadline struct {
+					TimeoutMS *int64 `json:"timeout_ms"`
+				}
+			}
+			if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+				t.Fatal(err)
+			}
+			if d := got.Deadline.TimeoutMS; d == nil || *d != 120000 {
+				t.Errorf("deadline %v, want timeout_ms 120000", d)
+			}
+		})
+	}
+}
+
 // TestInspectStdin reads the payload from standard input with "-".
 func TestInspectStdin(t *testing.T) {
 	b, err := os.ReadFile(awsData + "sns.json")
