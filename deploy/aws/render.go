@@ -269,7 +269,8 @@ func (r *renderer) queue(u deploy.Unit) error {
 	if _, ok := r.bindings[q.Topic]; !ok {
 		topic := Topic{}
 		if q.Ordered {
-			topic.FifoTopic = true
+			// Publishers need give no deduplication id, as on the queue.
+			topic.FifoTopic, topic.ContentBasedDeduplication = true, true
 			topic.TopicName = sub("${AWS::StackName}-"+varID(q.Topic)+".fifo", nil)
 		}
 		if err := r.resource(tid, "the topic of "+q.Topic, "AWS::SNS::Topic", topic); err != nil {

@@ -1,6 +1,9 @@
 package aws
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -92,5 +95,57 @@ func TestSharedQueue(t *testing.T) {
 	}
 	if _, err := Render(p, testOptions); err == nil || !strings.Contains(err.Error(), "unit twice-b: JOBS_URL is another function's trigger too") {
 		t.Errorf("got %v", err)
+	}
+}
+
+// TestOrderedTopic: an ordered trigger fed by a topic gets a FIFO topic
+// and FIFO queues, named as FIFO names must be, and cfn-lint has nothing
+// to say about them.
+func TestOrderedTopic(t *testing.T) {
+	app := core.NewApp("ledger")
+	app.On("post", core.MessageTrigger{Subscription: "ENTRIES_URL", Topic: "ENTRIES_TOPIC_URL", Ordered: true, MaxDeliveries: 2}, core.HandlerFunc(nil))
+	p, err := deploy.NewPlan([]core.Manifest{app.Manifest()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := Render(p, testOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	topic := tmpl.Resources["EntriesTopic"].Properties.(Topic)
+	queue := tmpl.Resources["LedgerPostQueue"].Properties.(Queue)
+	dead := tmpl.Resources["LedgerPostDeadLetter"].Properties.(Queue)
+	if !topic.FifoTopic || !queue.FifoQueue || !dead.FifoQueue || queue.RedrivePolicy.MaxReceiveCount != 2 {
+		t.Errorf("topic %+v, queue %+v, dead letter %+v", topic, queue, dead)
+	}
+	for _, name := range []any{topic.TopicName, queue.QueueName, dead.QueueName} {
+		if s, _ := name.(Sub).Sub.(string); !strings.HasSuffix(s, ".fifo") {
+			t.Errorf("FIFO name %v does not end in .fifo", name)
+		}
+	}
+	b, err := tmpl.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lint(t, b)
+}
+
+// lint runs cfn-lint, informational checks included, on a template: it
+// must report nothing. Under CI=true a missing cfn-lint fails.
+func lint(t *testing.T, template []byte) {
+	t.Helper()
+	bin, err := exec.LookPath("cfn-lint")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("cfn-lint is not installed (pip install cfn-lint)")
+		}
+		t.Skip("cfn-lint is not installed (pip install cfn-lint)")
+	}
+	path := filepath.Join(t.TempDir(), "template.yaml")
+	if err := os.WriteFile(path, template, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(bin, "--include-checks", "I", "--", path).CombinedOutput(); err != nil || len(out) > 0 {
+		t.Errorf("cfn-lint: %v\n%s", err, out)
 	}
 }

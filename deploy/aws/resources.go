@@ -148,8 +148,9 @@ type QueuePolicy struct {
 
 // Topic is an AWS::SNS::Topic.
 type Topic struct {
-	TopicName any  `json:"TopicName,omitempty"`
-	FifoTopic bool `json:"FifoTopic,omitempty"`
+	TopicName                 any  `json:"TopicName,omitempty"`
+	FifoTopic                 bool `json:"FifoTopic,omitempty"`
+	ContentBasedDeduplication bool `json:"ContentBasedDeduplication,omitempty"`
 }
 
 // Subscription is an AWS::SNS::Subscription.
