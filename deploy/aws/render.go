@@ -645,12 +645,10 @@ func (r *renderer) events(u deploy.Unit, fn *Function) ([]Statement, error) {
 			FunctionResponseTypes:      []string{"ReportBatchItemFailures"},
 			DestinationConfig:          DestinationConfig{OnFailure: OnFailure{Destination: dest}},
 		}}
-		// What Lambda reads a stream with
-		// (https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html#events-dynamodb-permissions);
-		// ListStreams takes no resource.
-		st = append(st,
-			Statement{Effect: "Allow", Action: []string{"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"}, Resource: []any{ref(stream)}},
-			Statement{Effect: "Allow", Action: []string{"dynamodb:ListStreams"}, Resource: []any{"*"}})
+		// What Lambda reads a stream with, on the stream
+		// (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/iam-policy-example-lamda-process-dynamodb-streams.html).
+		st = append(st, Statement{Effect: "Allow", Resource: []any{ref(stream)},
+			Action: []string{"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}})
 		return st, nil
 	case t.Timer != nil:
 		if u.Schedule == nil {
