@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -10,58 +11,85 @@ import (
 	"github.com/polyfn/polyfn/core"
 )
 
-// TestGCPAlarmOutputs parses what the packager writes for each of
-// alarmCases and checks that every alarm names the function and carries
-// the thresholds.
+// gcpPolicy is the part of an alert policy file the tests read.
+type gcpPolicy struct {
+	DisplayName string
+	Combiner    string
+	Conditions  []struct {
+		DisplayName        string
+		ConditionThreshold struct {
+			Filter, DenominatorFilter, Comparison string
+			ThresholdValue                        float64
+			Aggregations                          []struct{ AlignmentPeriod, PerSeriesAligner string }
+		}
+	}
+}
+
+// TestGCPAlarmOutputs parses the alert policies the build writes for each
+// of alarmCases and checks that each names the unit's Cloud Run service,
+// carries its thresholds and is created by deploy.sh with the app's
+// channels.
 func TestGCPAlarmOutputs(t *testing.T) {
 	for _, tt := range alarmCases() {
 		t.Run(tt.m.App+"/gcp", func(t *testing.T) {
-			plan, err := planGCP([]core.Manifest{tt.m})
+			files, _, err := gcpFiles("./cmd/x", "x", []core.Manifest{tt.m}, launchCall{}, nil, goldenHost)
 			if err != nil {
 				t.Fatal(err)
 			}
-			files, err := plan.alertFiles()
-			if err != nil {
-				t.Fatal(err)
+			unit := tt.deployment
+			if !tt.hasRoutes {
+				unit = core.UnitName(tt.m.App, tt.deployment)
 			}
-			b, ok := files["alerts/"+tt.deployment+".json"]
-			if !ok || len(files) != 1 {
-				t.Fatalf("alert files %v, want alerts/%s.json", keys(files), tt.deployment)
-			}
-			var policy struct {
-				DisplayName string
-				Combiner    string
-				Conditions  []struct {
-					DisplayName        string
-					ConditionThreshold struct {
-						Filter         string
-						Comparison     string
-						ThresholdValue float64
-						Aggregations   []struct{ AlignmentPeriod, PerSeriesAligner string }
+			policy := func(what string) gcpPolicy {
+				name := "alerts/" + unit + "-" + what + ".json"
+				var p gcpPolicy
+				if err := json.Unmarshal(files[name], &p); err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				if !strings.Contains(string(files["deploy.sh"]), "--policy-from-file="+name) {
+					t.Errorf("deploy.sh does not create %s", name)
+				}
+				for _, c := range p.Conditions {
+					ct := c.ConditionThreshold
+					if !strings.Contains(ct.Filter, fmt.Sprintf(`resource.labels.service_name = %q`, unit)) {
+						t.Errorf("%s, condition %q: filter %s does not name the service", name, c.DisplayName, ct.Filter)
+					}
+					if ct.Comparison != "COMPARISON_GT" {
+						t.Errorf("%s, condition %q: %s", name, c.DisplayName, ct.Comparison)
+					}
+					if ct.Aggregations[0].AlignmentPeriod != fmt.Sprintf("%ds", int(tt.gcp.period.Seconds())) {
+						t.Errorf("%s, condition %q: alignment period %s", name, c.DisplayName, ct.Aggregations[0].AlignmentPeriod)
 					}
 				}
+				return p
 			}
-			if err := json.Unmarshal(b, &policy); err != nil {
-				t.Fatalf("alerts/%s.json: %v", tt.deployment, err)
+			errs := policy("errors")
+			if errs.Combiner != "AND" || len(errs.Conditions) != 2 {
+				t.Fatalf("errors policy %+v, want a count and a rate, both", errs)
 			}
-			if !strings.Contains(policy.DisplayName, tt.m.App) || policy.Combiner != "OR" || len(policy.Conditions) != 3 {
-				t.Fatalf("policy %+v", policy)
+			if got := errs.Conditions[0].ConditionThreshold.ThresholdValue; got != float64(tt.gcp.errors-1) {
+				t.Errorf("errors: count above %v, want above %d", got, tt.gcp.errors-1)
 			}
-			want := []float64{float64(tt.gcp.errors - 1), float64(tt.gcp.throttles - 1), float64(tt.gcp.p99.Milliseconds())}
-			for i, c := range policy.Conditions {
-				ct := c.ConditionThreshold
-				if !strings.Contains(ct.Filter, fmt.Sprintf(`resource.labels.service_name = %q`, tt.deployment)) {
-					t.Errorf("condition %q: filter %s does not name the service", c.DisplayName, ct.Filter)
-				}
-				if ct.ThresholdValue != want[i] || ct.Comparison != "COMPARISON_GT" {
-					t.Errorf("condition %q: %s %v, want COMPARISON_GT %v", c.DisplayName, ct.Comparison, ct.ThresholdValue, want[i])
-				}
-				if ct.Aggregations[0].AlignmentPeriod != fmt.Sprintf("%ds", int(tt.gcp.period.Seconds())) {
-					t.Errorf("condition %q: alignment period %s", c.DisplayName, ct.Aggregations[0].AlignmentPeriod)
-				}
+			rate := errs.Conditions[1].ConditionThreshold
+			if rate.DenominatorFilter == "" || !strings.Contains(rate.Filter, `"5xx"`) || strings.Contains(rate.DenominatorFilter, "5xx") {
+				t.Errorf("errors: the rate condition %+v is not 5xx over all responses", rate)
 			}
-			if policy.Conditions[2].ConditionThreshold.Aggregations[0].PerSeriesAligner != "ALIGN_PERCENTILE_99" {
-				t.Errorf("latency condition aligns with %s", policy.Conditions[2].ConditionThreshold.Aggregations[0].PerSeriesAligner)
+			want := core.DefaultAlarmErrorRate
+			if tt.m.Alarms != nil && tt.m.Alarms.ErrorRate != 0 {
+				want = tt.m.Alarms.ErrorRate
+			}
+			if rate.ThresholdValue >= want/100 || rate.ThresholdValue < math.Nextafter(want/100, 0) {
+				t.Errorf("errors: rate above %v, want the float just below %v", rate.ThresholdValue, want/100)
+			}
+			p99 := policy("p99")
+			if c := p99.Conditions[0].ConditionThreshold; c.ThresholdValue != float64(tt.gcp.p99.Milliseconds()) || c.Aggregations[0].PerSeriesAligner != "ALIGN_PERCENTILE_99" {
+				t.Errorf("p99: %+v, want ALIGN_PERCENTILE_99 above %d", c, tt.gcp.p99.Milliseconds())
+			}
+			if got := policy("throttles").Conditions[0].ConditionThreshold.ThresholdValue; got != float64(tt.gcp.throttles-1) {
+				t.Errorf("throttles: above %v, want above %d", got, tt.gcp.throttles-1)
+			}
+			if tt.m.Alarms != nil && len(tt.m.Alarms.Notify) > 0 && !strings.Contains(string(files["deploy.sh"]), "--notification-channels=${CHANNEL_") {
+				t.Error("deploy.sh creates the policies without the app's channels")
 			}
 		})
 	}
@@ -69,14 +97,7 @@ func TestGCPAlarmOutputs(t *testing.T) {
 
 // TestGCPAlarmsOff checks that an app that turns alarms off gets none.
 func TestGCPAlarmsOff(t *testing.T) {
-	m := quietApp()
-	plan, err := planGCP([]core.Manifest{m})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bundle := gcpBundle{Name: "quiet", Pkg: "./cmd/quiet", Module: bundleModulePrefix + "quiet", Host: goldenHost, Plan: plan,
-		Call: launchCall{Args: []string{"quiet.New()"}, Imports: []goImport{{"quiet", "example.com/quiet"}}}}
-	files, err := bundle.files()
+	files, _, err := gcpFiles("./cmd/quiet", "quiet", []core.Manifest{quietApp()}, launchCall{}, nil, goldenHost)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,8 +106,8 @@ func TestGCPAlarmsOff(t *testing.T) {
 			t.Errorf("bundle has %s", name)
 		}
 	}
-	if strings.Contains(string(files["DEPLOY.md"]), "## Alerts") {
-		t.Error("DEPLOY.md has an Alerts section")
+	if strings.Contains(string(files["DEPLOY.md"]), "## Alerts") || strings.Contains(string(files["deploy.sh"]), "monitoring policies") {
+		t.Error("the deployment has alerts")
 	}
 }
 
@@ -94,15 +115,7 @@ func TestGCPAlarmsOff(t *testing.T) {
 // use fail the build with an error naming the app, never a panic.
 func TestGCPAlarmsRejectedAtBuild(t *testing.T) {
 	slow := withAlarms("slow", core.Alarms{P99: time.Minute})
-	if _, err := planGCP([]core.Manifest{slow}); err == nil || !strings.Contains(err.Error(), "app slow") {
-		t.Errorf("gcp: %v, want an error: the p99 threshold is past the 60 s timeout", err)
+	if _, _, err := gcpFiles("./cmd/slow", "slow", []core.Manifest{slow}, launchCall{}, nil, goldenHost); err == nil || !strings.Contains(err.Error(), "app slow") {
+		t.Errorf("gcp: %v, want an error: the p99 threshold is past the 30 s timeout", err)
 	}
-}
-
-func keys[V any](m map[string]V) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }

@@ -18,30 +18,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/polyfn/polyfn/core"
+	"github.com/polyfn/polyfn/deploy/deploytest"
 	"github.com/polyfn/polyfn/functions/orders"
 	"github.com/polyfn/polyfn/functions/thumbnails"
 	"github.com/polyfn/polyfn/functions/users"
 	"github.com/polyfn/polyfn/middleware/auth/authtest"
 )
-
-// gcpKitchenSink declares every trigger form the plan handles.
-func gcpKitchenSink() core.Manifest {
-	app := core.NewApp("kitchen-sink")
-	nop := core.HandlerFunc(nil)
-	app.Require(core.Bucket("ARCHIVE_BUCKET_URL"), core.Topic("ALERTS_TOPIC_URL"), core.Keeper("SIGNING_KEY_URL"),
-		core.Subscription("AUDIT_SUBSCRIPTION_URL"), core.Variable("FLAGS_VARIABLE_URL"),
-		core.Resource{Env: "CACHE_BUCKET_URL", Kind: core.KindBucket, Optional: true})
-	app.HandleFunc("GET /items/{id}", func(http.ResponseWriter, *http.Request) {})
-	app.HandleFunc("POST /items", func(http.ResponseWriter, *http.Request) {})
-	app.On("ingest", core.ObjectTrigger{Bucket: "MEDIA_BUCKET_URL", Prefix: "in/", Suffix: ".csv",
-		Events: []core.Kind{core.KindObjectCreated, core.KindObjectDeleted}}, nop)
-	app.On("record", core.MessageTrigger{Subscription: "ORDERS_SUBSCRIPTION_URL", Topic: "ORDERS_TOPIC_URL", MaxDeliveries: 3}, nop)
-	app.On("audit", core.MessageTrigger{Subscription: "AUDIT_SUBSCRIPTION_URL", Ordered: true}, nop)
-	app.On("user-changes", core.ChangeTrigger{Source: "USERS_COLLECTION"}, nop)
-	app.On("nightly", core.TimerTrigger{Schedule: "30 2 * * 1-5", TimeZone: "Europe/Paris"}, nop)
-	app.On("every-ten", core.TimerTrigger{Schedule: "@every 10m"}, nop)
-	return app.Manifest()
-}
 
 // goldenHost stands for the module polyfn build runs in, so that go.mod is
 // the same on every machine.
@@ -54,8 +36,12 @@ var goldenHost = hostModule{
 	GoSum: []byte("go.sum of the host\n"),
 }
 
+// TestGCPBundleGolden compares everything polyfn build --cloud gcp
+// writes for the examples and the kitchen sink with testdata/gcp/<name>/:
+// the bundle, deploy.sh, DEPLOY.md and the alert policies.
 func TestGCPBundleGolden(t *testing.T) {
-	kitchenCall := launchCall{Args: []string{"sink.New()"}, Imports: []goImport{{"sink", "example.com/sink"}}}
+	kitchenCall := launchCall{Args: []string{"deploytest.KitchenSink()"},
+		Imports: []goImport{{"deploytest", "github.com/polyfn/polyfn/deploy/deploytest"}}}
 	tests := []struct {
 		name, pkg string
 		m         core.Manifest
@@ -63,7 +49,7 @@ func TestGCPBundleGolden(t *testing.T) {
 		{"users", "./../users", users.New().Manifest()},
 		{"thumbnails", "./../thumbnails", thumbnails.New().Manifest()},
 		{"orders", "./../orders", orders.New().Manifest()},
-		{"kitchen-sink", "", gcpKitchenSink()},
+		{deploytest.KitchenSinkName, "", deploytest.KitchenSink().Manifest()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -77,12 +63,7 @@ func TestGCPBundleGolden(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			plan, err := planGCP([]core.Manifest{tt.m})
-			if err != nil {
-				t.Fatal(err)
-			}
-			b := gcpBundle{Name: tt.name, Pkg: "./cmd/" + tt.name, Module: bundleModulePrefix + tt.name, Call: call, Drivers: drivers, Host: goldenHost, Plan: plan}
-			files, err := b.files()
+			files, _, err := gcpFiles("./cmd/"+tt.name, tt.name, []core.Manifest{tt.m}, call, drivers, goldenHost)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -178,44 +159,31 @@ func main() {}`, nil, ""},
 	}
 }
 
-func TestCloudSchedulerCron(t *testing.T) {
-	tests := []struct{ in, want, err string }{
-		{"30 2 * * 1-5", "30 2 * * 1-5", ""},
-		{"0 */5 * * * *", "*/5 * * * *", ""},
-		{"@hourly", "0 * * * *", ""},
-		{"@daily", "0 0 * * *", ""},
-		{"@every 10m", "*/10 * * * *", ""},
-		{"@every 1h", "0 * * * *", ""},
-		{"@every 6h", "0 */6 * * *", ""},
-		{"@every 24h", "0 0 * * *", ""},
-		{"@every 7m", "", "divide an hour"},
-		{"@every 90s", "", "divide an hour"},
-		{"30 0 */5 * * *", "", "five-field"},
-		{"* * *", "", "five-field"},
-	}
-	for _, tt := range tests {
-		got, err := cloudSchedulerCron(tt.in)
-		if got != tt.want || (err == nil) != (tt.err == "") || (err != nil && !strings.Contains(err.Error(), tt.err)) {
-			t.Errorf("cloudSchedulerCron(%q) = %q, %v; want %q, error containing %q", tt.in, got, err, tt.want, tt.err)
-		}
-	}
-}
-
-func TestPlanGCPRejects(t *testing.T) {
+// TestGCPRejects checks that what Cloud Run functions cannot take fails
+// the build with an error naming the unit, never a panic.
+func TestGCPRejects(t *testing.T) {
+	nop := core.HandlerFunc(nil)
 	long := core.NewApp("long")
-	long.On(strings.Repeat("x", 60), core.ObjectTrigger{Bucket: "B", Events: []core.Kind{core.KindObjectCreated, core.KindObjectDeleted}}, core.HandlerFunc(nil))
+	long.On(strings.Repeat("x", 55), core.ObjectTrigger{Bucket: "B_URL", Events: []core.Kind{core.KindObjectCreated, core.KindObjectDeleted}}, nop)
 	odd := core.NewApp("odd")
-	odd.On("tick", core.TimerTrigger{Schedule: "@every 7m"}, core.HandlerFunc(nil))
+	odd.On("tick", core.TimerTrigger{Schedule: "@every 7m"}, nop)
+	seconds := core.NewApp("seconds")
+	seconds.On("tick", core.TimerTrigger{Schedule: "30 * * * * *"}, nop)
+	slow := core.NewApp("slow")
+	slow.On("work", core.MessageTrigger{Subscription: "WORK_SUBSCRIPTION_URL"}, nop)
+	slow.SizeFunc("work", core.Sizing{Timeout: 10 * time.Minute})
 	for _, tt := range []struct {
 		m    core.Manifest
 		want string
 	}{
 		{long.Manifest(), "longer than"},
-		{odd.Manifest(), "divide an hour"},
-		{core.NewApp("empty").Manifest(), "no HTTP route and no event function"},
+		{odd.Manifest(), "unit odd-tick: schedule \"@every 7m\": Cloud Scheduler repeats only"},
+		{seconds.Manifest(), "unit seconds-tick: schedule \"30 * * * * *\": Cloud Scheduler fires at minute precision"},
+		{slow.Manifest(), "unit slow-work: timeout 600s is above Cloud Run functions' 540s"},
+		{core.NewApp("empty").Manifest(), "no route and no event function"},
 	} {
-		if _, err := planGCP([]core.Manifest{tt.m}); err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("%s: planGCP = %v, want an error containing %q", tt.m.App, err, tt.want)
+		if _, _, err := gcpFiles("./cmd/x", "x", []core.Manifest{tt.m}, launchCall{}, nil, goldenHost); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: %v, want an error containing %q", tt.m.App, err, tt.want)
 		}
 	}
 }
@@ -236,8 +204,11 @@ func TestBuildGCPServes(t *testing.T) {
 	if !strings.Contains(stdout.String(), "entry points: users") {
 		t.Errorf("stdout %q does not name the entry point", stdout.String())
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, "alerts", "users.json")); err != nil || !json.Valid(b) {
-		t.Errorf("alerts/users.json: %v, want the alert policy in the bundle", err)
+	if b, err := os.ReadFile(filepath.Join(dir, "alerts", "users-errors.json")); err != nil || !json.Valid(b) {
+		t.Errorf("alerts/users-errors.json: %v, want the alert policy in the bundle", err)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "deploy.sh")); err != nil || fi.Mode()&0o100 == 0 {
+		t.Errorf("deploy.sh: %v, want an executable script", err)
 	}
 	bin := filepath.Join(t.TempDir(), "server")
 	for _, args := range [][]string{{"vet", "./..."}, {"build", "./..."}, {"build", "-o", bin, "./cmd"}} {

@@ -62,57 +62,6 @@ func render(t *testing.T, app *core.App) (*deploy.Plan, *gcp.Deployment, map[str
 	return p, d, files
 }
 
-// TestGolden compares deploy.sh, DEPLOY.md and the alert policies with
-// testdata/<name>/.
-func TestGolden(t *testing.T) {
-	for _, tt := range cases {
-		t.Run(tt.name, func(t *testing.T) {
-			_, _, files := render(t, tt.app())
-			checkFiles(t, filepath.Join("testdata", tt.name), files)
-		})
-	}
-}
-
-// checkFiles compares files with the directory dir, or rewrites it under
-// -update (review the diff).
-func checkFiles(t *testing.T, dir string, files map[string][]byte) {
-	t.Helper()
-	if *update {
-		if err := os.RemoveAll(dir); err != nil {
-			t.Fatal(err)
-		}
-		for name, b := range files {
-			p := filepath.Join(dir, filepath.FromSlash(name))
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(p, b, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	want := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
-		if err != nil || e.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		rel, _ := filepath.Rel(dir, p)
-		want[filepath.ToSlash(rel)] = string(b)
-		return err
-	})
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	got := map[string]string{}
-	for name, b := range files {
-		got[name] = string(b)
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("%s (-golden +got); run go test -update and review:\n%s", dir, diff)
-	}
-}
-
 // checkFile compares got with the file at path, or rewrites it under
 // -update.
 func checkFile(t *testing.T, path string, got []byte) {

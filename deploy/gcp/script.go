@@ -24,12 +24,6 @@ const (
 	maxHTTPTimeout  = 3600
 )
 
-// schedulerJobAttribute is the attribute gcpfunctions reads a timer's
-// name from when Cloud Scheduler publishes (gcpfunctions.SchedulerJobAttribute;
-// cmd/polyfn's tests check they agree). Jobs here use the HTTP target,
-// whose X-CloudScheduler-JobName header names the job instead.
-const schedulerJobAttribute = "scheduler-job"
-
 // invokerAccount is the service account that Eventarc, Pub/Sub push and
 // Cloud Scheduler call the functions as: it holds roles/run.invoker on
 // each event function and nothing on the app's resources, so that no

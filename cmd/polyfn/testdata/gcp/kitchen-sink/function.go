@@ -5,21 +5,21 @@
 // of which FUNCTION_TARGET selects the one an instance serves:
 //   - kitchen-sink
 //   - ingest
-//   - record
-//   - audit
+//   - fan-out
+//   - orders
 //   - user-changes
 //   - nightly
 //   - every-ten
 package function
 
 import (
-	"example.com/sink"
 	"github.com/polyfn/polyfn/adapters/gcpfunctions"
+	"github.com/polyfn/polyfn/deploy/deploytest"
 	_ "github.com/polyfn/polyfn/providers/local"
 	_ "gocloud.dev/blob/gcsblob"
 	_ "gocloud.dev/pubsub/gcppubsub"
 )
 
 func init() {
-	gcpfunctions.MustRegister(sink.New())
+	gcpfunctions.MustRegister(deploytest.KitchenSink())
 }
