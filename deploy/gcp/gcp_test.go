@@ -218,7 +218,7 @@ func writeBundle(t *testing.T, files map[string][]byte) string {
 func TestScriptIdempotent(t *testing.T) {
 	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
-			_, d, files := render(t, tt.app())
+			p, d, files := render(t, tt.app())
 			dir, state, env := writeBundle(t, files), t.TempDir(), testEnv(d)
 			first := runScript(t, dir, state, env)
 			var lines []string
@@ -228,14 +228,26 @@ func TestScriptIdempotent(t *testing.T) {
 			checkFile(t, filepath.Join("testdata", tt.name+".commands"), []byte(strings.Join(lines, "\n")+"\n"))
 
 			second := runScript(t, dir, state, env)
-			var deploys int
+			var deploys, updates int
 			for _, c := range second {
+				if slices.Contains(c, "update") {
+					updates++
+				}
 				if slices.Contains(c, "create") {
 					t.Errorf("second run: %q", c)
 				}
 				if slices.Contains(c, "deploy") {
 					deploys++
 				}
+			}
+			var queued int
+			for _, u := range p.Units {
+				if u.Queue != nil || u.Schedule != nil {
+					queued++
+				}
+			}
+			if updates != queued {
+				t.Errorf("second run updated %d subscriptions and jobs, want %d", updates, queued)
 			}
 			if deploys != len(d.Functions) {
 				t.Errorf("second run deployed %d functions, want %d (a redeploy of each)", deploys, len(d.Functions))

@@ -502,9 +502,16 @@ func (b *builder) queue(u deploy.Unit, fn string) {
 	if q.Ordered {
 		create = create.with("--enable-message-ordering")
 	}
-	b.ensure("The push subscription of "+u.Name+": a message is delivered at most "+strconv.Itoa(q.MaxDeliveries)+
-		" times, then forwarded to "+q.DeadLetter+".",
-		gcloud("pubsub", "subscriptions", "describe", "${"+sub+"}"), create)
+	// An existing subscription is updated to the declaration (ordering
+	// alone cannot change after creation).
+	b.step(Step{Comment: "The push subscription of " + u.Name + ": a message is delivered at most " + strconv.Itoa(q.MaxDeliveries) +
+		" times, then forwarded to " + q.DeadLetter + ".",
+		Check:  project(gcloud("pubsub", "subscriptions", "describe", "${"+sub+"}")),
+		Create: project(create),
+		Update: project(gcloud("pubsub", "subscriptions", "update", "${"+sub+"}", "--push-endpoint=${"+url+"}",
+			"--push-auth-service-account="+invokerAccount+"@${PROJECT}.iam.gserviceaccount.com",
+			"--ack-deadline="+strconv.Itoa(ack), "--dead-letter-topic=projects/${PROJECT}/topics/"+q.DeadLetter,
+			"--max-delivery-attempts="+strconv.Itoa(q.MaxDeliveries)))})
 	// https://cloud.google.com/pubsub/docs/handling-failures#grant_forwarding_permissions
 	agent := "--member=serviceAccount:service-${PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com"
 	b.step(Step{Comment: "Pub/Sub's service agent may forward to the dead letter.",
@@ -526,12 +533,14 @@ func (b *builder) schedule(u deploy.Unit, fn string) error {
 		return err
 	}
 	url := b.captureURL(fn)
-	b.ensure("The Cloud Scheduler job of "+u.Name+": "+u.Schedule.Expr+".",
-		gcloud("scheduler", "jobs", "describe", u.Name, "--location=${REGION}"),
-		gcloud("scheduler", "jobs", "create", "http", u.Name, "--location=${REGION}", "--schedule="+cron,
-			"--time-zone="+u.Schedule.TimeZone, "--uri=${"+url+"}", "--http-method=POST",
-			"--oidc-service-account-email="+invokerAccount+"@${PROJECT}.iam.gserviceaccount.com",
-			"--oidc-token-audience=${"+url+"}"))
+	job := []string{"--location=${REGION}", "--schedule=" + cron,
+		"--time-zone=" + u.Schedule.TimeZone, "--uri=${" + url + "}", "--http-method=POST",
+		"--oidc-service-account-email=" + invokerAccount + "@${PROJECT}.iam.gserviceaccount.com",
+		"--oidc-token-audience=${" + url + "}"}
+	b.step(Step{Comment: "The Cloud Scheduler job of " + u.Name + ": " + u.Schedule.Expr + ".",
+		Check:  project(gcloud("scheduler", "jobs", "describe", u.Name, "--location=${REGION}")),
+		Create: project(gcloud("scheduler", "jobs", "create", "http", u.Name).with(job...)),
+		Update: project(gcloud("scheduler", "jobs", "update", "http", u.Name).with(job...))})
 	return nil
 }
 

@@ -160,7 +160,8 @@ func (c Command) Args(env func(string) string) []string {
 // A Step is one thing deploy.sh does, in one of four forms:
 //
 //   - Check and Create: Create runs only when Check (a describe) fails,
-//     so that a second run creates nothing;
+//     so that a second run creates nothing; Update, when set, runs when
+//     Check succeeds, so that what exists takes a changed declaration;
 //   - Set, Check and Create: Check prints the name of the resource it
 //     finds (a list filtered by display name), and Create, run only when
 //     Check prints nothing, prints the name of the one it makes; the
@@ -173,6 +174,7 @@ type Step struct {
 	Set     string
 	Check   Command
 	Create  Command
+	Update  Command
 	Run     Command
 }
 

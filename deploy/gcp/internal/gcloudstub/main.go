@@ -25,7 +25,7 @@ func main() {
 }
 
 // verbs are the gcloud verbs the stub tells apart.
-var verbs = []string{"describe", "create", "list", "deploy", "enable", "add-iam-policy-binding", "add-invoker-policy-binding"}
+var verbs = []string{"describe", "create", "update", "list", "deploy", "enable", "add-iam-policy-binding", "add-invoker-policy-binding"}
 
 // stub is gcloud with args; it returns the exit status.
 func stub(dir string, args []string) int {
@@ -123,6 +123,11 @@ func stub(dir string, args []string) int {
 		}
 	case "deploy":
 		record(name)
+	case "update":
+		if !exists(name) {
+			fmt.Fprintf(os.Stderr, "ERROR: %s %s not found\n", kind, name)
+			return 1
+		}
 	case "add-invoker-policy-binding":
 		if !exists(name) && kind == "functions" {
 			fmt.Fprintf(os.Stderr, "ERROR: function %s not found\n", name)

@@ -561,6 +561,15 @@ if ! gcloud pubsub subscriptions describe \
       "--dead-letter-topic=projects/${PROJECT}/topics/kitchen-sink-fan-out-dead-letter" \
       --max-delivery-attempts=3 \
       "--project=${PROJECT}"
+else
+  gcloud pubsub subscriptions update \
+      "${EVENTS_SUBSCRIPTION}" \
+      "--push-endpoint=${URL_KITCHEN_SINK_FAN_OUT}" \
+      "--push-auth-service-account=polyfn-invoker@${PROJECT}.iam.gserviceaccount.com" \
+      --ack-deadline=30 \
+      "--dead-letter-topic=projects/${PROJECT}/topics/kitchen-sink-fan-out-dead-letter" \
+      --max-delivery-attempts=3 \
+      "--project=${PROJECT}"
 fi
 
 # Pub/Sub's service agent may forward to the dead letter.
@@ -762,6 +771,15 @@ if ! gcloud pubsub subscriptions describe \
       "--dead-letter-topic=projects/${PROJECT}/topics/kitchen-sink-orders-dead-letter" \
       --max-delivery-attempts=5 \
       --enable-message-ordering \
+      "--project=${PROJECT}"
+else
+  gcloud pubsub subscriptions update \
+      "${ORDERS_QUEUE}" \
+      "--push-endpoint=${URL_KITCHEN_SINK_ORDERS}" \
+      "--push-auth-service-account=polyfn-invoker@${PROJECT}.iam.gserviceaccount.com" \
+      --ack-deadline=45 \
+      "--dead-letter-topic=projects/${PROJECT}/topics/kitchen-sink-orders-dead-letter" \
+      --max-delivery-attempts=5 \
       "--project=${PROJECT}"
 fi
 
@@ -1072,6 +1090,16 @@ if ! gcloud scheduler jobs describe kitchen-sink-nightly \
       "--oidc-service-account-email=polyfn-invoker@${PROJECT}.iam.gserviceaccount.com" \
       "--oidc-token-audience=${URL_KITCHEN_SINK_NIGHTLY}" \
       "--project=${PROJECT}"
+else
+  gcloud scheduler jobs update http kitchen-sink-nightly \
+      "--location=${REGION}" \
+      '--schedule=30 2 * * 1-5' \
+      --time-zone=Europe/Paris \
+      "--uri=${URL_KITCHEN_SINK_NIGHTLY}" \
+      --http-method=POST \
+      "--oidc-service-account-email=polyfn-invoker@${PROJECT}.iam.gserviceaccount.com" \
+      "--oidc-token-audience=${URL_KITCHEN_SINK_NIGHTLY}" \
+      "--project=${PROJECT}"
 fi
 
 # The service account of kitchen-sink-every-ten.
@@ -1214,6 +1242,16 @@ if ! gcloud scheduler jobs describe kitchen-sink-every-ten \
     "--location=${REGION}" \
     "--project=${PROJECT}" >/dev/null 2>&1; then
   gcloud scheduler jobs create http kitchen-sink-every-ten \
+      "--location=${REGION}" \
+      '--schedule=*/10 * * * *' \
+      --time-zone=UTC \
+      "--uri=${URL_KITCHEN_SINK_EVERY_TEN}" \
+      --http-method=POST \
+      "--oidc-service-account-email=polyfn-invoker@${PROJECT}.iam.gserviceaccount.com" \
+      "--oidc-token-audience=${URL_KITCHEN_SINK_EVERY_TEN}" \
+      "--project=${PROJECT}"
+else
+  gcloud scheduler jobs update http kitchen-sink-every-ten \
       "--location=${REGION}" \
       '--schedule=*/10 * * * *' \
       --time-zone=UTC \

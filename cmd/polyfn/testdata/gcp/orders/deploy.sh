@@ -146,6 +146,15 @@ if ! gcloud pubsub subscriptions describe \
       "--dead-letter-topic=projects/${PROJECT}/topics/orders-record-order-dead-letter" \
       --max-delivery-attempts=5 \
       "--project=${PROJECT}"
+else
+  gcloud pubsub subscriptions update \
+      "${ORDERS_SUBSCRIPTION}" \
+      "--push-endpoint=${URL_ORDERS_RECORD_ORDER}" \
+      "--push-auth-service-account=polyfn-invoker@${PROJECT}.iam.gserviceaccount.com" \
+      --ack-deadline=30 \
+      "--dead-letter-topic=projects/${PROJECT}/topics/orders-record-order-dead-letter" \
+      --max-delivery-attempts=5 \
+      "--project=${PROJECT}"
 fi
 
 # Pub/Sub's service agent may forward to the dead letter.
