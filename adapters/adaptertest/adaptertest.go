@@ -121,8 +121,14 @@ const (
 
 // The capabilities that HTTP and event cases depend on.
 const (
-	// Deadline: the invocation's context carries the platform's deadline.
+	// Deadline: an HTTP request's context carries its unit's deadline, the
+	// app's declared timeout (core.App.Size), or the platform's deadline
+	// when that is earlier.
 	Deadline Capability = "deadline"
+	// EventDeadline: an event's context carries its own function's
+	// deadline, its declared timeout (core.App.SizeFunc), or the
+	// platform's deadline when that is earlier.
+	EventDeadline Capability = "event-deadline"
 )
 
 // The behavioural capabilities: they choose what a case expects.

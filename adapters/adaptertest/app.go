@@ -35,9 +35,11 @@ type received struct {
 	event core.Event
 	// inv is the invocation metadata in the handler's context, if any.
 	inv *core.Invocation
-	// deadline is the context's deadline, if it has one.
+	// deadline is the context's deadline, if it has one; at is when the
+	// handler was called.
 	deadline    time.Time
 	hasDeadline bool
+	at          time.Time
 }
 
 // The secret texts that the app's errors and panics carry: none may reach a
@@ -119,8 +121,21 @@ func newConformanceApp() *conformanceApp {
 	c.On("messages", MessageTrigger, c.record("messages"))
 	c.On("changes", ChangeTrigger, c.record("changes"))
 	c.On("timer", TimerTrigger, c.record("timer"))
+	// Each unit's timeout differs from the others and from the default, so
+	// that the deadline cases can tell whose a deadline is.
+	c.Size(core.Sizing{Timeout: HTTPTimeout})
+	c.SizeFunc("timer", core.Sizing{Timeout: TimerTimeout})
 	return c
 }
+
+// The declared timeouts of the conformance app's units: its HTTP routes,
+// and its timer function (its other event functions have the default, 30 s).
+// A harness whose platform has a timeout of its own gives the app more, or
+// the deadline cases see the platform's.
+const (
+	HTTPTimeout  = 10 * time.Second
+	TimerTimeout = 20 * time.Second
+)
 
 // The triggers of the conformance app, for harnesses that map them.
 var (
@@ -158,7 +173,7 @@ func describeInvocation(ctx context.Context) invocationInfo {
 // "fail:<code>" with that code, "panic" with a panic.
 func (c *conformanceApp) record(fn string) core.Handler {
 	return core.HandlerFunc(func(ctx context.Context, e core.Event) error {
-		r := received{event: e}
+		r := received{event: e, at: time.Now()}
 		if inv, ok := core.InvocationFrom(ctx); ok {
 			cp := *inv
 			r.inv = &cp

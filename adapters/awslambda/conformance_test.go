@@ -86,6 +86,9 @@ func (awsHarness) Can(c adaptertest.Capability) (bool, string) {
 	case adaptertest.Deadline:
 		return true, "from Lambda-Runtime-Deadline-Ms; the context ends ReplyMargin (200 ms) earlier, so that a " +
 			"partial-batch reply still reaches Lambda"
+	case adaptertest.EventDeadline:
+		return false, "not yet in this harness: it serves every unit from one handler (no POLYFN_UNIT), whose events " +
+			"carry Lambda's deadline alone; deployed, each event function is its own Lambda with its declared timeout"
 	case adaptertest.PartialBatchFailure:
 		return true, "SQS batches answer with exactly the failed messages in batchItemFailures"
 	case adaptertest.PartialChangeBatchFailure:

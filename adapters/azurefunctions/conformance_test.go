@@ -118,8 +118,9 @@ func (h azureHarness) Can(c adaptertest.Capability) (bool, string) {
 				"cancellation token (DefaultHttpWorkerService): a client that goes away does not end it"
 		}
 		return true, "YARP cancels the proxied request when the client goes away"
-	case adaptertest.Deadline:
-		return true, "from host.json's functionTimeout, which the handler reads at start-up (the host sends no deadline)"
+	case adaptertest.Deadline, adaptertest.EventDeadline:
+		return true, "the function's declared timeout from the invocation's start, or host.json's functionTimeout (read " +
+			"at start-up; 5 minutes here) when it is earlier: the host sends no deadline"
 	case adaptertest.PartialBatchFailure:
 		return true, "a Service Bus trigger receives one message per invocation, failed on its own"
 	case adaptertest.PartialChangeBatchFailure:

@@ -58,9 +58,9 @@ func (gcpHarness) Can(c adaptertest.Capability) (bool, string) {
 		return true, "Cloud Run takes HTTP/1 requests and responses up to 32 MiB"
 	case adaptertest.Cancellation:
 		return true, "the framework serves requests with net/http, which ends a request's context when its connection closes"
-	case adaptertest.Deadline:
-		return false, "Cloud Run sends no deadline with a request; the framework sets a context timeout only when " +
-			"CLOUD_RUN_TIMEOUT_SECONDS is set, and polyfn build does not set it"
+	case adaptertest.Deadline, adaptertest.EventDeadline:
+		return true, "the unit's declared timeout from the request's start: Cloud Run sends no deadline with a request, " +
+			"and the framework's context timeout from CLOUD_RUN_TIMEOUT_SECONDS (unset here) wins when it is earlier"
 	case adaptertest.PartialBatchFailure, adaptertest.PartialChangeBatchFailure:
 		return true, "Eventarc and Pub/Sub push deliver one event per request, each answered on its own"
 	case adaptertest.OrderedChangeBatches:

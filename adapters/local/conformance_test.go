@@ -36,7 +36,9 @@ func (localHarness) Describe() string {
 func (localHarness) Can(c adaptertest.Capability) (bool, string) {
 	switch c {
 	case adaptertest.Deadline:
-		return false, "the local runtime sets no invocation deadline"
+		return true, "the app's declared timeout from the request's start, as on a cloud whose deployment the same declaration configures"
+	case adaptertest.EventDeadline:
+		return true, "the function's declared timeout from the delivery's start; a handler that returns after it has failed with DeadlineExceeded"
 	case adaptertest.PartialBatchFailure, adaptertest.PartialChangeBatchFailure:
 		return true, "the local runtime delivers events one at a time"
 	case adaptertest.OrderedChangeBatches:
