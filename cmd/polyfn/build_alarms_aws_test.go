@@ -42,13 +42,17 @@ func TestAWSAlarmOutputs(t *testing.T) {
 			if tt.m.Alarms != nil {
 				declared = *tt.m.Alarms
 			}
+			rate := declared.ErrorRate
+			if rate == 0 {
+				rate = core.DefaultAlarmErrorRate
+			}
 			want := map[string]string{ // kind → threshold
-				"error-rate": fmt.Sprintf("failed >= %d AND", tt.aws.errors),
+				"error-rate": fmt.Sprintf("IF(failed >= %d, 100 * failed / total, 0) >= %v", tt.aws.errors, rate),
 				"throttles":  fmt.Sprint(tt.aws.throttles),
 				"duration":   fmt.Sprint(awsP99[tt.deployment].Milliseconds()),
 			}
 			if tt.hasRoutes {
-				want["http-error-rate"] = fmt.Sprintf("failed >= %d AND", tt.aws.errors)
+				want["http-error-rate"] = want["error-rate"]
 			}
 			got := map[string]string{}
 			notifies := len(declared.Notify) > 0
@@ -84,13 +88,10 @@ func TestAWSAlarmOutputs(t *testing.T) {
 						fmt.Sprint(dig(ms[0], "MetricStat", "Period")) != period {
 						t.Errorf("%s: metrics %v", id, ms)
 					}
-					expr, _ := dig(ms[2], "Expression").(string)
-					if declared.ErrorRate != 0 && !strings.Contains(expr, fmt.Sprintf("100 * failed / total >= %v", declared.ErrorRate)) {
-						t.Errorf("%s: expression %q", id, expr)
+					if p["ComparisonOperator"] != "GreaterThanOrEqualToThreshold" {
+						t.Errorf("%s: comparison %v", id, p["ComparisonOperator"])
 					}
-					if i := strings.Index(expr, "failed >= "); i >= 0 {
-						got[kind] = expr[i : i+len(want[kind])]
-					}
+					got[kind] = fmt.Sprintf("%v >= %v", dig(ms[2], "Expression"), p["Threshold"])
 				case strings.HasSuffix(id, "ThrottlesAlarm"):
 					got["throttles"] = fmt.Sprint(p["Threshold"])
 				case strings.HasSuffix(id, "DurationAlarm"):

@@ -113,26 +113,26 @@ func (r *renderer) alarms(u deploy.Unit, fid string) error {
 	rate := strconv.FormatFloat(a.ErrorRate, 'f', -1, 64)
 
 	errorRate := base(fmt.Sprintf("%d or more failed invocations, and %s%% or more of them, in %s", a.Errors, rate, in))
-	errorRate.Metrics = rateQueries("AWS/Lambda", "Errors", "Invocations", fn, period, a.Errors, rate)
-	errorRate.Threshold, errorRate.ComparisonOperator = 1, "GreaterThanOrEqualToThreshold"
+	errorRate.Metrics = rateQueries("AWS/Lambda", "Errors", "Invocations", fn, period, a.Errors)
+	errorRate.Threshold, errorRate.ComparisonOperator = Threshold(a.ErrorRate), "GreaterThanOrEqualToThreshold"
 
 	throttles := base(fmt.Sprintf("%d or more throttled invocations in %s", a.Throttles, in))
 	throttles.Namespace, throttles.MetricName, throttles.Dimensions = "AWS/Lambda", "Throttles", fn
 	throttles.Statistic, throttles.Period = "Sum", period
-	throttles.Threshold, throttles.ComparisonOperator = int64(a.Throttles), "GreaterThanOrEqualToThreshold"
+	throttles.Threshold, throttles.ComparisonOperator = Threshold(a.Throttles), "GreaterThanOrEqualToThreshold"
 
 	duration := base(fmt.Sprintf("p99 duration above %v in %s", time.Duration(a.P99Millis)*time.Millisecond, in))
 	duration.Namespace, duration.MetricName, duration.Dimensions = "AWS/Lambda", "Duration", fn
 	duration.ExtendedStatistic, duration.Period = "p99", period
-	duration.Threshold, duration.ComparisonOperator = a.P99Millis, "GreaterThanThreshold"
+	duration.Threshold, duration.ComparisonOperator = Threshold(a.P99Millis), "GreaterThanThreshold"
 
 	alarms := map[string]Alarm{id + "ErrorRateAlarm": errorRate, id + "ThrottlesAlarm": throttles, id + "DurationAlarm": duration}
 	if u.Kind == deploy.HTTPUnit {
 		// HTTP API metrics: https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-metrics.html
 		api := []NameValue{{Name: "ApiId", Value: ref("ServerlessHttpApi")}}
 		http := base(fmt.Sprintf("%d or more 5xx responses from the HTTP API, and %s%% or more of its requests, in %s", a.Errors, rate, in))
-		http.Metrics = rateQueries("AWS/ApiGateway", "5xx", "Count", api, period, a.Errors, rate)
-		http.Threshold, http.ComparisonOperator = 1, "GreaterThanOrEqualToThreshold"
+		http.Metrics = rateQueries("AWS/ApiGateway", "5xx", "Count", api, period, a.Errors)
+		http.Threshold, http.ComparisonOperator = Threshold(a.ErrorRate), "GreaterThanOrEqualToThreshold"
 		alarms[id+"HttpErrorRateAlarm"] = http
 	}
 	for _, aid := range sortedKeys(alarms) {
@@ -143,20 +143,23 @@ func (r *renderer) alarms(u deploy.Unit, fid string) error {
 	return nil
 }
 
-// rateQueries is the metric math of a rate alarm: 1 in a period where the
-// failures are at least least and at least rate percent of all, else 0
-// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html).
-// A period without traffic has no data, which the alarm treats as not
+// rateQueries is the metric math of a rate alarm: the period's failures
+// as a percentage of all its invocations (or requests), counted as 0 while
+// the failures are fewer than least, so that the alarm's threshold is the
+// rate itself
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html:
+// IF(condition, trueValue, falseValue) and the comparison operators). A
+// period without traffic has no data, which the alarm treats as not
 // breaching.
-func rateQueries(namespace, failed, all string, dims []NameValue, period int64, least int, rate string) []MetricDataQuery {
+func rateQueries(namespace, failed, all string, dims []NameValue, period int64, least int) []MetricDataQuery {
 	stat := func(metric string) *MetricStat {
 		return &MetricStat{Metric: Metric{Namespace: namespace, MetricName: metric, Dimensions: dims}, Period: period, Stat: "Sum"}
 	}
 	return []MetricDataQuery{
 		{ID: "failed", MetricStat: stat(failed)},
 		{ID: "total", MetricStat: stat(all)},
-		{ID: "breach", Label: "failures at least " + strconv.Itoa(least) + " and " + rate + "% of all",
-			Expression: fmt.Sprintf("IF(failed >= %d AND 100 * failed / total >= %s, 1, 0)", least, rate), ReturnData: true},
+		{ID: "rate", Label: "failed, % of all (0 below " + strconv.Itoa(least) + " failures)",
+			Expression: fmt.Sprintf("IF(failed >= %d, 100 * failed / total, 0)", least), ReturnData: true},
 	}
 }
 

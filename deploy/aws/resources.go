@@ -1,5 +1,7 @@
 package aws
 
+import "math"
+
 // The properties of the resource types the templates create, as the
 // CloudFormation and SAM references name them:
 // https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-resource-function.html
@@ -189,7 +191,7 @@ type Alarm struct {
 	Metrics            []MetricDataQuery `json:"Metrics,omitempty"`
 	EvaluationPeriods  int               `json:"EvaluationPeriods"`
 	DatapointsToAlarm  int               `json:"DatapointsToAlarm"`
-	Threshold          int64             `json:"Threshold"`
+	Threshold          Threshold         `json:"Threshold"`
 	ComparisonOperator string            `json:"ComparisonOperator"`
 	TreatMissingData   string            `json:"TreatMissingData"`
 	AlarmActions       []any             `json:"AlarmActions,omitempty"`
@@ -229,4 +231,17 @@ type SlackChannelConfiguration struct {
 	SnsTopicArns      []any  `json:"SnsTopicArns"`
 	GuardrailPolicies []any  `json:"GuardrailPolicies"`
 	LoggingLevel      string `json:"LoggingLevel"`
+}
+
+// Threshold is an alarm's threshold: a count, milliseconds or a
+// percentage. It is written as an integer when it is one (2000, not
+// 2000.0), as a decimal otherwise (2.5).
+type Threshold float64
+
+// MarshalYAML writes a whole threshold as an integer.
+func (t Threshold) MarshalYAML() (any, error) {
+	if f := float64(t); f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+		return int64(f), nil
+	}
+	return float64(t), nil
 }
