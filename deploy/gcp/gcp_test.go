@@ -278,9 +278,10 @@ func TestMissingVariables(t *testing.T) {
 	if err == nil {
 		t.Fatalf("deploy.sh succeeded without its variables:\n%s", out)
 	}
+	named := strings.Fields(string(out))
 	for _, v := range d.Vars[1:] {
-		if !strings.Contains(string(out), v.Name) {
-			t.Errorf("the error %q does not name %s", out, v.Name)
+		if slices.Contains(named, v.Name) == v.Optional {
+			t.Errorf("the error %q: %s named %v, want %v (optional %v)", out, v.Name, !v.Optional, v.Optional, v.Optional)
 		}
 	}
 	if strings.Contains(string(out), " PROJECT ") {
@@ -410,5 +411,42 @@ func TestGrantsAndEnvironment(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestOptionalUnset runs the kitchen sink's deploy.sh with its optional
+// resources' variables unset: it succeeds, and no function is given them
+// and no one is bound on them.
+func TestOptionalUnset(t *testing.T) {
+	p, d, files := render(t, deploytest.KitchenSink())
+	env := testEnv(d)
+	var unset []string
+	for _, v := range d.Vars {
+		if v.Optional {
+			unset = append(unset, v.Name)
+			delete(env, v.Name)
+		}
+	}
+	if len(unset) == 0 {
+		t.Fatal("the kitchen sink declares no optional resource")
+	}
+	var optionalEnv []string
+	for _, u := range p.Units {
+		for _, r := range u.Resources {
+			if r.Optional && !r.Trigger && !slices.Contains(optionalEnv, r.Env) {
+				optionalEnv = append(optionalEnv, r.Env)
+			}
+		}
+	}
+	for _, c := range runScript(t, writeBundle(t, files), t.TempDir(), env) {
+		line := strings.Join(c, " ")
+		for _, e := range optionalEnv {
+			if strings.Contains(line, ";"+e+"=") {
+				t.Errorf("%s is given though unset: %s", e, line)
+			}
+		}
+		if slices.Contains(c, "add-iam-policy-binding") && (slices.Contains(c, "") || slices.Contains(c, "gs://")) {
+			t.Errorf("a binding on an unset resource: %q", c)
+		}
 	}
 }

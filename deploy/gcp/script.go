@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -115,12 +116,29 @@ type builder struct {
 	channels map[string]string
 }
 
-func (b *builder) need(name, about string) {
+// need declares a variable the script requires.
+func (b *builder) need(name, about string) { b.variable(name, about, false) }
+
+// variable declares a variable, required unless optional; a variable
+// that one use requires is required.
+func (b *builder) variable(name, about string, optional bool) {
 	if !b.vars[name] {
 		b.vars[name] = true
-		b.d.Vars = append(b.d.Vars, Var{Name: name, About: about})
+		b.d.Vars = append(b.d.Vars, Var{Name: name, About: about, Optional: optional})
+		return
+	}
+	if !optional {
+		for i := range b.d.Vars {
+			if b.d.Vars[i].Name == name {
+				b.d.Vars[i].Optional = false
+			}
+		}
 	}
 }
+
+// optional reports whether a unit's resource may be left unset: one the
+// app declares optional, unless it is the unit's trigger's.
+func optional(r deploy.Resource) bool { return r.Optional && !r.Trigger }
 
 func (b *builder) step(s Step) { b.d.Steps = append(b.d.Steps, s) }
 
@@ -216,29 +234,30 @@ func upper(s string) string { return strings.ToUpper(strings.ReplaceAll(s, "-", 
 // the unit's environment gives it.
 func (b *builder) resourceVar(r deploy.Resource) string {
 	v := shellName(r.Env)
+	need := func(name, about string) { b.variable(name, about, optional(r)) }
 	switch r.Kind {
 	case core.KindBucket:
-		b.need(v, "the Cloud Storage bucket of "+r.Env+" (its name)")
+		need(v, "the Cloud Storage bucket of "+r.Env+" (its name)")
 		return "gs://${" + v + "}"
 	case core.KindTopic:
-		b.need(v, "the Pub/Sub topic of "+r.Env+" (its ID)")
+		need(v, "the Pub/Sub topic of "+r.Env+" (its ID)")
 		return "gcppubsub://projects/${PROJECT}/topics/${" + v + "}"
 	case core.KindSubscription:
-		b.need(v, "the Pub/Sub subscription of "+r.Env+" (its ID)")
+		need(v, "the Pub/Sub subscription of "+r.Env+" (its ID)")
 		return "gcppubsub://projects/${PROJECT}/subscriptions/${" + v + "}"
 	case core.KindKeeper:
-		b.need(v, "the Cloud KMS key of "+r.Env+" (projects/…/locations/…/keyRings/…/cryptoKeys/…)")
+		need(v, "the Cloud KMS key of "+r.Env+" (projects/…/locations/…/keyRings/…/cryptoKeys/…)")
 		return "gcpkms://${" + v + "}"
 	case core.KindVariable:
-		b.need(v, "the Secret Manager secret of "+r.Env+" (its ID)")
+		need(v, "the Secret Manager secret of "+r.Env+" (its ID)")
 		return "gcpsecretmanager://projects/${PROJECT}/secrets/${" + v + "}?decoder=string"
 	case core.KindCollection:
-		b.need(v, "the Firestore collection of "+r.Env+" (its ID)")
-		b.need(v+"_NAME_FIELD", "the field that holds the documents' names in "+r.Env+" (gocloud's name_field)")
+		need(v, "the Firestore collection of "+r.Env+" (its ID)")
+		need(v+"_NAME_FIELD", "the field that holds the documents' names in "+r.Env+" (gocloud's name_field)")
 		return "firestore://projects/${PROJECT}/databases/(default)/documents/${" + v + "}?name_field=${" + v + "_NAME_FIELD}"
 	}
 	// The OIDC kinds are values, not resources: passed as they are.
-	b.need(v, "the value of "+r.Env)
+	need(v, "the value of "+r.Env)
 	return "${" + v + "}"
 }
 
@@ -292,9 +311,16 @@ func (b *builder) unit(u deploy.Unit, o Options) error {
 		gcloud("iam", "service-accounts", "describe", email),
 		gcloud("iam", "service-accounts", "create", id, "--display-name=polyfn unit "+u.Name))
 
-	env := []string{"GOOGLE_CLOUD_PROJECT=${PROJECT}"}
+	// ^;^ makes ; the separator, so that no URL's comma splits the list
+	// (gcloud topic escaping); an optional resource's entry is there only
+	// when its variable is set.
+	env := word("--set-env-vars=^;^GOOGLE_CLOUD_PROJECT=${PROJECT}")
 	for _, r := range u.Resources {
-		env = append(env, r.Env+"="+b.resourceVar(r))
+		entry := word(";" + r.Env + "=" + b.resourceVar(r))
+		if optional(r) {
+			entry = Word{ifSet(shellName(r.Env), entry)}
+		}
+		env = append(env, entry...)
 	}
 	// The trigger's own subscription is created after the function, whose
 	// URL it pushes to; its binding waits for it.
@@ -307,6 +333,10 @@ func (b *builder) unit(u deploy.Unit, o Options) error {
 			}
 			s := Step{Comment: fmt.Sprintf("%s may %s %s (%s).", u.Name, g.Use, g.Env, r.Role),
 				Run: project(c.with(member, "--role="+roleName(r)))}
+			if i := slices.IndexFunc(u.Resources, func(r deploy.Resource) bool { return r.Env == g.Env }); i >= 0 && optional(u.Resources[i]) {
+				s.If = shellName(g.Env)
+				s.Comment += " When " + s.If + " is set."
+			}
 			if u.Queue != nil && g.Env == u.Queue.Subscription {
 				later = append(later, s)
 			} else {
@@ -363,7 +393,7 @@ func (b *builder) captureURL(fn string) string {
 
 // functions returns the Cloud Run functions of u with their deploy
 // commands.
-func (b *builder) functions(u deploy.Unit, o Options, email string, env []string) ([]Function, error) {
+func (b *builder) functions(u deploy.Unit, o Options, email string, env Word) ([]Function, error) {
 	entry := u.App
 	if u.Kind == deploy.EventUnit {
 		entry = u.Function // as gcpfunctions names its entry points
@@ -372,9 +402,7 @@ func (b *builder) functions(u deploy.Unit, o Options, email string, env []string
 		c := gcloud("functions", "deploy", name, "--gen2", "--region=${REGION}", "--runtime="+o.Runtime,
 			"--source=.", "--entry-point="+entry)
 		c = c.with(sizing(u.Sizing)...)
-		// ^;^ makes ; the separator, so that no URL's comma splits it
-		// (gcloud topic escaping).
-		c = c.with("--service-account="+email, "--set-env-vars=^;^"+strings.Join(env, ";"))
+		c = append(c.with("--service-account="+email), env)
 		return project(c.with(trigger...))
 	}
 	invoker := "--trigger-service-account=" + invokerAccount + "@${PROJECT}.iam.gserviceaccount.com"

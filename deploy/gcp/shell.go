@@ -10,10 +10,26 @@ import (
 // can split a word or run a command.
 type Word []Part
 
-// Part is a literal (Var empty) or a variable's value.
+// Part is a literal (Var empty), a variable's value, or, with IfSet,
+// the word IfSet when the variable IfVar is set and nothing otherwise
+// (${NAME:+word}).
 type Part struct {
-	Lit string
-	Var string
+	Lit   string
+	Var   string
+	IfVar string
+	IfSet Word
+}
+
+// ifSet returns the word that is w when the variable name is set and
+// empty otherwise. w's literal text may hold no "}", which would end
+// the expansion.
+func ifSet(name string, w Word) Part {
+	for _, p := range w {
+		if strings.Contains(p.Lit, "}") || p.IfVar != "" {
+			panic(fmt.Sprintf("gcp: %q: a } or a nested condition in ${%s:+…}", p.Lit, name))
+		}
+	}
+	return Part{IfVar: name, IfSet: w}
 }
 
 // word parses s into a Word: "${NAME}" is the variable NAME, everything
@@ -66,20 +82,30 @@ func (w Word) String() string {
 	}
 	var b strings.Builder
 	b.WriteByte('"')
-	for _, p := range w {
-		if p.Var != "" {
-			b.WriteString("${" + p.Var + "}")
-			continue
-		}
-		for i := 0; i < len(p.Lit); i++ {
-			if strings.IndexByte("\\\"$`", p.Lit[i]) >= 0 {
-				b.WriteByte('\\')
-			}
-			b.WriteByte(p.Lit[i])
-		}
-	}
+	w.inQuotes(&b)
 	b.WriteByte('"')
 	return b.String()
+}
+
+// inQuotes writes the word as the inside of a double-quoted string.
+func (w Word) inQuotes(b *strings.Builder) {
+	for _, p := range w {
+		switch {
+		case p.IfVar != "":
+			b.WriteString("${" + p.IfVar + ":+")
+			p.IfSet.inQuotes(b)
+			b.WriteString("}")
+		case p.Var != "":
+			b.WriteString("${" + p.Var + "}")
+		default:
+			for i := 0; i < len(p.Lit); i++ {
+				if strings.IndexByte("\\\"$`", p.Lit[i]) >= 0 {
+					b.WriteByte('\\')
+				}
+				b.WriteByte(p.Lit[i])
+			}
+		}
+	}
 }
 
 // Value is the word with each variable's value from env, as the shell
@@ -87,9 +113,14 @@ func (w Word) String() string {
 func (w Word) Value(env func(string) string) string {
 	var b strings.Builder
 	for _, p := range w {
-		if p.Var != "" {
+		switch {
+		case p.IfVar != "":
+			if env(p.IfVar) != "" {
+				b.WriteString(p.IfSet.Value(env))
+			}
+		case p.Var != "":
 			b.WriteString(env(p.Var))
-		} else {
+		default:
 			b.WriteString(p.Lit)
 		}
 	}
@@ -169,8 +200,12 @@ func (c Command) Args(env func(string) string) []string {
 //   - Set and Run: Run's output is kept in Set;
 //   - Run alone: a command that runs every time (a deploy, which updates,
 //     or an IAM binding, which adds nothing when it is there).
+//
+// A step with If runs only when the variable If is set: the bindings of
+// an optional resource.
 type Step struct {
 	Comment string
+	If      string
 	Set     string
 	Check   Command
 	Create  Command
@@ -178,8 +213,10 @@ type Step struct {
 	Run     Command
 }
 
-// Var is a shell variable the script requires from its environment.
+// Var is a shell variable the script reads from its environment: one it
+// requires, or an optional resource's, which may be left unset.
 type Var struct {
-	Name  string
-	About string
+	Name     string
+	About    string
+	Optional bool
 }

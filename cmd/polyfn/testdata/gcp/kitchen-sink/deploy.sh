@@ -11,15 +11,16 @@
 # (DEPLOY.md says what each step is for).
 #
 # Set these variables in the environment or give them as NAME=VALUE
-# arguments:
+# arguments (an optional resource's may be left unset: the function is
+# then not given it):
 #   PROJECT                      the Google Cloud project ID
 #   REGION                       the region of the functions, such as europe-west1
 #   ALERTS_TOPIC                 the Pub/Sub topic of ALERTS_TOPIC_URL (its ID)
 #   ARCHIVE_BUCKET               the Cloud Storage bucket of ARCHIVE_BUCKET_URL (its name)
-#   AUDIENCE                     the value of AUDIENCE
+#   AUDIENCE                     optional: the value of AUDIENCE
 #   AUDIT_COLLECTION             the Firestore collection of AUDIT_COLLECTION_URL (its ID)
 #   AUDIT_COLLECTION_NAME_FIELD  the field that holds the documents' names in AUDIT_COLLECTION_URL (gocloud's name_field)
-#   CACHE_BUCKET                 the Cloud Storage bucket of CACHE_BUCKET_URL (its name)
+#   CACHE_BUCKET                 optional: the Cloud Storage bucket of CACHE_BUCKET_URL (its name)
 #   CARTS_COLLECTION             the Firestore collection of CARTS_COLLECTION_URL (its ID)
 #   CARTS_COLLECTION_NAME_FIELD  the field that holds the documents' names in CARTS_COLLECTION_URL (gocloud's name_field)
 #   EXPORT_BUCKET                the Cloud Storage bucket of EXPORT_BUCKET_URL (its name)
@@ -47,7 +48,7 @@ for arg in "$@"; do
   esac
 done
 missing=()
-for v in PROJECT REGION ALERTS_TOPIC ARCHIVE_BUCKET AUDIENCE AUDIT_COLLECTION AUDIT_COLLECTION_NAME_FIELD CACHE_BUCKET CARTS_COLLECTION CARTS_COLLECTION_NAME_FIELD EXPORT_BUCKET FEATURE_FLAGS ISSUER JOBS_SUBSCRIPTION SESSIONS_KEY SIGNING_KEY TOKENS_KEY USERS_COLLECTION USERS_COLLECTION_NAME_FIELD MEDIA_BUCKET EVENTS_SUBSCRIPTION EVENTS_TOPIC ORDERS_QUEUE ORDERS_QUEUE_TOPIC FIRESTORE_LOCATION SLACK_AUTH_TOKEN; do
+for v in PROJECT REGION ALERTS_TOPIC ARCHIVE_BUCKET AUDIT_COLLECTION AUDIT_COLLECTION_NAME_FIELD CARTS_COLLECTION CARTS_COLLECTION_NAME_FIELD EXPORT_BUCKET FEATURE_FLAGS ISSUER JOBS_SUBSCRIPTION SESSIONS_KEY SIGNING_KEY TOKENS_KEY USERS_COLLECTION USERS_COLLECTION_NAME_FIELD MEDIA_BUCKET EVENTS_SUBSCRIPTION EVENTS_TOPIC ORDERS_QUEUE ORDERS_QUEUE_TOPIC FIRESTORE_LOCATION SLACK_AUTH_TOKEN; do
   if [ -z "${!v:-}" ]; then missing+=("$v"); fi
 done
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -142,12 +143,14 @@ gcloud projects add-iam-policy-binding \
     "--role=projects/${PROJECT}/roles/polyfnDocumentWriter" \
     "--project=${PROJECT}"
 
-# kitchen-sink may read-write CACHE_BUCKET_URL (roles/storage.objectUser).
-gcloud storage buckets add-iam-policy-binding \
-    "gs://${CACHE_BUCKET}" \
-    "--member=serviceAccount:kitchen-sink@${PROJECT}.iam.gserviceaccount.com" \
-    --role=roles/storage.objectUser \
-    "--project=${PROJECT}"
+# kitchen-sink may read-write CACHE_BUCKET_URL (roles/storage.objectUser). When CACHE_BUCKET is set.
+if [ -n "${CACHE_BUCKET:-}" ]; then
+  gcloud storage buckets add-iam-policy-binding \
+      "gs://${CACHE_BUCKET}" \
+      "--member=serviceAccount:kitchen-sink@${PROJECT}.iam.gserviceaccount.com" \
+      --role=roles/storage.objectUser \
+      "--project=${PROJECT}"
+fi
 
 # kitchen-sink may read-write CARTS_COLLECTION_URL (roles/datastore.user).
 gcloud projects add-iam-policy-binding \
@@ -229,7 +232,7 @@ gcloud functions deploy kitchen-sink \
     --max-instances=20 \
     --concurrency=80 \
     "--service-account=kitchen-sink@${PROJECT}.iam.gserviceaccount.com" \
-    "--set-env-vars=^;^GOOGLE_CLOUD_PROJECT=${PROJECT};ALERTS_TOPIC_URL=gcppubsub://projects/${PROJECT}/topics/${ALERTS_TOPIC};ARCHIVE_BUCKET_URL=gs://${ARCHIVE_BUCKET};AUDIENCE=${AUDIENCE};AUDIT_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${AUDIT_COLLECTION}?name_field=${AUDIT_COLLECTION_NAME_FIELD};CACHE_BUCKET_URL=gs://${CACHE_BUCKET};CARTS_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${CARTS_COLLECTION}?name_field=${CARTS_COLLECTION_NAME_FIELD};EXPORT_BUCKET_URL=gs://${EXPORT_BUCKET};FEATURE_FLAGS_URL=gcpsecretmanager://projects/${PROJECT}/secrets/${FEATURE_FLAGS}?decoder=string;ISSUER_URL=${ISSUER};JOBS_SUBSCRIPTION_URL=gcppubsub://projects/${PROJECT}/subscriptions/${JOBS_SUBSCRIPTION};SESSIONS_KEY_URL=gcpkms://${SESSIONS_KEY};SIGNING_KEY_URL=gcpkms://${SIGNING_KEY};TOKENS_KEY_URL=gcpkms://${TOKENS_KEY};USERS_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${USERS_COLLECTION}?name_field=${USERS_COLLECTION_NAME_FIELD}" \
+    "--set-env-vars=^;^GOOGLE_CLOUD_PROJECT=${PROJECT};ALERTS_TOPIC_URL=gcppubsub://projects/${PROJECT}/topics/${ALERTS_TOPIC};ARCHIVE_BUCKET_URL=gs://${ARCHIVE_BUCKET}${AUDIENCE:+;AUDIENCE=${AUDIENCE}};AUDIT_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${AUDIT_COLLECTION}?name_field=${AUDIT_COLLECTION_NAME_FIELD}${CACHE_BUCKET:+;CACHE_BUCKET_URL=gs://${CACHE_BUCKET}};CARTS_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${CARTS_COLLECTION}?name_field=${CARTS_COLLECTION_NAME_FIELD};EXPORT_BUCKET_URL=gs://${EXPORT_BUCKET};FEATURE_FLAGS_URL=gcpsecretmanager://projects/${PROJECT}/secrets/${FEATURE_FLAGS}?decoder=string;ISSUER_URL=${ISSUER};JOBS_SUBSCRIPTION_URL=gcppubsub://projects/${PROJECT}/subscriptions/${JOBS_SUBSCRIPTION};SESSIONS_KEY_URL=gcpkms://${SESSIONS_KEY};SIGNING_KEY_URL=gcpkms://${SIGNING_KEY};TOKENS_KEY_URL=gcpkms://${TOKENS_KEY};USERS_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${USERS_COLLECTION}?name_field=${USERS_COLLECTION_NAME_FIELD}" \
     --trigger-http \
     --no-allow-unauthenticated \
     "--project=${PROJECT}"
@@ -265,12 +268,14 @@ gcloud projects add-iam-policy-binding \
     "--role=projects/${PROJECT}/roles/polyfnDocumentWriter" \
     "--project=${PROJECT}"
 
-# kitchen-sink-ingest may read-write CACHE_BUCKET_URL (roles/storage.objectUser).
-gcloud storage buckets add-iam-policy-binding \
-    "gs://${CACHE_BUCKET}" \
-    "--member=serviceAccount:kitchen-sink-ingest@${PROJECT}.iam.gserviceaccount.com" \
-    --role=roles/storage.objectUser \
-    "--project=${PROJECT}"
+# kitchen-sink-ingest may read-write CACHE_BUCKET_URL (roles/storage.objectUser). When CACHE_BUCKET is set.
+if [ -n "${CACHE_BUCKET:-}" ]; then
+  gcloud storage buckets add-iam-policy-binding \
+      "gs://${CACHE_BUCKET}" \
+      "--member=serviceAccount:kitchen-sink-ingest@${PROJECT}.iam.gserviceaccount.com" \
+      --role=roles/storage.objectUser \
+      "--project=${PROJECT}"
+fi
 
 # kitchen-sink-ingest may read-write CARTS_COLLECTION_URL (roles/datastore.user).
 gcloud projects add-iam-policy-binding \
@@ -351,7 +356,7 @@ gcloud functions deploy kitchen-sink-ingest \
     --clear-max-instances \
     --concurrency=1 \
     "--service-account=kitchen-sink-ingest@${PROJECT}.iam.gserviceaccount.com" \
-    "--set-env-vars=^;^GOOGLE_CLOUD_PROJECT=${PROJECT};ALERTS_TOPIC_URL=gcppubsub://projects/${PROJECT}/topics/${ALERTS_TOPIC};ARCHIVE_BUCKET_URL=gs://${ARCHIVE_BUCKET};AUDIENCE=${AUDIENCE};AUDIT_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${AUDIT_COLLECTION}?name_field=${AUDIT_COLLECTION_NAME_FIELD};CACHE_BUCKET_URL=gs://${CACHE_BUCKET};CARTS_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${CARTS_COLLECTION}?name_field=${CARTS_COLLECTION_NAME_FIELD};EXPORT_BUCKET_URL=gs://${EXPORT_BUCKET};FEATURE_FLAGS_URL=gcpsecretmanager://projects/${PROJECT}/secrets/${FEATURE_FLAGS}?decoder=string;ISSUER_URL=${ISSUER};JOBS_SUBSCRIPTION_URL=gcppubsub://projects/${PROJECT}/subscriptions/${JOBS_SUBSCRIPTION};MEDIA_BUCKET_URL=gs://${MEDIA_BUCKET};SESSIONS_KEY_URL=gcpkms://${SESSIONS_KEY};SIGNING_KEY_URL=gcpkms://${SIGNING_KEY};TOKENS_KEY_URL=gcpkms://${TOKENS_KEY};USERS_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${USERS_COLLECTION}?name_field=${USERS_COLLECTION_NAME_FIELD}" \
+    "--set-env-vars=^;^GOOGLE_CLOUD_PROJECT=${PROJECT};ALERTS_TOPIC_URL=gcppubsub://projects/${PROJECT}/topics/${ALERTS_TOPIC};ARCHIVE_BUCKET_URL=gs://${ARCHIVE_BUCKET}${AUDIENCE:+;AUDIENCE=${AUDIENCE}};AUDIT_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${AUDIT_COLLECTION}?name_field=${AUDIT_COLLECTION_NAME_FIELD}${CACHE_BUCKET:+;CACHE_BUCKET_URL=gs://${CACHE_BUCKET}};CARTS_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${CARTS_COLLECTION}?name_field=${CARTS_COLLECTION_NAME_FIELD};EXPORT_BUCKET_URL=gs://${EXPORT_BUCKET};FEATURE_FLAGS_URL=gcpsecretmanager://projects/${PROJECT}/secrets/${FEATURE_FLAGS}?decoder=string;ISSUER_URL=${ISSUER};JOBS_SUBSCRIPTION_URL=gcppubsub://projects/${PROJECT}/subscriptions/${JOBS_SUBSCRIPTION};MEDIA_BUCKET_URL=gs://${MEDIA_BUCKET};SESSIONS_KEY_URL=gcpkms://${SESSIONS_KEY};SIGNING_KEY_URL=gcpkms://${SIGNING_KEY};TOKENS_KEY_URL=gcpkms://${TOKENS_KEY};USERS_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${USERS_COLLECTION}?name_field=${USERS_COLLECTION_NAME_FIELD}" \
     "--trigger-bucket=${MEDIA_BUCKET}" \
     "--trigger-service-account=polyfn-invoker@${PROJECT}.iam.gserviceaccount.com" \
     --retry \
@@ -376,7 +381,7 @@ gcloud functions deploy kitchen-sink-ingest-deleted \
     --clear-max-instances \
     --concurrency=1 \
     "--service-account=kitchen-sink-ingest@${PROJECT}.iam.gserviceaccount.com" \
-    "--set-env-vars=^;^GOOGLE_CLOUD_PROJECT=${PROJECT};ALERTS_TOPIC_URL=gcppubsub://projects/${PROJECT}/topics/${ALERTS_TOPIC};ARCHIVE_BUCKET_URL=gs://${ARCHIVE_BUCKET};AUDIENCE=${AUDIENCE};AUDIT_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${AUDIT_COLLECTION}?name_field=${AUDIT_COLLECTION_NAME_FIELD};CACHE_BUCKET_URL=gs://${CACHE_BUCKET};CARTS_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${CARTS_COLLECTION}?name_field=${CARTS_COLLECTION_NAME_FIELD};EXPORT_BUCKET_URL=gs://${EXPORT_BUCKET};FEATURE_FLAGS_URL=gcpsecretmanager://projects/${PROJECT}/secrets/${FEATURE_FLAGS}?decoder=string;ISSUER_URL=${ISSUER};JOBS_SUBSCRIPTION_URL=gcppubsub://projects/${PROJECT}/subscriptions/${JOBS_SUBSCRIPTION};MEDIA_BUCKET_URL=gs://${MEDIA_BUCKET};SESSIONS_KEY_URL=gcpkms://${SESSIONS_KEY};SIGNING_KEY_URL=gcpkms://${SIGNING_KEY};TOKENS_KEY_URL=gcpkms://${TOKENS_KEY};USERS_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${USERS_COLLECTION}?name_field=${USERS_COLLECTION_NAME_FIELD}" \
+    "--set-env-vars=^;^GOOGLE_CLOUD_PROJECT=${PROJECT};ALERTS_TOPIC_URL=gcppubsub://projects/${PROJECT}/topics/${ALERTS_TOPIC};ARCHIVE_BUCKET_URL=gs://${ARCHIVE_BUCKET}${AUDIENCE:+;AUDIENCE=${AUDIENCE}};AUDIT_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${AUDIT_COLLECTION}?name_field=${AUDIT_COLLECTION_NAME_FIELD}${CACHE_BUCKET:+;CACHE_BUCKET_URL=gs://${CACHE_BUCKET}};CARTS_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${CARTS_COLLECTION}?name_field=${CARTS_COLLECTION_NAME_FIELD};EXPORT_BUCKET_URL=gs://${EXPORT_BUCKET};FEATURE_FLAGS_URL=gcpsecretmanager://projects/${PROJECT}/secrets/${FEATURE_FLAGS}?decoder=string;ISSUER_URL=${ISSUER};JOBS_SUBSCRIPTION_URL=gcppubsub://projects/${PROJECT}/subscriptions/${JOBS_SUBSCRIPTION};MEDIA_BUCKET_URL=gs://${MEDIA_BUCKET};SESSIONS_KEY_URL=gcpkms://${SESSIONS_KEY};SIGNING_KEY_URL=gcpkms://${SIGNING_KEY};TOKENS_KEY_URL=gcpkms://${TOKENS_KEY};USERS_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${USERS_COLLECTION}?name_field=${USERS_COLLECTION_NAME_FIELD}" \
     --trigger-event-filters=type=google.cloud.storage.object.v1.deleted \
     "--trigger-event-filters=bucket=${MEDIA_BUCKET}" \
     "--trigger-service-account=polyfn-invoker@${PROJECT}.iam.gserviceaccount.com" \
@@ -420,12 +425,14 @@ gcloud projects add-iam-policy-binding \
     "--role=projects/${PROJECT}/roles/polyfnDocumentWriter" \
     "--project=${PROJECT}"
 
-# kitchen-sink-fan-out may read-write CACHE_BUCKET_URL (roles/storage.objectUser).
-gcloud storage buckets add-iam-policy-binding \
-    "gs://${CACHE_BUCKET}" \
-    "--member=serviceAccount:kitchen-sink-fan-out@${PROJECT}.iam.gserviceaccount.com" \
-    --role=roles/storage.objectUser \
-    "--project=${PROJECT}"
+# kitchen-sink-fan-out may read-write CACHE_BUCKET_URL (roles/storage.objectUser). When CACHE_BUCKET is set.
+if [ -n "${CACHE_BUCKET:-}" ]; then
+  gcloud storage buckets add-iam-policy-binding \
+      "gs://${CACHE_BUCKET}" \
+      "--member=serviceAccount:kitchen-sink-fan-out@${PROJECT}.iam.gserviceaccount.com" \
+      --role=roles/storage.objectUser \
+      "--project=${PROJECT}"
+fi
 
 # kitchen-sink-fan-out may read-write CARTS_COLLECTION_URL (roles/datastore.user).
 gcloud projects add-iam-policy-binding \
@@ -506,7 +513,7 @@ gcloud functions deploy kitchen-sink-fan-out \
     --clear-max-instances \
     --concurrency=1 \
     "--service-account=kitchen-sink-fan-out@${PROJECT}.iam.gserviceaccount.com" \
-    "--set-env-vars=^;^GOOGLE_CLOUD_PROJECT=${PROJECT};ALERTS_TOPIC_URL=gcppubsub://projects/${PROJECT}/topics/${ALERTS_TOPIC};ARCHIVE_BUCKET_URL=gs://${ARCHIVE_BUCKET};AUDIENCE=${AUDIENCE};AUDIT_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${AUDIT_COLLECTION}?name_field=${AUDIT_COLLECTION_NAME_FIELD};CACHE_BUCKET_URL=gs://${CACHE_BUCKET};CARTS_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${CARTS_COLLECTION}?name_field=${CARTS_COLLECTION_NAME_FIELD};EVENTS_SUBSCRIPTION_URL=gcppubsub://projects/${PROJECT}/subscriptions/${EVENTS_SUBSCRIPTION};EVENTS_TOPIC_URL=gcppubsub://projects/${PROJECT}/topics/${EVENTS_TOPIC};EXPORT_BUCKET_URL=gs://${EXPORT_BUCKET};FEATURE_FLAGS_URL=gcpsecretmanager://projects/${PROJECT}/secrets/${FEATURE_FLAGS}?decoder=string;ISSUER_URL=${ISSUER};JOBS_SUBSCRIPTION_URL=gcppubsub://projects/${PROJECT}/subscriptions/${JOBS_SUBSCRIPTION};SESSIONS_KEY_URL=gcpkms://${SESSIONS_KEY};SIGNING_KEY_URL=gcpkms://${SIGNING_KEY};TOKENS_KEY_URL=gcpkms://${TOKENS_KEY};USERS_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${USERS_COLLECTION}?name_field=${USERS_COLLECTION_NAME_FIELD}" \
+    "--set-env-vars=^;^GOOGLE_CLOUD_PROJECT=${PROJECT};ALERTS_TOPIC_URL=gcppubsub://projects/${PROJECT}/topics/${ALERTS_TOPIC};ARCHIVE_BUCKET_URL=gs://${ARCHIVE_BUCKET}${AUDIENCE:+;AUDIENCE=${AUDIENCE}};AUDIT_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${AUDIT_COLLECTION}?name_field=${AUDIT_COLLECTION_NAME_FIELD}${CACHE_BUCKET:+;CACHE_BUCKET_URL=gs://${CACHE_BUCKET}};CARTS_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${CARTS_COLLECTION}?name_field=${CARTS_COLLECTION_NAME_FIELD};EVENTS_SUBSCRIPTION_URL=gcppubsub://projects/${PROJECT}/subscriptions/${EVENTS_SUBSCRIPTION};EVENTS_TOPIC_URL=gcppubsub://projects/${PROJECT}/topics/${EVENTS_TOPIC};EXPORT_BUCKET_URL=gs://${EXPORT_BUCKET};FEATURE_FLAGS_URL=gcpsecretmanager://projects/${PROJECT}/secrets/${FEATURE_FLAGS}?decoder=string;ISSUER_URL=${ISSUER};JOBS_SUBSCRIPTION_URL=gcppubsub://projects/${PROJECT}/subscriptions/${JOBS_SUBSCRIPTION};SESSIONS_KEY_URL=gcpkms://${SESSIONS_KEY};SIGNING_KEY_URL=gcpkms://${SIGNING_KEY};TOKENS_KEY_URL=gcpkms://${TOKENS_KEY};USERS_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${USERS_COLLECTION}?name_field=${USERS_COLLECTION_NAME_FIELD}" \
     --trigger-http \
     --no-allow-unauthenticated \
     "--project=${PROJECT}"
@@ -630,12 +637,14 @@ gcloud projects add-iam-policy-binding \
     "--role=projects/${PROJECT}/roles/polyfnDocumentWriter" \
     "--project=${PROJECT}"
 
-# kitchen-sink-orders may read-write CACHE_BUCKET_URL (roles/storage.objectUser).
-gcloud storage buckets add-iam-policy-binding \
-    "gs://${CACHE_BUCKET}" \
-    "--member=serviceAccount:kitchen-sink-orders@${PROJECT}.iam.gserviceaccount.com" \
-    --role=roles/storage.objectUser \
-    "--project=${PROJECT}"
+# kitchen-sink-orders may read-write CACHE_BUCKET_URL (roles/storage.objectUser). When CACHE_BUCKET is set.
+if [ -n "${CACHE_BUCKET:-}" ]; then
+  gcloud storage buckets add-iam-policy-binding \
+      "gs://${CACHE_BUCKET}" \
+      "--member=serviceAccount:kitchen-sink-orders@${PROJECT}.iam.gserviceaccount.com" \
+      --role=roles/storage.objectUser \
+      "--project=${PROJECT}"
+fi
 
 # kitchen-sink-orders may read-write CARTS_COLLECTION_URL (roles/datastore.user).
 gcloud projects add-iam-policy-binding \
@@ -716,7 +725,7 @@ gcloud functions deploy kitchen-sink-orders \
     --max-instances=3 \
     --concurrency=1 \
     "--service-account=kitchen-sink-orders@${PROJECT}.iam.gserviceaccount.com" \
-    "--set-env-vars=^;^GOOGLE_CLOUD_PROJECT=${PROJECT};ALERTS_TOPIC_URL=gcppubsub://projects/${PROJECT}/topics/${ALERTS_TOPIC};ARCHIVE_BUCKET_URL=gs://${ARCHIVE_BUCKET};AUDIENCE=${AUDIENCE};AUDIT_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${AUDIT_COLLECTION}?name_field=${AUDIT_COLLECTION_NAME_FIELD};CACHE_BUCKET_URL=gs://${CACHE_BUCKET};CARTS_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${CARTS_COLLECTION}?name_field=${CARTS_COLLECTION_NAME_FIELD};EXPORT_BUCKET_URL=gs://${EXPORT_BUCKET};FEATURE_FLAGS_URL=gcpsecretmanager://projects/${PROJECT}/secrets/${FEATURE_FLAGS}?decoder=string;ISSUER_URL=${ISSUER};JOBS_SUBSCRIPTION_URL=gcppubsub://projects/${PROJECT}/subscriptions/${JOBS_SUBSCRIPTION};ORDERS_QUEUE_URL=gcppubsub://projects/${PROJECT}/subscriptions/${ORDERS_QUEUE};SESSIONS_KEY_URL=gcpkms://${SESSIONS_KEY};SIGNING_KEY_URL=gcpkms://${SIGNING_KEY};TOKENS_KEY_URL=gcpkms://${TOKENS_KEY};USERS_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${USERS_COLLECTION}?name_field=${USERS_COLLECTION_NAME_FIELD}" \
+    "--set-env-vars=^;^GOOGLE_CLOUD_PROJECT=${PROJECT};ALERTS_TOPIC_URL=gcppubsub://projects/${PROJECT}/topics/${ALERTS_TOPIC};ARCHIVE_BUCKET_URL=gs://${ARCHIVE_BUCKET}${AUDIENCE:+;AUDIENCE=${AUDIENCE}};AUDIT_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${AUDIT_COLLECTION}?name_field=${AUDIT_COLLECTION_NAME_FIELD}${CACHE_BUCKET:+;CACHE_BUCKET_URL=gs://${CACHE_BUCKET}};CARTS_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${CARTS_COLLECTION}?name_field=${CARTS_COLLECTION_NAME_FIELD};EXPORT_BUCKET_URL=gs://${EXPORT_BUCKET};FEATURE_FLAGS_URL=gcpsecretmanager://projects/${PROJECT}/secrets/${FEATURE_FLAGS}?decoder=string;ISSUER_URL=${ISSUER};JOBS_SUBSCRIPTION_URL=gcppubsub://projects/${PROJECT}/subscriptions/${JOBS_SUBSCRIPTION};ORDERS_QUEUE_URL=gcppubsub://projects/${PROJECT}/subscriptions/${ORDERS_QUEUE};SESSIONS_KEY_URL=gcpkms://${SESSIONS_KEY};SIGNING_KEY_URL=gcpkms://${SIGNING_KEY};TOKENS_KEY_URL=gcpkms://${TOKENS_KEY};USERS_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${USERS_COLLECTION}?name_field=${USERS_COLLECTION_NAME_FIELD}" \
     --trigger-http \
     --no-allow-unauthenticated \
     "--project=${PROJECT}"
@@ -841,12 +850,14 @@ gcloud projects add-iam-policy-binding \
     "--role=projects/${PROJECT}/roles/polyfnDocumentWriter" \
     "--project=${PROJECT}"
 
-# kitchen-sink-user-changes may read-write CACHE_BUCKET_URL (roles/storage.objectUser).
-gcloud storage buckets add-iam-policy-binding \
-    "gs://${CACHE_BUCKET}" \
-    "--member=serviceAccount:kitchen-sink-user-changes@${PROJECT}.iam.gserviceaccount.com" \
-    --role=roles/storage.objectUser \
-    "--project=${PROJECT}"
+# kitchen-sink-user-changes may read-write CACHE_BUCKET_URL (roles/storage.objectUser). When CACHE_BUCKET is set.
+if [ -n "${CACHE_BUCKET:-}" ]; then
+  gcloud storage buckets add-iam-policy-binding \
+      "gs://${CACHE_BUCKET}" \
+      "--member=serviceAccount:kitchen-sink-user-changes@${PROJECT}.iam.gserviceaccount.com" \
+      --role=roles/storage.objectUser \
+      "--project=${PROJECT}"
+fi
 
 # kitchen-sink-user-changes may read-write CARTS_COLLECTION_URL (roles/datastore.user).
 gcloud projects add-iam-policy-binding \
@@ -927,7 +938,7 @@ gcloud functions deploy kitchen-sink-user-changes \
     --clear-max-instances \
     --concurrency=1 \
     "--service-account=kitchen-sink-user-changes@${PROJECT}.iam.gserviceaccount.com" \
-    "--set-env-vars=^;^GOOGLE_CLOUD_PROJECT=${PROJECT};ALERTS_TOPIC_URL=gcppubsub://projects/${PROJECT}/topics/${ALERTS_TOPIC};ARCHIVE_BUCKET_URL=gs://${ARCHIVE_BUCKET};AUDIENCE=${AUDIENCE};AUDIT_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${AUDIT_COLLECTION}?name_field=${AUDIT_COLLECTION_NAME_FIELD};CACHE_BUCKET_URL=gs://${CACHE_BUCKET};CARTS_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${CARTS_COLLECTION}?name_field=${CARTS_COLLECTION_NAME_FIELD};EXPORT_BUCKET_URL=gs://${EXPORT_BUCKET};FEATURE_FLAGS_URL=gcpsecretmanager://projects/${PROJECT}/secrets/${FEATURE_FLAGS}?decoder=string;ISSUER_URL=${ISSUER};JOBS_SUBSCRIPTION_URL=gcppubsub://projects/${PROJECT}/subscriptions/${JOBS_SUBSCRIPTION};SESSIONS_KEY_URL=gcpkms://${SESSIONS_KEY};SIGNING_KEY_URL=gcpkms://${SIGNING_KEY};TOKENS_KEY_URL=gcpkms://${TOKENS_KEY};USERS_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${USERS_COLLECTION}?name_field=${USERS_COLLECTION_NAME_FIELD}" \
+    "--set-env-vars=^;^GOOGLE_CLOUD_PROJECT=${PROJECT};ALERTS_TOPIC_URL=gcppubsub://projects/${PROJECT}/topics/${ALERTS_TOPIC};ARCHIVE_BUCKET_URL=gs://${ARCHIVE_BUCKET}${AUDIENCE:+;AUDIENCE=${AUDIENCE}};AUDIT_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${AUDIT_COLLECTION}?name_field=${AUDIT_COLLECTION_NAME_FIELD}${CACHE_BUCKET:+;CACHE_BUCKET_URL=gs://${CACHE_BUCKET}};CARTS_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${CARTS_COLLECTION}?name_field=${CARTS_COLLECTION_NAME_FIELD};EXPORT_BUCKET_URL=gs://${EXPORT_BUCKET};FEATURE_FLAGS_URL=gcpsecretmanager://projects/${PROJECT}/secrets/${FEATURE_FLAGS}?decoder=string;ISSUER_URL=${ISSUER};JOBS_SUBSCRIPTION_URL=gcppubsub://projects/${PROJECT}/subscriptions/${JOBS_SUBSCRIPTION};SESSIONS_KEY_URL=gcpkms://${SESSIONS_KEY};SIGNING_KEY_URL=gcpkms://${SIGNING_KEY};TOKENS_KEY_URL=gcpkms://${TOKENS_KEY};USERS_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${USERS_COLLECTION}?name_field=${USERS_COLLECTION_NAME_FIELD}" \
     --trigger-event-filters=type=google.cloud.firestore.document.v1.written \
     '--trigger-event-filters=database=(default)' \
     "--trigger-event-filters-path-pattern=document=${USERS_COLLECTION}/{document}" \
@@ -973,12 +984,14 @@ gcloud projects add-iam-policy-binding \
     "--role=projects/${PROJECT}/roles/polyfnDocumentWriter" \
     "--project=${PROJECT}"
 
-# kitchen-sink-nightly may read-write CACHE_BUCKET_URL (roles/storage.objectUser).
-gcloud storage buckets add-iam-policy-binding \
-    "gs://${CACHE_BUCKET}" \
-    "--member=serviceAccount:kitchen-sink-nightly@${PROJECT}.iam.gserviceaccount.com" \
-    --role=roles/storage.objectUser \
-    "--project=${PROJECT}"
+# kitchen-sink-nightly may read-write CACHE_BUCKET_URL (roles/storage.objectUser). When CACHE_BUCKET is set.
+if [ -n "${CACHE_BUCKET:-}" ]; then
+  gcloud storage buckets add-iam-policy-binding \
+      "gs://${CACHE_BUCKET}" \
+      "--member=serviceAccount:kitchen-sink-nightly@${PROJECT}.iam.gserviceaccount.com" \
+      --role=roles/storage.objectUser \
+      "--project=${PROJECT}"
+fi
 
 # kitchen-sink-nightly may read-write CARTS_COLLECTION_URL (roles/datastore.user).
 gcloud projects add-iam-policy-binding \
@@ -1059,7 +1072,7 @@ gcloud functions deploy kitchen-sink-nightly \
     --clear-max-instances \
     --concurrency=1 \
     "--service-account=kitchen-sink-nightly@${PROJECT}.iam.gserviceaccount.com" \
-    "--set-env-vars=^;^GOOGLE_CLOUD_PROJECT=${PROJECT};ALERTS_TOPIC_URL=gcppubsub://projects/${PROJECT}/topics/${ALERTS_TOPIC};ARCHIVE_BUCKET_URL=gs://${ARCHIVE_BUCKET};AUDIENCE=${AUDIENCE};AUDIT_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${AUDIT_COLLECTION}?name_field=${AUDIT_COLLECTION_NAME_FIELD};CACHE_BUCKET_URL=gs://${CACHE_BUCKET};CARTS_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${CARTS_COLLECTION}?name_field=${CARTS_COLLECTION_NAME_FIELD};EXPORT_BUCKET_URL=gs://${EXPORT_BUCKET};FEATURE_FLAGS_URL=gcpsecretmanager://projects/${PROJECT}/secrets/${FEATURE_FLAGS}?decoder=string;ISSUER_URL=${ISSUER};JOBS_SUBSCRIPTION_URL=gcppubsub://projects/${PROJECT}/subscriptions/${JOBS_SUBSCRIPTION};SESSIONS_KEY_URL=gcpkms://${SESSIONS_KEY};SIGNING_KEY_URL=gcpkms://${SIGNING_KEY};TOKENS_KEY_URL=gcpkms://${TOKENS_KEY};USERS_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${USERS_COLLECTION}?name_field=${USERS_COLLECTION_NAME_FIELD}" \
+    "--set-env-vars=^;^GOOGLE_CLOUD_PROJECT=${PROJECT};ALERTS_TOPIC_URL=gcppubsub://projects/${PROJECT}/topics/${ALERTS_TOPIC};ARCHIVE_BUCKET_URL=gs://${ARCHIVE_BUCKET}${AUDIENCE:+;AUDIENCE=${AUDIENCE}};AUDIT_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${AUDIT_COLLECTION}?name_field=${AUDIT_COLLECTION_NAME_FIELD}${CACHE_BUCKET:+;CACHE_BUCKET_URL=gs://${CACHE_BUCKET}};CARTS_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${CARTS_COLLECTION}?name_field=${CARTS_COLLECTION_NAME_FIELD};EXPORT_BUCKET_URL=gs://${EXPORT_BUCKET};FEATURE_FLAGS_URL=gcpsecretmanager://projects/${PROJECT}/secrets/${FEATURE_FLAGS}?decoder=string;ISSUER_URL=${ISSUER};JOBS_SUBSCRIPTION_URL=gcppubsub://projects/${PROJECT}/subscriptions/${JOBS_SUBSCRIPTION};SESSIONS_KEY_URL=gcpkms://${SESSIONS_KEY};SIGNING_KEY_URL=gcpkms://${SIGNING_KEY};TOKENS_KEY_URL=gcpkms://${TOKENS_KEY};USERS_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${USERS_COLLECTION}?name_field=${USERS_COLLECTION_NAME_FIELD}" \
     --trigger-http \
     --no-allow-unauthenticated \
     "--project=${PROJECT}"
@@ -1133,12 +1146,14 @@ gcloud projects add-iam-policy-binding \
     "--role=projects/${PROJECT}/roles/polyfnDocumentWriter" \
     "--project=${PROJECT}"
 
-# kitchen-sink-every-ten may read-write CACHE_BUCKET_URL (roles/storage.objectUser).
-gcloud storage buckets add-iam-policy-binding \
-    "gs://${CACHE_BUCKET}" \
-    "--member=serviceAccount:kitchen-sink-every-ten@${PROJECT}.iam.gserviceaccount.com" \
-    --role=roles/storage.objectUser \
-    "--project=${PROJECT}"
+# kitchen-sink-every-ten may read-write CACHE_BUCKET_URL (roles/storage.objectUser). When CACHE_BUCKET is set.
+if [ -n "${CACHE_BUCKET:-}" ]; then
+  gcloud storage buckets add-iam-policy-binding \
+      "gs://${CACHE_BUCKET}" \
+      "--member=serviceAccount:kitchen-sink-every-ten@${PROJECT}.iam.gserviceaccount.com" \
+      --role=roles/storage.objectUser \
+      "--project=${PROJECT}"
+fi
 
 # kitchen-sink-every-ten may read-write CARTS_COLLECTION_URL (roles/datastore.user).
 gcloud projects add-iam-policy-binding \
@@ -1219,7 +1234,7 @@ gcloud functions deploy kitchen-sink-every-ten \
     --clear-max-instances \
     --concurrency=1 \
     "--service-account=kitchen-sink-every-ten@${PROJECT}.iam.gserviceaccount.com" \
-    "--set-env-vars=^;^GOOGLE_CLOUD_PROJECT=${PROJECT};ALERTS_TOPIC_URL=gcppubsub://projects/${PROJECT}/topics/${ALERTS_TOPIC};ARCHIVE_BUCKET_URL=gs://${ARCHIVE_BUCKET};AUDIENCE=${AUDIENCE};AUDIT_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${AUDIT_COLLECTION}?name_field=${AUDIT_COLLECTION_NAME_FIELD};CACHE_BUCKET_URL=gs://${CACHE_BUCKET};CARTS_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${CARTS_COLLECTION}?name_field=${CARTS_COLLECTION_NAME_FIELD};EXPORT_BUCKET_URL=gs://${EXPORT_BUCKET};FEATURE_FLAGS_URL=gcpsecretmanager://projects/${PROJECT}/secrets/${FEATURE_FLAGS}?decoder=string;ISSUER_URL=${ISSUER};JOBS_SUBSCRIPTION_URL=gcppubsub://projects/${PROJECT}/subscriptions/${JOBS_SUBSCRIPTION};SESSIONS_KEY_URL=gcpkms://${SESSIONS_KEY};SIGNING_KEY_URL=gcpkms://${SIGNING_KEY};TOKENS_KEY_URL=gcpkms://${TOKENS_KEY};USERS_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${USERS_COLLECTION}?name_field=${USERS_COLLECTION_NAME_FIELD}" \
+    "--set-env-vars=^;^GOOGLE_CLOUD_PROJECT=${PROJECT};ALERTS_TOPIC_URL=gcppubsub://projects/${PROJECT}/topics/${ALERTS_TOPIC};ARCHIVE_BUCKET_URL=gs://${ARCHIVE_BUCKET}${AUDIENCE:+;AUDIENCE=${AUDIENCE}};AUDIT_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${AUDIT_COLLECTION}?name_field=${AUDIT_COLLECTION_NAME_FIELD}${CACHE_BUCKET:+;CACHE_BUCKET_URL=gs://${CACHE_BUCKET}};CARTS_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${CARTS_COLLECTION}?name_field=${CARTS_COLLECTION_NAME_FIELD};EXPORT_BUCKET_URL=gs://${EXPORT_BUCKET};FEATURE_FLAGS_URL=gcpsecretmanager://projects/${PROJECT}/secrets/${FEATURE_FLAGS}?decoder=string;ISSUER_URL=${ISSUER};JOBS_SUBSCRIPTION_URL=gcppubsub://projects/${PROJECT}/subscriptions/${JOBS_SUBSCRIPTION};SESSIONS_KEY_URL=gcpkms://${SESSIONS_KEY};SIGNING_KEY_URL=gcpkms://${SIGNING_KEY};TOKENS_KEY_URL=gcpkms://${TOKENS_KEY};USERS_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${USERS_COLLECTION}?name_field=${USERS_COLLECTION_NAME_FIELD}" \
     --trigger-http \
     --no-allow-unauthenticated \
     "--project=${PROJECT}"

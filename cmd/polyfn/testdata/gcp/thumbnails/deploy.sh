@@ -11,7 +11,8 @@
 # (DEPLOY.md says what each step is for).
 #
 # Set these variables in the environment or give them as NAME=VALUE
-# arguments:
+# arguments (an optional resource's may be left unset: the function is
+# then not given it):
 #   PROJECT           the Google Cloud project ID
 #   REGION            the region of the functions, such as europe-west1
 #   MEDIA_BUCKET      the Cloud Storage bucket of MEDIA_BUCKET_URL (its name)

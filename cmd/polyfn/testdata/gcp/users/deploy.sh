@@ -11,10 +11,11 @@
 # (DEPLOY.md says what each step is for).
 #
 # Set these variables in the environment or give them as NAME=VALUE
-# arguments:
+# arguments (an optional resource's may be left unset: the function is
+# then not given it):
 #   PROJECT              the Google Cloud project ID
 #   REGION               the region of the functions, such as europe-west1
-#   USERS_API_KEYS       the Secret Manager secret of USERS_API_KEYS_URL (its ID)
+#   USERS_API_KEYS       optional: the Secret Manager secret of USERS_API_KEYS_URL (its ID)
 #   USERS_BUCKET         the Cloud Storage bucket of USERS_BUCKET_URL (its name)
 #   USERS_OIDC_AUDIENCE  the value of USERS_OIDC_AUDIENCE
 #   USERS_OIDC_ISSUER    the value of USERS_OIDC_ISSUER
@@ -27,7 +28,7 @@ for arg in "$@"; do
   esac
 done
 missing=()
-for v in PROJECT REGION USERS_API_KEYS USERS_BUCKET USERS_OIDC_AUDIENCE USERS_OIDC_ISSUER; do
+for v in PROJECT REGION USERS_BUCKET USERS_OIDC_AUDIENCE USERS_OIDC_ISSUER; do
   if [ -z "${!v:-}" ]; then missing+=("$v"); fi
 done
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -50,12 +51,14 @@ if ! gcloud iam service-accounts describe \
       "--project=${PROJECT}"
 fi
 
-# users may read USERS_API_KEYS_URL (roles/secretmanager.secretAccessor).
-gcloud secrets add-iam-policy-binding \
-    "${USERS_API_KEYS}" \
-    "--member=serviceAccount:users-fn@${PROJECT}.iam.gserviceaccount.com" \
-    --role=roles/secretmanager.secretAccessor \
-    "--project=${PROJECT}"
+# users may read USERS_API_KEYS_URL (roles/secretmanager.secretAccessor). When USERS_API_KEYS is set.
+if [ -n "${USERS_API_KEYS:-}" ]; then
+  gcloud secrets add-iam-policy-binding \
+      "${USERS_API_KEYS}" \
+      "--member=serviceAccount:users-fn@${PROJECT}.iam.gserviceaccount.com" \
+      --role=roles/secretmanager.secretAccessor \
+      "--project=${PROJECT}"
+fi
 
 # users may read-write USERS_BUCKET_URL (roles/storage.objectUser).
 gcloud storage buckets add-iam-policy-binding \
@@ -85,7 +88,7 @@ gcloud functions deploy users \
     --clear-max-instances \
     --concurrency=1 \
     "--service-account=users-fn@${PROJECT}.iam.gserviceaccount.com" \
-    "--set-env-vars=^;^GOOGLE_CLOUD_PROJECT=${PROJECT};USERS_API_KEYS_URL=gcpsecretmanager://projects/${PROJECT}/secrets/${USERS_API_KEYS}?decoder=string;USERS_BUCKET_URL=gs://${USERS_BUCKET};USERS_OIDC_AUDIENCE=${USERS_OIDC_AUDIENCE};USERS_OIDC_ISSUER=${USERS_OIDC_ISSUER}" \
+    "--set-env-vars=^;^GOOGLE_CLOUD_PROJECT=${PROJECT}${USERS_API_KEYS:+;USERS_API_KEYS_URL=gcpsecretmanager://projects/${PROJECT}/secrets/${USERS_API_KEYS}?decoder=string};USERS_BUCKET_URL=gs://${USERS_BUCKET};USERS_OIDC_AUDIENCE=${USERS_OIDC_AUDIENCE};USERS_OIDC_ISSUER=${USERS_OIDC_ISSUER}" \
     --trigger-http \
     --no-allow-unauthenticated \
     "--project=${PROJECT}"
