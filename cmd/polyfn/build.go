@@ -46,8 +46,11 @@ type buildJob struct {
 	OutDir string
 	// Manifests are the declarations of the apps the function runs.
 	Manifests []core.Manifest
-	Stdout    io.Writer
-	Stderr    io.Writer
+	// Grants are the --scheme options: the URL scheme of a variable whose
+	// kind does not decide its service on the cloud (nil: none given).
+	Grants *deploy.GrantOptions
+	Stdout io.Writer
+	Stderr io.Writer
 }
 
 func build(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -57,8 +60,25 @@ func build(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	arch := fs.String("arch", "", "target `architecture` (default: the cloud's first, see below)")
 	out := fs.String("out", "dist", "output `directory`")
 	plan := fs.Bool("plan", false, "print the deployment plan as JSON on stdout and write nothing (--cloud is then optional)")
+	var grants deploy.GrantOptions
+	fs.Func("scheme", "`VAR=SCHEME`: the URL scheme variable VAR will have where its kind does not decide the service, "+
+		"such as USERS_API_KEYS_URL=awssecretsmanager (default awsparamstore) or JOBS_URL="+deploy.AzureQueueScheme+
+		" (a Storage queue, default azuresb); repeatable", func(v string) error {
+		name, scheme, ok := strings.Cut(v, "=")
+		if !ok || name == "" || scheme == "" {
+			return fmt.Errorf("want VAR=SCHEME, got %q", v)
+		}
+		if _, dup := grants.Schemes[name]; dup {
+			return fmt.Errorf("%s is given twice", name)
+		}
+		if grants.Schemes == nil {
+			grants.Schemes = map[string]string{}
+		}
+		grants.Schemes[name] = scheme
+		return nil
+	})
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: polyfn build --cloud CLOUD [--arch ARCH] [--out DIR] ./cmd/<name>\n")
+		fmt.Fprintf(stderr, "Usage: polyfn build --cloud CLOUD [--arch ARCH] [--out DIR] [--scheme VAR=SCHEME]... ./cmd/<name>\n")
 		fmt.Fprintf(stderr, "       polyfn build --plan [--cloud CLOUD] [--arch ARCH] ./cmd/<name>\n\n")
 		fs.PrintDefaults()
 		for _, c := range cloudNames() {
@@ -106,7 +126,7 @@ func build(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	return p.pack(ctx, buildJob{
 		Pkg: pkg, Name: path.Base(filepath.ToSlash(filepath.Clean(pkg))), Arch: *arch, OutDir: dir,
-		Manifests: manifests, Stdout: stdout, Stderr: stderr,
+		Manifests: manifests, Grants: grantsOrNil(grants), Stdout: stdout, Stderr: stderr,
 	})
 }
 
@@ -127,6 +147,14 @@ func printPlan(manifests []core.Manifest, arch string, stdout io.Writer) error {
 	}
 	_, err = stdout.Write(append(b, '\n'))
 	return err
+}
+
+// grantsOrNil returns nil for options that hold nothing.
+func grantsOrNil(g deploy.GrantOptions) *deploy.GrantOptions {
+	if len(g.Schemes) == 0 {
+		return nil
+	}
+	return &g
 }
 
 func cloudNames() []string {

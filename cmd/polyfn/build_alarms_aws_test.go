@@ -25,7 +25,7 @@ var awsP99 = map[string]time.Duration{"users": 2 * time.Second, "make-thumbnail"
 func TestAWSAlarmOutputs(t *testing.T) {
 	for _, tt := range alarmCases() {
 		t.Run(tt.m.App+"/aws", func(t *testing.T) {
-			b, _, err := awsTemplate(tt.m.App, "arm64", []core.Manifest{tt.m})
+			b, _, err := awsTemplate(tt.m.App, "arm64", []core.Manifest{tt.m}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -110,7 +110,7 @@ func TestAWSAlarmOutputs(t *testing.T) {
 
 // TestAWSAlarmsOff checks that an app that turns alarms off gets none.
 func TestAWSAlarmsOff(t *testing.T) {
-	b, _, err := awsTemplate("quiet", "arm64", []core.Manifest{quietApp()})
+	b, _, err := awsTemplate("quiet", "arm64", []core.Manifest{quietApp()}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestAWSAlarmsOff(t *testing.T) {
 // use fail the build with an error naming the app, never a panic.
 func TestAWSAlarmsRejectedAtBuild(t *testing.T) {
 	slow := withAlarms("slow", core.Alarms{P99: time.Minute})
-	if _, _, err := awsTemplate("slow", "arm64", []core.Manifest{slow}); err == nil || !strings.Contains(err.Error(), "app slow") || !strings.Contains(err.Error(), "timeout") {
+	if _, _, err := awsTemplate("slow", "arm64", []core.Manifest{slow}, nil); err == nil || !strings.Contains(err.Error(), "app slow") || !strings.Contains(err.Error(), "timeout") {
 		t.Errorf("aws: %v, want an error: the p99 threshold is past the routes' 30 s", err)
 	}
 }

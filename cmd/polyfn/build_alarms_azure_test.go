@@ -16,7 +16,7 @@ import (
 // alerts by display name and how many action groups it declares.
 func azureRules(t *testing.T, m core.Manifest) (map[string]azureRule, int) {
 	t.Helper()
-	app, err := azureFunctionApp([]core.Manifest{m}, m.App)
+	app, err := azureFunctionApp([]core.Manifest{m}, m.App, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,13 +117,13 @@ func TestAzureAlarmsOff(t *testing.T) {
 // its own.
 func TestAzureAlarmsRejectedAtBuild(t *testing.T) {
 	slow := withAlarms("slow", core.Alarms{P99: time.Minute})
-	if _, err := azureFunctionApp([]core.Manifest{slow}, "slow"); err == nil || !strings.Contains(err.Error(), "slow") {
+	if _, err := azureFunctionApp([]core.Manifest{slow}, "slow", nil); err == nil || !strings.Contains(err.Error(), "slow") {
 		t.Errorf("azure: %v; want an error naming the app: a minute is not below its 30 s timeout", err)
 	}
 	b := core.NewApp("b")
 	b.HandleFunc("GET /y", func(http.ResponseWriter, *http.Request) {})
 	b.Alarms(core.Alarms{Errors: 3})
-	app, err := azureFunctionApp([]core.Manifest{withAlarms("a", core.Alarms{Errors: 2}), b.Manifest()}, "ab")
+	app, err := azureFunctionApp([]core.Manifest{withAlarms("a", core.Alarms{Errors: 2}), b.Manifest()}, "ab", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,7 @@ func init() {
 // run that one bootstrap.
 func packAWS(ctx context.Context, job buildJob) error {
 	// The template first: a declaration it cannot express fails before the build.
-	tmpl, archs, err := awsTemplate(job.Name, job.Arch, job.Manifests)
+	tmpl, archs, err := awsTemplate(job.Name, job.Arch, job.Manifests, job.Grants)
 	if err != nil {
 		return err
 	}
@@ -64,9 +64,10 @@ func packAWS(ctx context.Context, job buildJob) error {
 }
 
 // awsTemplate plans the function's one app for arch (GOARCH spelling, the
-// units' default) and renders its template; it returns the architectures
+// units' default) and renders its template with the grant options g (nil:
+// every variable's URL has its kind's default scheme); it returns the architectures
 // its units run on, the default first, each of which needs a bootstrap.
-func awsTemplate(name, arch string, ms []core.Manifest) ([]byte, []core.Arch, error) {
+func awsTemplate(name, arch string, ms []core.Manifest, g *deploy.GrantOptions) ([]byte, []core.Arch, error) {
 	if len(ms) != 1 {
 		return nil, nil, fmt.Errorf("%s runs %d apps; an AWS Lambda function runs exactly one", name, len(ms))
 	}
@@ -88,7 +89,7 @@ func awsTemplate(name, arch string, ms []core.Manifest) ([]byte, []core.Arch, er
 	for _, a := range archs {
 		code[a] = "../" + awsZipName(name, arch, a)
 	}
-	t, err := awsdeploy.Render(p, &awsdeploy.Options{CodeURI: code, SchedulerInput: awslambda.SchedulerInput})
+	t, err := awsdeploy.Render(p, &awsdeploy.Options{CodeURI: code, SchedulerInput: awslambda.SchedulerInput, Grants: g})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -47,7 +47,7 @@ func awsCases() []struct {
 func TestSAMTemplateGolden(t *testing.T) {
 	for _, tt := range awsCases() {
 		t.Run(tt.name, func(t *testing.T) {
-			got, _, err := awsTemplate(tt.name, tt.arch, []core.Manifest{tt.m})
+			got, _, err := awsTemplate(tt.name, tt.arch, []core.Manifest{tt.m}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -74,7 +74,7 @@ func TestSAMTemplateGolden(t *testing.T) {
 // TestSAMTemplateArchs checks that each architecture the units run on gets
 // its bootstrap, the build's own first.
 func TestSAMTemplateArchs(t *testing.T) {
-	_, archs, err := awsTemplate("kitchen-sink", "amd64", []core.Manifest{deploytest.KitchenSink().Manifest()})
+	_, archs, err := awsTemplate("kitchen-sink", "amd64", []core.Manifest{deploytest.KitchenSink().Manifest()}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +207,7 @@ var placeholders = regexp.MustCompile(`\$\{(Name|Arn|Keys)\}`)
 func TestSAMTemplateGrants(t *testing.T) {
 	for _, tt := range awsCases() {
 		t.Run(tt.name, func(t *testing.T) {
-			b, _, err := awsTemplate(tt.name, tt.arch, []core.Manifest{tt.m})
+			b, _, err := awsTemplate(tt.name, tt.arch, []core.Manifest{tt.m}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -347,7 +347,7 @@ func TestSAMTemplateGrants(t *testing.T) {
 // sizing.
 func TestSAMTemplateUnits(t *testing.T) {
 	m := deploytest.KitchenSink().Manifest()
-	b, _, err := awsTemplate("kitchen-sink", "amd64", []core.Manifest{m})
+	b, _, err := awsTemplate("kitchen-sink", "amd64", []core.Manifest{m}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -421,7 +421,7 @@ func TestSAMTemplateRejects(t *testing.T) {
 		{both.Manifest(), "unit bad-both-days"},
 		{slow.Manifest(), "an HTTP API waits at most 30 s"},
 	} {
-		if _, _, err := awsTemplate("bad", "arm64", []core.Manifest{tt.m}); err == nil || !strings.Contains(err.Error(), tt.want) {
+		if _, _, err := awsTemplate("bad", "arm64", []core.Manifest{tt.m}, nil); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: got %v, want an error containing %q", tt.m.App, err, tt.want)
 		}
 	}

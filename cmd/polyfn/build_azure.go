@@ -28,14 +28,14 @@ func init() {
 func azureTemplateFile(name string) string { return name + ".azuredeploy.json" }
 func azureZipFile(name string) string      { return name + ".zip" }
 
-// azureFunctionApp renders the function app of the apps in ms (see
-// package deploy/azure).
-func azureFunctionApp(ms []core.Manifest, name string) (*azuredeploy.FunctionApp, error) {
+// azureFunctionApp renders the function app of the apps in ms with the
+// grant options g (see package deploy/azure; nil: the default schemes).
+func azureFunctionApp(ms []core.Manifest, name string, g *deploy.GrantOptions) (*azuredeploy.FunctionApp, error) {
 	p, err := deploy.NewPlan(ms, &deploy.Options{Arch: core.X86_64})
 	if err != nil {
 		return nil, err
 	}
-	return azuredeploy.Render(p, &azuredeploy.Options{Name: name, FunctionNames: azurefunctions.FunctionNames})
+	return azuredeploy.Render(p, &azuredeploy.Options{Name: name, FunctionNames: azurefunctions.FunctionNames, Grants: g})
 }
 
 // packAzure writes <out>/azure/<name>/ (the handler executable, host.json
@@ -43,7 +43,7 @@ func azureFunctionApp(ms []core.Manifest, name string) (*azuredeploy.FunctionApp
 // <name>.zip, and the ARM template of the whole app <name>.azuredeploy.json
 // beside it, then prints what to run.
 func packAzure(ctx context.Context, job buildJob) error {
-	app, err := azureFunctionApp(job.Manifests, job.Name)
+	app, err := azureFunctionApp(job.Manifests, job.Name, job.Grants)
 	if err != nil {
 		return err
 	}

@@ -31,7 +31,7 @@ func TestAzureBindingNames(t *testing.T) {
 		"queueTrigger": azurefunctions.BindingMessage, "serviceBusTrigger": azurefunctions.BindingMessage,
 		"cosmosDBTrigger": azurefunctions.BindingDocuments, "timerTrigger": azurefunctions.BindingTimer,
 	}
-	app, err := azureFunctionApp([]core.Manifest{deploytest.KitchenSink().Manifest()}, deploytest.KitchenSinkName)
+	app, err := azureFunctionApp([]core.Manifest{deploytest.KitchenSink().Manifest()}, deploytest.KitchenSinkName, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestBuildAzureServes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := azureFunctionApp(users, "users")
+	app, err := azureFunctionApp(users, "users", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

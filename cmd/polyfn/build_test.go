@@ -2,8 +2,13 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/polyfn/polyfn/deploy"
 )
 
 func TestDescribeReadsTheDeclaration(t *testing.T) {
@@ -24,6 +29,8 @@ func TestBuildUsage(t *testing.T) {
 	}{
 		{[]string{"build", "--cloud", "mars", "./cmd/users"}, "--cloud must be one of"},
 		{[]string{"build", "./cmd/users"}, "--cloud must be one of"},
+		{[]string{"build", "--cloud", "aws", "--scheme", "USERS_API_KEYS_URL", "./cmd/users"}, "want VAR=SCHEME"},
+		{[]string{"build", "--cloud", "aws", "--scheme", "A=s3", "--scheme", "A=gs", "./cmd/users"}, "A is given twice"},
 	}
 	for _, tt := range tests {
 		var stdout, stderr bytes.Buffer
@@ -33,5 +40,26 @@ func TestBuildUsage(t *testing.T) {
 		if !strings.Contains(stderr.String(), tt.wantOut) {
 			t.Errorf("%v: stderr %q does not contain %q", tt.args, stderr.String(), tt.wantOut)
 		}
+	}
+}
+
+// TestBuildSchemeFlag checks that --scheme reaches the packager as the
+// grant options its renderer takes.
+func TestBuildSchemeFlag(t *testing.T) {
+	var got *deploy.GrantOptions
+	packagers["test"] = packager{archs: []string{"amd64"}, pack: func(_ context.Context, job buildJob) error {
+		got = job.Grants
+		return nil
+	}}
+	t.Cleanup(func() { delete(packagers, "test") })
+	var stdout, stderr bytes.Buffer
+	args := []string{"build", "--cloud", "test", "--out", t.TempDir(),
+		"--scheme", "USERS_API_KEYS_URL=awssecretsmanager", "--scheme", "JOBS_URL=" + deploy.AzureQueueScheme, "./../users"}
+	if code := run(t.Context(), args, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	want := &deploy.GrantOptions{Schemes: map[string]string{"USERS_API_KEYS_URL": "awssecretsmanager", "JOBS_URL": deploy.AzureQueueScheme}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("the packager's grant options (-want +got):\n%s", diff)
 	}
 }
