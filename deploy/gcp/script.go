@@ -140,7 +140,17 @@ func (b *builder) variable(name, about string, optional bool) {
 // app declares optional, unless it is the unit's trigger's.
 func optional(r deploy.Resource) bool { return r.Optional && !r.Trigger }
 
-func (b *builder) step(s Step) { b.d.Steps = append(b.d.Steps, s) }
+func (b *builder) step(s Step) {
+	// A service account just created takes up to a minute to be seen
+	// by IAM everywhere (https://cloud.google.com/iam/docs/service-accounts-create#creating),
+	// so a binding naming one is retried.
+	for _, w := range s.Run {
+		if len(w) == 1 && strings.HasSuffix(w[0].Lit, "add-iam-policy-binding") || len(w) == 1 && w[0].Lit == "add-invoker-policy-binding" {
+			s.Retry = true
+		}
+	}
+	b.d.Steps = append(b.d.Steps, s)
+}
 
 // project appends the project flag every command takes.
 func project(c Command) Command { return c.with("--project=${PROJECT}") }

@@ -203,9 +203,13 @@ func (c Command) Args(env func(string) string) []string {
 //
 // A step with If runs only when the variable If is set: the bindings of
 // an optional resource.
+//
+// A step with Retry is retried (see deploy.sh's retry): an IAM binding,
+// which may name a service account IAM does not see yet.
 type Step struct {
 	Comment string
 	If      string
+	Retry   bool
 	Set     string
 	Check   Command
 	Create  Command

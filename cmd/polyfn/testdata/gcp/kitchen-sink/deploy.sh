@@ -58,6 +58,18 @@ fi
 cd "$(dirname "$0")"
 export CLOUDSDK_CORE_DISABLE_PROMPTS=1
 
+# retry runs a command up to 6 times, 10 seconds apart: IAM takes up to a
+# minute to see a service account just created.
+retry() {
+  local n=1
+  until "$@"; do
+    if [ "$n" -ge 6 ]; then return 1; fi
+    n=$((n + 1))
+    echo "deploy.sh: retrying in 10 s" >&2
+    sleep 10
+  done
+}
+
 # The APIs the deployment uses.
 gcloud services enable cloudfunctions.googleapis.com run.googleapis.com cloudbuild.googleapis.com artifactregistry.googleapis.com eventarc.googleapis.com pubsub.googleapis.com cloudscheduler.googleapis.com monitoring.googleapis.com cloudtrace.googleapis.com iam.googleapis.com \
     "--project=${PROJECT}"
@@ -97,7 +109,7 @@ if ! gcloud iam service-accounts describe \
 fi
 
 # Eventarc delivers events as polyfn-invoker, which must receive them.
-gcloud projects add-iam-policy-binding \
+retry gcloud projects add-iam-policy-binding \
     "${PROJECT}" \
     --condition=None \
     "--member=serviceAccount:polyfn-invoker@${PROJECT}.iam.gserviceaccount.com" \
@@ -105,7 +117,7 @@ gcloud projects add-iam-policy-binding \
     "--project=${PROJECT}"
 
 # Cloud Storage's service agent publishes the object events Eventarc delivers.
-gcloud projects add-iam-policy-binding \
+retry gcloud projects add-iam-policy-binding \
     "${PROJECT}" \
     --condition=None \
     "--member=serviceAccount:service-${PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com" \
@@ -122,21 +134,21 @@ if ! gcloud iam service-accounts describe \
 fi
 
 # kitchen-sink may publish ALERTS_TOPIC_URL (roles/pubsub.publisher).
-gcloud pubsub topics add-iam-policy-binding \
+retry gcloud pubsub topics add-iam-policy-binding \
     "${ALERTS_TOPIC}" \
     "--member=serviceAccount:kitchen-sink@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/pubsub.publisher \
     "--project=${PROJECT}"
 
 # kitchen-sink may read ARCHIVE_BUCKET_URL (roles/storage.objectViewer).
-gcloud storage buckets add-iam-policy-binding \
+retry gcloud storage buckets add-iam-policy-binding \
     "gs://${ARCHIVE_BUCKET}" \
     "--member=serviceAccount:kitchen-sink@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/storage.objectViewer \
     "--project=${PROJECT}"
 
 # kitchen-sink may write AUDIT_COLLECTION_URL (polyfnDocumentWriter).
-gcloud projects add-iam-policy-binding \
+retry gcloud projects add-iam-policy-binding \
     "${PROJECT}" \
     --condition=None \
     "--member=serviceAccount:kitchen-sink@${PROJECT}.iam.gserviceaccount.com" \
@@ -145,7 +157,7 @@ gcloud projects add-iam-policy-binding \
 
 # kitchen-sink may read-write CACHE_BUCKET_URL (roles/storage.objectUser). When CACHE_BUCKET is set.
 if [ -n "${CACHE_BUCKET:-}" ]; then
-  gcloud storage buckets add-iam-policy-binding \
+  retry gcloud storage buckets add-iam-policy-binding \
       "gs://${CACHE_BUCKET}" \
       "--member=serviceAccount:kitchen-sink@${PROJECT}.iam.gserviceaccount.com" \
       --role=roles/storage.objectUser \
@@ -153,7 +165,7 @@ if [ -n "${CACHE_BUCKET:-}" ]; then
 fi
 
 # kitchen-sink may read-write CARTS_COLLECTION_URL (roles/datastore.user).
-gcloud projects add-iam-policy-binding \
+retry gcloud projects add-iam-policy-binding \
     "${PROJECT}" \
     --condition=None \
     "--member=serviceAccount:kitchen-sink@${PROJECT}.iam.gserviceaccount.com" \
@@ -161,49 +173,49 @@ gcloud projects add-iam-policy-binding \
     "--project=${PROJECT}"
 
 # kitchen-sink may write EXPORT_BUCKET_URL (polyfnObjectWriter).
-gcloud storage buckets add-iam-policy-binding \
+retry gcloud storage buckets add-iam-policy-binding \
     "gs://${EXPORT_BUCKET}" \
     "--member=serviceAccount:kitchen-sink@${PROJECT}.iam.gserviceaccount.com" \
     "--role=projects/${PROJECT}/roles/polyfnObjectWriter" \
     "--project=${PROJECT}"
 
 # kitchen-sink may read FEATURE_FLAGS_URL (roles/secretmanager.secretAccessor).
-gcloud secrets add-iam-policy-binding \
+retry gcloud secrets add-iam-policy-binding \
     "${FEATURE_FLAGS}" \
     "--member=serviceAccount:kitchen-sink@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/secretmanager.secretAccessor \
     "--project=${PROJECT}"
 
 # kitchen-sink may consume JOBS_SUBSCRIPTION_URL (roles/pubsub.subscriber).
-gcloud pubsub subscriptions add-iam-policy-binding \
+retry gcloud pubsub subscriptions add-iam-policy-binding \
     "${JOBS_SUBSCRIPTION}" \
     "--member=serviceAccount:kitchen-sink@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/pubsub.subscriber \
     "--project=${PROJECT}"
 
 # kitchen-sink may encrypt-decrypt SESSIONS_KEY_URL (roles/cloudkms.cryptoKeyEncrypterDecrypter).
-gcloud kms keys add-iam-policy-binding \
+retry gcloud kms keys add-iam-policy-binding \
     "${SESSIONS_KEY}" \
     "--member=serviceAccount:kitchen-sink@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/cloudkms.cryptoKeyEncrypterDecrypter \
     "--project=${PROJECT}"
 
 # kitchen-sink may encrypt SIGNING_KEY_URL (roles/cloudkms.cryptoKeyEncrypter).
-gcloud kms keys add-iam-policy-binding \
+retry gcloud kms keys add-iam-policy-binding \
     "${SIGNING_KEY}" \
     "--member=serviceAccount:kitchen-sink@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/cloudkms.cryptoKeyEncrypter \
     "--project=${PROJECT}"
 
 # kitchen-sink may decrypt TOKENS_KEY_URL (roles/cloudkms.cryptoKeyDecrypter).
-gcloud kms keys add-iam-policy-binding \
+retry gcloud kms keys add-iam-policy-binding \
     "${TOKENS_KEY}" \
     "--member=serviceAccount:kitchen-sink@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/cloudkms.cryptoKeyDecrypter \
     "--project=${PROJECT}"
 
 # kitchen-sink may read USERS_COLLECTION_URL (roles/datastore.viewer).
-gcloud projects add-iam-policy-binding \
+retry gcloud projects add-iam-policy-binding \
     "${PROJECT}" \
     --condition=None \
     "--member=serviceAccount:kitchen-sink@${PROJECT}.iam.gserviceaccount.com" \
@@ -211,7 +223,7 @@ gcloud projects add-iam-policy-binding \
     "--project=${PROJECT}"
 
 # kitchen-sink may write traces to Cloud Trace.
-gcloud projects add-iam-policy-binding \
+retry gcloud projects add-iam-policy-binding \
     "${PROJECT}" \
     --condition=None \
     "--member=serviceAccount:kitchen-sink@${PROJECT}.iam.gserviceaccount.com" \
@@ -247,21 +259,21 @@ if ! gcloud iam service-accounts describe \
 fi
 
 # kitchen-sink-ingest may publish ALERTS_TOPIC_URL (roles/pubsub.publisher).
-gcloud pubsub topics add-iam-policy-binding \
+retry gcloud pubsub topics add-iam-policy-binding \
     "${ALERTS_TOPIC}" \
     "--member=serviceAccount:kitchen-sink-ingest@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/pubsub.publisher \
     "--project=${PROJECT}"
 
 # kitchen-sink-ingest may read ARCHIVE_BUCKET_URL (roles/storage.objectViewer).
-gcloud storage buckets add-iam-policy-binding \
+retry gcloud storage buckets add-iam-policy-binding \
     "gs://${ARCHIVE_BUCKET}" \
     "--member=serviceAccount:kitchen-sink-ingest@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/storage.objectViewer \
     "--project=${PROJECT}"
 
 # kitchen-sink-ingest may write AUDIT_COLLECTION_URL (polyfnDocumentWriter).
-gcloud projects add-iam-policy-binding \
+retry gcloud projects add-iam-policy-binding \
     "${PROJECT}" \
     --condition=None \
     "--member=serviceAccount:kitchen-sink-ingest@${PROJECT}.iam.gserviceaccount.com" \
@@ -270,7 +282,7 @@ gcloud projects add-iam-policy-binding \
 
 # kitchen-sink-ingest may read-write CACHE_BUCKET_URL (roles/storage.objectUser). When CACHE_BUCKET is set.
 if [ -n "${CACHE_BUCKET:-}" ]; then
-  gcloud storage buckets add-iam-policy-binding \
+  retry gcloud storage buckets add-iam-policy-binding \
       "gs://${CACHE_BUCKET}" \
       "--member=serviceAccount:kitchen-sink-ingest@${PROJECT}.iam.gserviceaccount.com" \
       --role=roles/storage.objectUser \
@@ -278,7 +290,7 @@ if [ -n "${CACHE_BUCKET:-}" ]; then
 fi
 
 # kitchen-sink-ingest may read-write CARTS_COLLECTION_URL (roles/datastore.user).
-gcloud projects add-iam-policy-binding \
+retry gcloud projects add-iam-policy-binding \
     "${PROJECT}" \
     --condition=None \
     "--member=serviceAccount:kitchen-sink-ingest@${PROJECT}.iam.gserviceaccount.com" \
@@ -286,49 +298,49 @@ gcloud projects add-iam-policy-binding \
     "--project=${PROJECT}"
 
 # kitchen-sink-ingest may write EXPORT_BUCKET_URL (polyfnObjectWriter).
-gcloud storage buckets add-iam-policy-binding \
+retry gcloud storage buckets add-iam-policy-binding \
     "gs://${EXPORT_BUCKET}" \
     "--member=serviceAccount:kitchen-sink-ingest@${PROJECT}.iam.gserviceaccount.com" \
     "--role=projects/${PROJECT}/roles/polyfnObjectWriter" \
     "--project=${PROJECT}"
 
 # kitchen-sink-ingest may read FEATURE_FLAGS_URL (roles/secretmanager.secretAccessor).
-gcloud secrets add-iam-policy-binding \
+retry gcloud secrets add-iam-policy-binding \
     "${FEATURE_FLAGS}" \
     "--member=serviceAccount:kitchen-sink-ingest@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/secretmanager.secretAccessor \
     "--project=${PROJECT}"
 
 # kitchen-sink-ingest may consume JOBS_SUBSCRIPTION_URL (roles/pubsub.subscriber).
-gcloud pubsub subscriptions add-iam-policy-binding \
+retry gcloud pubsub subscriptions add-iam-policy-binding \
     "${JOBS_SUBSCRIPTION}" \
     "--member=serviceAccount:kitchen-sink-ingest@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/pubsub.subscriber \
     "--project=${PROJECT}"
 
 # kitchen-sink-ingest may encrypt-decrypt SESSIONS_KEY_URL (roles/cloudkms.cryptoKeyEncrypterDecrypter).
-gcloud kms keys add-iam-policy-binding \
+retry gcloud kms keys add-iam-policy-binding \
     "${SESSIONS_KEY}" \
     "--member=serviceAccount:kitchen-sink-ingest@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/cloudkms.cryptoKeyEncrypterDecrypter \
     "--project=${PROJECT}"
 
 # kitchen-sink-ingest may encrypt SIGNING_KEY_URL (roles/cloudkms.cryptoKeyEncrypter).
-gcloud kms keys add-iam-policy-binding \
+retry gcloud kms keys add-iam-policy-binding \
     "${SIGNING_KEY}" \
     "--member=serviceAccount:kitchen-sink-ingest@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/cloudkms.cryptoKeyEncrypter \
     "--project=${PROJECT}"
 
 # kitchen-sink-ingest may decrypt TOKENS_KEY_URL (roles/cloudkms.cryptoKeyDecrypter).
-gcloud kms keys add-iam-policy-binding \
+retry gcloud kms keys add-iam-policy-binding \
     "${TOKENS_KEY}" \
     "--member=serviceAccount:kitchen-sink-ingest@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/cloudkms.cryptoKeyDecrypter \
     "--project=${PROJECT}"
 
 # kitchen-sink-ingest may read USERS_COLLECTION_URL (roles/datastore.viewer).
-gcloud projects add-iam-policy-binding \
+retry gcloud projects add-iam-policy-binding \
     "${PROJECT}" \
     --condition=None \
     "--member=serviceAccount:kitchen-sink-ingest@${PROJECT}.iam.gserviceaccount.com" \
@@ -336,7 +348,7 @@ gcloud projects add-iam-policy-binding \
     "--project=${PROJECT}"
 
 # kitchen-sink-ingest may write traces to Cloud Trace.
-gcloud projects add-iam-policy-binding \
+retry gcloud projects add-iam-policy-binding \
     "${PROJECT}" \
     --condition=None \
     "--member=serviceAccount:kitchen-sink-ingest@${PROJECT}.iam.gserviceaccount.com" \
@@ -363,7 +375,7 @@ gcloud functions deploy kitchen-sink-ingest \
     "--project=${PROJECT}"
 
 # polyfn-invoker may invoke kitchen-sink-ingest.
-gcloud functions add-invoker-policy-binding kitchen-sink-ingest \
+retry gcloud functions add-invoker-policy-binding kitchen-sink-ingest \
     "--region=${REGION}" \
     "--member=serviceAccount:polyfn-invoker@${PROJECT}.iam.gserviceaccount.com" \
     "--project=${PROJECT}"
@@ -389,7 +401,7 @@ gcloud functions deploy kitchen-sink-ingest-deleted \
     "--project=${PROJECT}"
 
 # polyfn-invoker may invoke kitchen-sink-ingest-deleted.
-gcloud functions add-invoker-policy-binding kitchen-sink-ingest-deleted \
+retry gcloud functions add-invoker-policy-binding kitchen-sink-ingest-deleted \
     "--region=${REGION}" \
     "--member=serviceAccount:polyfn-invoker@${PROJECT}.iam.gserviceaccount.com" \
     "--project=${PROJECT}"
@@ -404,21 +416,21 @@ if ! gcloud iam service-accounts describe \
 fi
 
 # kitchen-sink-fan-out may publish ALERTS_TOPIC_URL (roles/pubsub.publisher).
-gcloud pubsub topics add-iam-policy-binding \
+retry gcloud pubsub topics add-iam-policy-binding \
     "${ALERTS_TOPIC}" \
     "--member=serviceAccount:kitchen-sink-fan-out@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/pubsub.publisher \
     "--project=${PROJECT}"
 
 # kitchen-sink-fan-out may read ARCHIVE_BUCKET_URL (roles/storage.objectViewer).
-gcloud storage buckets add-iam-policy-binding \
+retry gcloud storage buckets add-iam-policy-binding \
     "gs://${ARCHIVE_BUCKET}" \
     "--member=serviceAccount:kitchen-sink-fan-out@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/storage.objectViewer \
     "--project=${PROJECT}"
 
 # kitchen-sink-fan-out may write AUDIT_COLLECTION_URL (polyfnDocumentWriter).
-gcloud projects add-iam-policy-binding \
+retry gcloud projects add-iam-policy-binding \
     "${PROJECT}" \
     --condition=None \
     "--member=serviceAccount:kitchen-sink-fan-out@${PROJECT}.iam.gserviceaccount.com" \
@@ -427,7 +439,7 @@ gcloud projects add-iam-policy-binding \
 
 # kitchen-sink-fan-out may read-write CACHE_BUCKET_URL (roles/storage.objectUser). When CACHE_BUCKET is set.
 if [ -n "${CACHE_BUCKET:-}" ]; then
-  gcloud storage buckets add-iam-policy-binding \
+  retry gcloud storage buckets add-iam-policy-binding \
       "gs://${CACHE_BUCKET}" \
       "--member=serviceAccount:kitchen-sink-fan-out@${PROJECT}.iam.gserviceaccount.com" \
       --role=roles/storage.objectUser \
@@ -435,7 +447,7 @@ if [ -n "${CACHE_BUCKET:-}" ]; then
 fi
 
 # kitchen-sink-fan-out may read-write CARTS_COLLECTION_URL (roles/datastore.user).
-gcloud projects add-iam-policy-binding \
+retry gcloud projects add-iam-policy-binding \
     "${PROJECT}" \
     --condition=None \
     "--member=serviceAccount:kitchen-sink-fan-out@${PROJECT}.iam.gserviceaccount.com" \
@@ -443,49 +455,49 @@ gcloud projects add-iam-policy-binding \
     "--project=${PROJECT}"
 
 # kitchen-sink-fan-out may write EXPORT_BUCKET_URL (polyfnObjectWriter).
-gcloud storage buckets add-iam-policy-binding \
+retry gcloud storage buckets add-iam-policy-binding \
     "gs://${EXPORT_BUCKET}" \
     "--member=serviceAccount:kitchen-sink-fan-out@${PROJECT}.iam.gserviceaccount.com" \
     "--role=projects/${PROJECT}/roles/polyfnObjectWriter" \
     "--project=${PROJECT}"
 
 # kitchen-sink-fan-out may read FEATURE_FLAGS_URL (roles/secretmanager.secretAccessor).
-gcloud secrets add-iam-policy-binding \
+retry gcloud secrets add-iam-policy-binding \
     "${FEATURE_FLAGS}" \
     "--member=serviceAccount:kitchen-sink-fan-out@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/secretmanager.secretAccessor \
     "--project=${PROJECT}"
 
 # kitchen-sink-fan-out may consume JOBS_SUBSCRIPTION_URL (roles/pubsub.subscriber).
-gcloud pubsub subscriptions add-iam-policy-binding \
+retry gcloud pubsub subscriptions add-iam-policy-binding \
     "${JOBS_SUBSCRIPTION}" \
     "--member=serviceAccount:kitchen-sink-fan-out@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/pubsub.subscriber \
     "--project=${PROJECT}"
 
 # kitchen-sink-fan-out may encrypt-decrypt SESSIONS_KEY_URL (roles/cloudkms.cryptoKeyEncrypterDecrypter).
-gcloud kms keys add-iam-policy-binding \
+retry gcloud kms keys add-iam-policy-binding \
     "${SESSIONS_KEY}" \
     "--member=serviceAccount:kitchen-sink-fan-out@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/cloudkms.cryptoKeyEncrypterDecrypter \
     "--project=${PROJECT}"
 
 # kitchen-sink-fan-out may encrypt SIGNING_KEY_URL (roles/cloudkms.cryptoKeyEncrypter).
-gcloud kms keys add-iam-policy-binding \
+retry gcloud kms keys add-iam-policy-binding \
     "${SIGNING_KEY}" \
     "--member=serviceAccount:kitchen-sink-fan-out@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/cloudkms.cryptoKeyEncrypter \
     "--project=${PROJECT}"
 
 # kitchen-sink-fan-out may decrypt TOKENS_KEY_URL (roles/cloudkms.cryptoKeyDecrypter).
-gcloud kms keys add-iam-policy-binding \
+retry gcloud kms keys add-iam-policy-binding \
     "${TOKENS_KEY}" \
     "--member=serviceAccount:kitchen-sink-fan-out@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/cloudkms.cryptoKeyDecrypter \
     "--project=${PROJECT}"
 
 # kitchen-sink-fan-out may read USERS_COLLECTION_URL (roles/datastore.viewer).
-gcloud projects add-iam-policy-binding \
+retry gcloud projects add-iam-policy-binding \
     "${PROJECT}" \
     --condition=None \
     "--member=serviceAccount:kitchen-sink-fan-out@${PROJECT}.iam.gserviceaccount.com" \
@@ -493,7 +505,7 @@ gcloud projects add-iam-policy-binding \
     "--project=${PROJECT}"
 
 # kitchen-sink-fan-out may write traces to Cloud Trace.
-gcloud projects add-iam-policy-binding \
+retry gcloud projects add-iam-policy-binding \
     "${PROJECT}" \
     --condition=None \
     "--member=serviceAccount:kitchen-sink-fan-out@${PROJECT}.iam.gserviceaccount.com" \
@@ -519,7 +531,7 @@ gcloud functions deploy kitchen-sink-fan-out \
     "--project=${PROJECT}"
 
 # polyfn-invoker may invoke kitchen-sink-fan-out.
-gcloud functions add-invoker-policy-binding kitchen-sink-fan-out \
+retry gcloud functions add-invoker-policy-binding kitchen-sink-fan-out \
     "--region=${REGION}" \
     "--member=serviceAccount:polyfn-invoker@${PROJECT}.iam.gserviceaccount.com" \
     "--project=${PROJECT}"
@@ -580,27 +592,27 @@ else
 fi
 
 # Pub/Sub's service agent may forward to the dead letter.
-gcloud pubsub topics add-iam-policy-binding kitchen-sink-fan-out-dead-letter \
+retry gcloud pubsub topics add-iam-policy-binding kitchen-sink-fan-out-dead-letter \
     "--member=serviceAccount:service-${PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com" \
     --role=roles/pubsub.publisher \
     "--project=${PROJECT}"
 
 # Pub/Sub's service agent may acknowledge what it forwards.
-gcloud pubsub subscriptions add-iam-policy-binding \
+retry gcloud pubsub subscriptions add-iam-policy-binding \
     "${EVENTS_SUBSCRIPTION}" \
     "--member=serviceAccount:service-${PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com" \
     --role=roles/pubsub.subscriber \
     "--project=${PROJECT}"
 
 # Pub/Sub's service agent may make the push requests' tokens as polyfn-invoker.
-gcloud iam service-accounts add-iam-policy-binding \
+retry gcloud iam service-accounts add-iam-policy-binding \
     "polyfn-invoker@${PROJECT}.iam.gserviceaccount.com" \
     "--member=serviceAccount:service-${PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com" \
     --role=roles/iam.serviceAccountTokenCreator \
     "--project=${PROJECT}"
 
 # kitchen-sink-fan-out may consume EVENTS_SUBSCRIPTION_URL (roles/pubsub.subscriber).
-gcloud pubsub subscriptions add-iam-policy-binding \
+retry gcloud pubsub subscriptions add-iam-policy-binding \
     "${EVENTS_SUBSCRIPTION}" \
     "--member=serviceAccount:kitchen-sink-fan-out@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/pubsub.subscriber \
@@ -616,21 +628,21 @@ if ! gcloud iam service-accounts describe \
 fi
 
 # kitchen-sink-orders may publish ALERTS_TOPIC_URL (roles/pubsub.publisher).
-gcloud pubsub topics add-iam-policy-binding \
+retry gcloud pubsub topics add-iam-policy-binding \
     "${ALERTS_TOPIC}" \
     "--member=serviceAccount:kitchen-sink-orders@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/pubsub.publisher \
     "--project=${PROJECT}"
 
 # kitchen-sink-orders may read ARCHIVE_BUCKET_URL (roles/storage.objectViewer).
-gcloud storage buckets add-iam-policy-binding \
+retry gcloud storage buckets add-iam-policy-binding \
     "gs://${ARCHIVE_BUCKET}" \
     "--member=serviceAccount:kitchen-sink-orders@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/storage.objectViewer \
     "--project=${PROJECT}"
 
 # kitchen-sink-orders may write AUDIT_COLLECTION_URL (polyfnDocumentWriter).
-gcloud projects add-iam-policy-binding \
+retry gcloud projects add-iam-policy-binding \
     "${PROJECT}" \
     --condition=None \
     "--member=serviceAccount:kitchen-sink-orders@${PROJECT}.iam.gserviceaccount.com" \
@@ -639,7 +651,7 @@ gcloud projects add-iam-policy-binding \
 
 # kitchen-sink-orders may read-write CACHE_BUCKET_URL (roles/storage.objectUser). When CACHE_BUCKET is set.
 if [ -n "${CACHE_BUCKET:-}" ]; then
-  gcloud storage buckets add-iam-policy-binding \
+  retry gcloud storage buckets add-iam-policy-binding \
       "gs://${CACHE_BUCKET}" \
       "--member=serviceAccount:kitchen-sink-orders@${PROJECT}.iam.gserviceaccount.com" \
       --role=roles/storage.objectUser \
@@ -647,7 +659,7 @@ if [ -n "${CACHE_BUCKET:-}" ]; then
 fi
 
 # kitchen-sink-orders may read-write CARTS_COLLECTION_URL (roles/datastore.user).
-gcloud projects add-iam-policy-binding \
+retry gcloud projects add-iam-policy-binding \
     "${PROJECT}" \
     --condition=None \
     "--member=serviceAccount:kitchen-sink-orders@${PROJECT}.iam.gserviceaccount.com" \
@@ -655,49 +667,49 @@ gcloud projects add-iam-policy-binding \
     "--project=${PROJECT}"
 
 # kitchen-sink-orders may write EXPORT_BUCKET_URL (polyfnObjectWriter).
-gcloud storage buckets add-iam-policy-binding \
+retry gcloud storage buckets add-iam-policy-binding \
     "gs://${EXPORT_BUCKET}" \
     "--member=serviceAccount:kitchen-sink-orders@${PROJECT}.iam.gserviceaccount.com" \
     "--role=projects/${PROJECT}/roles/polyfnObjectWriter" \
     "--project=${PROJECT}"
 
 # kitchen-sink-orders may read FEATURE_FLAGS_URL (roles/secretmanager.secretAccessor).
-gcloud secrets add-iam-policy-binding \
+retry gcloud secrets add-iam-policy-binding \
     "${FEATURE_FLAGS}" \
     "--member=serviceAccount:kitchen-sink-orders@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/secretmanager.secretAccessor \
     "--project=${PROJECT}"
 
 # kitchen-sink-orders may consume JOBS_SUBSCRIPTION_URL (roles/pubsub.subscriber).
-gcloud pubsub subscriptions add-iam-policy-binding \
+retry gcloud pubsub subscriptions add-iam-policy-binding \
     "${JOBS_SUBSCRIPTION}" \
     "--member=serviceAccount:kitchen-sink-orders@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/pubsub.subscriber \
     "--project=${PROJECT}"
 
 # kitchen-sink-orders may encrypt-decrypt SESSIONS_KEY_URL (roles/cloudkms.cryptoKeyEncrypterDecrypter).
-gcloud kms keys add-iam-policy-binding \
+retry gcloud kms keys add-iam-policy-binding \
     "${SESSIONS_KEY}" \
     "--member=serviceAccount:kitchen-sink-orders@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/cloudkms.cryptoKeyEncrypterDecrypter \
     "--project=${PROJECT}"
 
 # kitchen-sink-orders may encrypt SIGNING_KEY_URL (roles/cloudkms.cryptoKeyEncrypter).
-gcloud kms keys add-iam-policy-binding \
+retry gcloud kms keys add-iam-policy-binding \
     "${SIGNING_KEY}" \
     "--member=serviceAccount:kitchen-sink-orders@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/cloudkms.cryptoKeyEncrypter \
     "--project=${PROJECT}"
 
 # kitchen-sink-orders may decrypt TOKENS_KEY_URL (roles/cloudkms.cryptoKeyDecrypter).
-gcloud kms keys add-iam-policy-binding \
+retry gcloud kms keys add-iam-policy-binding \
     "${TOKENS_KEY}" \
     "--member=serviceAccount:kitchen-sink-orders@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/cloudkms.cryptoKeyDecrypter \
     "--project=${PROJECT}"
 
 # kitchen-sink-orders may read USERS_COLLECTION_URL (roles/datastore.viewer).
-gcloud projects add-iam-policy-binding \
+retry gcloud projects add-iam-policy-binding \
     "${PROJECT}" \
     --condition=None \
     "--member=serviceAccount:kitchen-sink-orders@${PROJECT}.iam.gserviceaccount.com" \
@@ -705,7 +717,7 @@ gcloud projects add-iam-policy-binding \
     "--project=${PROJECT}"
 
 # kitchen-sink-orders may write traces to Cloud Trace.
-gcloud projects add-iam-policy-binding \
+retry gcloud projects add-iam-policy-binding \
     "${PROJECT}" \
     --condition=None \
     "--member=serviceAccount:kitchen-sink-orders@${PROJECT}.iam.gserviceaccount.com" \
@@ -731,7 +743,7 @@ gcloud functions deploy kitchen-sink-orders \
     "--project=${PROJECT}"
 
 # polyfn-invoker may invoke kitchen-sink-orders.
-gcloud functions add-invoker-policy-binding kitchen-sink-orders \
+retry gcloud functions add-invoker-policy-binding kitchen-sink-orders \
     "--region=${REGION}" \
     "--member=serviceAccount:polyfn-invoker@${PROJECT}.iam.gserviceaccount.com" \
     "--project=${PROJECT}"
@@ -793,27 +805,27 @@ else
 fi
 
 # Pub/Sub's service agent may forward to the dead letter.
-gcloud pubsub topics add-iam-policy-binding kitchen-sink-orders-dead-letter \
+retry gcloud pubsub topics add-iam-policy-binding kitchen-sink-orders-dead-letter \
     "--member=serviceAccount:service-${PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com" \
     --role=roles/pubsub.publisher \
     "--project=${PROJECT}"
 
 # Pub/Sub's service agent may acknowledge what it forwards.
-gcloud pubsub subscriptions add-iam-policy-binding \
+retry gcloud pubsub subscriptions add-iam-policy-binding \
     "${ORDERS_QUEUE}" \
     "--member=serviceAccount:service-${PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com" \
     --role=roles/pubsub.subscriber \
     "--project=${PROJECT}"
 
 # Pub/Sub's service agent may make the push requests' tokens as polyfn-invoker.
-gcloud iam service-accounts add-iam-policy-binding \
+retry gcloud iam service-accounts add-iam-policy-binding \
     "polyfn-invoker@${PROJECT}.iam.gserviceaccount.com" \
     "--member=serviceAccount:service-${PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com" \
     --role=roles/iam.serviceAccountTokenCreator \
     "--project=${PROJECT}"
 
 # kitchen-sink-orders may consume ORDERS_QUEUE_URL (roles/pubsub.subscriber).
-gcloud pubsub subscriptions add-iam-policy-binding \
+retry gcloud pubsub subscriptions add-iam-policy-binding \
     "${ORDERS_QUEUE}" \
     "--member=serviceAccount:kitchen-sink-orders@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/pubsub.subscriber \
@@ -829,21 +841,21 @@ if ! gcloud iam service-accounts describe \
 fi
 
 # kitchen-sink-user-changes may publish ALERTS_TOPIC_URL (roles/pubsub.publisher).
-gcloud pubsub topics add-iam-policy-binding \
+retry gcloud pubsub topics add-iam-policy-binding \
     "${ALERTS_TOPIC}" \
     "--member=serviceAccount:kitchen-sink-user-changes@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/pubsub.publisher \
     "--project=${PROJECT}"
 
 # kitchen-sink-user-changes may read ARCHIVE_BUCKET_URL (roles/storage.objectViewer).
-gcloud storage buckets add-iam-policy-binding \
+retry gcloud storage buckets add-iam-policy-binding \
     "gs://${ARCHIVE_BUCKET}" \
     "--member=serviceAccount:kitchen-sink-user-changes@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/storage.objectViewer \
     "--project=${PROJECT}"
 
 # kitchen-sink-user-changes may write AUDIT_COLLECTION_URL (polyfnDocumentWriter).
-gcloud projects add-iam-policy-binding \
+retry gcloud projects add-iam-policy-binding \
     "${PROJECT}" \
     --condition=None \
     "--member=serviceAccount:kitchen-sink-user-changes@${PROJECT}.iam.gserviceaccount.com" \
@@ -852,7 +864,7 @@ gcloud projects add-iam-policy-binding \
 
 # kitchen-sink-user-changes may read-write CACHE_BUCKET_URL (roles/storage.objectUser). When CACHE_BUCKET is set.
 if [ -n "${CACHE_BUCKET:-}" ]; then
-  gcloud storage buckets add-iam-policy-binding \
+  retry gcloud storage buckets add-iam-policy-binding \
       "gs://${CACHE_BUCKET}" \
       "--member=serviceAccount:kitchen-sink-user-changes@${PROJECT}.iam.gserviceaccount.com" \
       --role=roles/storage.objectUser \
@@ -860,7 +872,7 @@ if [ -n "${CACHE_BUCKET:-}" ]; then
 fi
 
 # kitchen-sink-user-changes may read-write CARTS_COLLECTION_URL (roles/datastore.user).
-gcloud projects add-iam-policy-binding \
+retry gcloud projects add-iam-policy-binding \
     "${PROJECT}" \
     --condition=None \
     "--member=serviceAccount:kitchen-sink-user-changes@${PROJECT}.iam.gserviceaccount.com" \
@@ -868,49 +880,49 @@ gcloud projects add-iam-policy-binding \
     "--project=${PROJECT}"
 
 # kitchen-sink-user-changes may write EXPORT_BUCKET_URL (polyfnObjectWriter).
-gcloud storage buckets add-iam-policy-binding \
+retry gcloud storage buckets add-iam-policy-binding \
     "gs://${EXPORT_BUCKET}" \
     "--member=serviceAccount:kitchen-sink-user-changes@${PROJECT}.iam.gserviceaccount.com" \
     "--role=projects/${PROJECT}/roles/polyfnObjectWriter" \
     "--project=${PROJECT}"
 
 # kitchen-sink-user-changes may read FEATURE_FLAGS_URL (roles/secretmanager.secretAccessor).
-gcloud secrets add-iam-policy-binding \
+retry gcloud secrets add-iam-policy-binding \
     "${FEATURE_FLAGS}" \
     "--member=serviceAccount:kitchen-sink-user-changes@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/secretmanager.secretAccessor \
     "--project=${PROJECT}"
 
 # kitchen-sink-user-changes may consume JOBS_SUBSCRIPTION_URL (roles/pubsub.subscriber).
-gcloud pubsub subscriptions add-iam-policy-binding \
+retry gcloud pubsub subscriptions add-iam-policy-binding \
     "${JOBS_SUBSCRIPTION}" \
     "--member=serviceAccount:kitchen-sink-user-changes@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/pubsub.subscriber \
     "--project=${PROJECT}"
 
 # kitchen-sink-user-changes may encrypt-decrypt SESSIONS_KEY_URL (roles/cloudkms.cryptoKeyEncrypterDecrypter).
-gcloud kms keys add-iam-policy-binding \
+retry gcloud kms keys add-iam-policy-binding \
     "${SESSIONS_KEY}" \
     "--member=serviceAccount:kitchen-sink-user-changes@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/cloudkms.cryptoKeyEncrypterDecrypter \
     "--project=${PROJECT}"
 
 # kitchen-sink-user-changes may encrypt SIGNING_KEY_URL (roles/cloudkms.cryptoKeyEncrypter).
-gcloud kms keys add-iam-policy-binding \
+retry gcloud kms keys add-iam-policy-binding \
     "${SIGNING_KEY}" \
     "--member=serviceAccount:kitchen-sink-user-changes@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/cloudkms.cryptoKeyEncrypter \
     "--project=${PROJECT}"
 
 # kitchen-sink-user-changes may decrypt TOKENS_KEY_URL (roles/cloudkms.cryptoKeyDecrypter).
-gcloud kms keys add-iam-policy-binding \
+retry gcloud kms keys add-iam-policy-binding \
     "${TOKENS_KEY}" \
     "--member=serviceAccount:kitchen-sink-user-changes@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/cloudkms.cryptoKeyDecrypter \
     "--project=${PROJECT}"
 
 # kitchen-sink-user-changes may read USERS_COLLECTION_URL (roles/datastore.viewer).
-gcloud projects add-iam-policy-binding \
+retry gcloud projects add-iam-policy-binding \
     "${PROJECT}" \
     --condition=None \
     "--member=serviceAccount:kitchen-sink-user-changes@${PROJECT}.iam.gserviceaccount.com" \
@@ -918,7 +930,7 @@ gcloud projects add-iam-policy-binding \
     "--project=${PROJECT}"
 
 # kitchen-sink-user-changes may write traces to Cloud Trace.
-gcloud projects add-iam-policy-binding \
+retry gcloud projects add-iam-policy-binding \
     "${PROJECT}" \
     --condition=None \
     "--member=serviceAccount:kitchen-sink-user-changes@${PROJECT}.iam.gserviceaccount.com" \
@@ -948,7 +960,7 @@ gcloud functions deploy kitchen-sink-user-changes \
     "--project=${PROJECT}"
 
 # polyfn-invoker may invoke kitchen-sink-user-changes.
-gcloud functions add-invoker-policy-binding kitchen-sink-user-changes \
+retry gcloud functions add-invoker-policy-binding kitchen-sink-user-changes \
     "--region=${REGION}" \
     "--member=serviceAccount:polyfn-invoker@${PROJECT}.iam.gserviceaccount.com" \
     "--project=${PROJECT}"
@@ -963,21 +975,21 @@ if ! gcloud iam service-accounts describe \
 fi
 
 # kitchen-sink-nightly may publish ALERTS_TOPIC_URL (roles/pubsub.publisher).
-gcloud pubsub topics add-iam-policy-binding \
+retry gcloud pubsub topics add-iam-policy-binding \
     "${ALERTS_TOPIC}" \
     "--member=serviceAccount:kitchen-sink-nightly@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/pubsub.publisher \
     "--project=${PROJECT}"
 
 # kitchen-sink-nightly may read ARCHIVE_BUCKET_URL (roles/storage.objectViewer).
-gcloud storage buckets add-iam-policy-binding \
+retry gcloud storage buckets add-iam-policy-binding \
     "gs://${ARCHIVE_BUCKET}" \
     "--member=serviceAccount:kitchen-sink-nightly@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/storage.objectViewer \
     "--project=${PROJECT}"
 
 # kitchen-sink-nightly may write AUDIT_COLLECTION_URL (polyfnDocumentWriter).
-gcloud projects add-iam-policy-binding \
+retry gcloud projects add-iam-policy-binding \
     "${PROJECT}" \
     --condition=None \
     "--member=serviceAccount:kitchen-sink-nightly@${PROJECT}.iam.gserviceaccount.com" \
@@ -986,7 +998,7 @@ gcloud projects add-iam-policy-binding \
 
 # kitchen-sink-nightly may read-write CACHE_BUCKET_URL (roles/storage.objectUser). When CACHE_BUCKET is set.
 if [ -n "${CACHE_BUCKET:-}" ]; then
-  gcloud storage buckets add-iam-policy-binding \
+  retry gcloud storage buckets add-iam-policy-binding \
       "gs://${CACHE_BUCKET}" \
       "--member=serviceAccount:kitchen-sink-nightly@${PROJECT}.iam.gserviceaccount.com" \
       --role=roles/storage.objectUser \
@@ -994,7 +1006,7 @@ if [ -n "${CACHE_BUCKET:-}" ]; then
 fi
 
 # kitchen-sink-nightly may read-write CARTS_COLLECTION_URL (roles/datastore.user).
-gcloud projects add-iam-policy-binding \
+retry gcloud projects add-iam-policy-binding \
     "${PROJECT}" \
     --condition=None \
     "--member=serviceAccount:kitchen-sink-nightly@${PROJECT}.iam.gserviceaccount.com" \
@@ -1002,49 +1014,49 @@ gcloud projects add-iam-policy-binding \
     "--project=${PROJECT}"
 
 # kitchen-sink-nightly may write EXPORT_BUCKET_URL (polyfnObjectWriter).
-gcloud storage buckets add-iam-policy-binding \
+retry gcloud storage buckets add-iam-policy-binding \
     "gs://${EXPORT_BUCKET}" \
     "--member=serviceAccount:kitchen-sink-nightly@${PROJECT}.iam.gserviceaccount.com" \
     "--role=projects/${PROJECT}/roles/polyfnObjectWriter" \
     "--project=${PROJECT}"
 
 # kitchen-sink-nightly may read FEATURE_FLAGS_URL (roles/secretmanager.secretAccessor).
-gcloud secrets add-iam-policy-binding \
+retry gcloud secrets add-iam-policy-binding \
     "${FEATURE_FLAGS}" \
     "--member=serviceAccount:kitchen-sink-nightly@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/secretmanager.secretAccessor \
     "--project=${PROJECT}"
 
 # kitchen-sink-nightly may consume JOBS_SUBSCRIPTION_URL (roles/pubsub.subscriber).
-gcloud pubsub subscriptions add-iam-policy-binding \
+retry gcloud pubsub subscriptions add-iam-policy-binding \
     "${JOBS_SUBSCRIPTION}" \
     "--member=serviceAccount:kitchen-sink-nightly@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/pubsub.subscriber \
     "--project=${PROJECT}"
 
 # kitchen-sink-nightly may encrypt-decrypt SESSIONS_KEY_URL (roles/cloudkms.cryptoKeyEncrypterDecrypter).
-gcloud kms keys add-iam-policy-binding \
+retry gcloud kms keys add-iam-policy-binding \
     "${SESSIONS_KEY}" \
     "--member=serviceAccount:kitchen-sink-nightly@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/cloudkms.cryptoKeyEncrypterDecrypter \
     "--project=${PROJECT}"
 
 # kitchen-sink-nightly may encrypt SIGNING_KEY_URL (roles/cloudkms.cryptoKeyEncrypter).
-gcloud kms keys add-iam-policy-binding \
+retry gcloud kms keys add-iam-policy-binding \
     "${SIGNING_KEY}" \
     "--member=serviceAccount:kitchen-sink-nightly@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/cloudkms.cryptoKeyEncrypter \
     "--project=${PROJECT}"
 
 # kitchen-sink-nightly may decrypt TOKENS_KEY_URL (roles/cloudkms.cryptoKeyDecrypter).
-gcloud kms keys add-iam-policy-binding \
+retry gcloud kms keys add-iam-policy-binding \
     "${TOKENS_KEY}" \
     "--member=serviceAccount:kitchen-sink-nightly@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/cloudkms.cryptoKeyDecrypter \
     "--project=${PROJECT}"
 
 # kitchen-sink-nightly may read USERS_COLLECTION_URL (roles/datastore.viewer).
-gcloud projects add-iam-policy-binding \
+retry gcloud projects add-iam-policy-binding \
     "${PROJECT}" \
     --condition=None \
     "--member=serviceAccount:kitchen-sink-nightly@${PROJECT}.iam.gserviceaccount.com" \
@@ -1052,7 +1064,7 @@ gcloud projects add-iam-policy-binding \
     "--project=${PROJECT}"
 
 # kitchen-sink-nightly may write traces to Cloud Trace.
-gcloud projects add-iam-policy-binding \
+retry gcloud projects add-iam-policy-binding \
     "${PROJECT}" \
     --condition=None \
     "--member=serviceAccount:kitchen-sink-nightly@${PROJECT}.iam.gserviceaccount.com" \
@@ -1078,7 +1090,7 @@ gcloud functions deploy kitchen-sink-nightly \
     "--project=${PROJECT}"
 
 # polyfn-invoker may invoke kitchen-sink-nightly.
-gcloud functions add-invoker-policy-binding kitchen-sink-nightly \
+retry gcloud functions add-invoker-policy-binding kitchen-sink-nightly \
     "--region=${REGION}" \
     "--member=serviceAccount:polyfn-invoker@${PROJECT}.iam.gserviceaccount.com" \
     "--project=${PROJECT}"
@@ -1125,21 +1137,21 @@ if ! gcloud iam service-accounts describe \
 fi
 
 # kitchen-sink-every-ten may publish ALERTS_TOPIC_URL (roles/pubsub.publisher).
-gcloud pubsub topics add-iam-policy-binding \
+retry gcloud pubsub topics add-iam-policy-binding \
     "${ALERTS_TOPIC}" \
     "--member=serviceAccount:kitchen-sink-every-ten@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/pubsub.publisher \
     "--project=${PROJECT}"
 
 # kitchen-sink-every-ten may read ARCHIVE_BUCKET_URL (roles/storage.objectViewer).
-gcloud storage buckets add-iam-policy-binding \
+retry gcloud storage buckets add-iam-policy-binding \
     "gs://${ARCHIVE_BUCKET}" \
     "--member=serviceAccount:kitchen-sink-every-ten@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/storage.objectViewer \
     "--project=${PROJECT}"
 
 # kitchen-sink-every-ten may write AUDIT_COLLECTION_URL (polyfnDocumentWriter).
-gcloud projects add-iam-policy-binding \
+retry gcloud projects add-iam-policy-binding \
     "${PROJECT}" \
     --condition=None \
     "--member=serviceAccount:kitchen-sink-every-ten@${PROJECT}.iam.gserviceaccount.com" \
@@ -1148,7 +1160,7 @@ gcloud projects add-iam-policy-binding \
 
 # kitchen-sink-every-ten may read-write CACHE_BUCKET_URL (roles/storage.objectUser). When CACHE_BUCKET is set.
 if [ -n "${CACHE_BUCKET:-}" ]; then
-  gcloud storage buckets add-iam-policy-binding \
+  retry gcloud storage buckets add-iam-policy-binding \
       "gs://${CACHE_BUCKET}" \
       "--member=serviceAccount:kitchen-sink-every-ten@${PROJECT}.iam.gserviceaccount.com" \
       --role=roles/storage.objectUser \
@@ -1156,7 +1168,7 @@ if [ -n "${CACHE_BUCKET:-}" ]; then
 fi
 
 # kitchen-sink-every-ten may read-write CARTS_COLLECTION_URL (roles/datastore.user).
-gcloud projects add-iam-policy-binding \
+retry gcloud projects add-iam-policy-binding \
     "${PROJECT}" \
     --condition=None \
     "--member=serviceAccount:kitchen-sink-every-ten@${PROJECT}.iam.gserviceaccount.com" \
@@ -1164,49 +1176,49 @@ gcloud projects add-iam-policy-binding \
     "--project=${PROJECT}"
 
 # kitchen-sink-every-ten may write EXPORT_BUCKET_URL (polyfnObjectWriter).
-gcloud storage buckets add-iam-policy-binding \
+retry gcloud storage buckets add-iam-policy-binding \
     "gs://${EXPORT_BUCKET}" \
     "--member=serviceAccount:kitchen-sink-every-ten@${PROJECT}.iam.gserviceaccount.com" \
     "--role=projects/${PROJECT}/roles/polyfnObjectWriter" \
     "--project=${PROJECT}"
 
 # kitchen-sink-every-ten may read FEATURE_FLAGS_URL (roles/secretmanager.secretAccessor).
-gcloud secrets add-iam-policy-binding \
+retry gcloud secrets add-iam-policy-binding \
     "${FEATURE_FLAGS}" \
     "--member=serviceAccount:kitchen-sink-every-ten@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/secretmanager.secretAccessor \
     "--project=${PROJECT}"
 
 # kitchen-sink-every-ten may consume JOBS_SUBSCRIPTION_URL (roles/pubsub.subscriber).
-gcloud pubsub subscriptions add-iam-policy-binding \
+retry gcloud pubsub subscriptions add-iam-policy-binding \
     "${JOBS_SUBSCRIPTION}" \
     "--member=serviceAccount:kitchen-sink-every-ten@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/pubsub.subscriber \
     "--project=${PROJECT}"
 
 # kitchen-sink-every-ten may encrypt-decrypt SESSIONS_KEY_URL (roles/cloudkms.cryptoKeyEncrypterDecrypter).
-gcloud kms keys add-iam-policy-binding \
+retry gcloud kms keys add-iam-policy-binding \
     "${SESSIONS_KEY}" \
     "--member=serviceAccount:kitchen-sink-every-ten@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/cloudkms.cryptoKeyEncrypterDecrypter \
     "--project=${PROJECT}"
 
 # kitchen-sink-every-ten may encrypt SIGNING_KEY_URL (roles/cloudkms.cryptoKeyEncrypter).
-gcloud kms keys add-iam-policy-binding \
+retry gcloud kms keys add-iam-policy-binding \
     "${SIGNING_KEY}" \
     "--member=serviceAccount:kitchen-sink-every-ten@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/cloudkms.cryptoKeyEncrypter \
     "--project=${PROJECT}"
 
 # kitchen-sink-every-ten may decrypt TOKENS_KEY_URL (roles/cloudkms.cryptoKeyDecrypter).
-gcloud kms keys add-iam-policy-binding \
+retry gcloud kms keys add-iam-policy-binding \
     "${TOKENS_KEY}" \
     "--member=serviceAccount:kitchen-sink-every-ten@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/cloudkms.cryptoKeyDecrypter \
     "--project=${PROJECT}"
 
 # kitchen-sink-every-ten may read USERS_COLLECTION_URL (roles/datastore.viewer).
-gcloud projects add-iam-policy-binding \
+retry gcloud projects add-iam-policy-binding \
     "${PROJECT}" \
     --condition=None \
     "--member=serviceAccount:kitchen-sink-every-ten@${PROJECT}.iam.gserviceaccount.com" \
@@ -1214,7 +1226,7 @@ gcloud projects add-iam-policy-binding \
     "--project=${PROJECT}"
 
 # kitchen-sink-every-ten may write traces to Cloud Trace.
-gcloud projects add-iam-policy-binding \
+retry gcloud projects add-iam-policy-binding \
     "${PROJECT}" \
     --condition=None \
     "--member=serviceAccount:kitchen-sink-every-ten@${PROJECT}.iam.gserviceaccount.com" \
@@ -1240,7 +1252,7 @@ gcloud functions deploy kitchen-sink-every-ten \
     "--project=${PROJECT}"
 
 # polyfn-invoker may invoke kitchen-sink-every-ten.
-gcloud functions add-invoker-policy-binding kitchen-sink-every-ten \
+retry gcloud functions add-invoker-policy-binding kitchen-sink-every-ten \
     "--region=${REGION}" \
     "--member=serviceAccount:polyfn-invoker@${PROJECT}.iam.gserviceaccount.com" \
     "--project=${PROJECT}"

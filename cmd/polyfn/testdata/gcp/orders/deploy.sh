@@ -37,6 +37,18 @@ fi
 cd "$(dirname "$0")"
 export CLOUDSDK_CORE_DISABLE_PROMPTS=1
 
+# retry runs a command up to 6 times, 10 seconds apart: IAM takes up to a
+# minute to see a service account just created.
+retry() {
+  local n=1
+  until "$@"; do
+    if [ "$n" -ge 6 ]; then return 1; fi
+    n=$((n + 1))
+    echo "deploy.sh: retrying in 10 s" >&2
+    sleep 10
+  done
+}
+
 # The APIs the deployment uses.
 gcloud services enable cloudfunctions.googleapis.com run.googleapis.com cloudbuild.googleapis.com artifactregistry.googleapis.com eventarc.googleapis.com pubsub.googleapis.com cloudscheduler.googleapis.com monitoring.googleapis.com cloudtrace.googleapis.com iam.googleapis.com \
     "--project=${PROJECT}"
@@ -65,14 +77,14 @@ if ! gcloud iam service-accounts describe \
 fi
 
 # orders-record-order may read-write ORDERS_BUCKET_URL (roles/storage.objectUser).
-gcloud storage buckets add-iam-policy-binding \
+retry gcloud storage buckets add-iam-policy-binding \
     "gs://${ORDERS_BUCKET}" \
     "--member=serviceAccount:orders-record-order@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/storage.objectUser \
     "--project=${PROJECT}"
 
 # orders-record-order may write traces to Cloud Trace.
-gcloud projects add-iam-policy-binding \
+retry gcloud projects add-iam-policy-binding \
     "${PROJECT}" \
     --condition=None \
     "--member=serviceAccount:orders-record-order@${PROJECT}.iam.gserviceaccount.com" \
@@ -98,7 +110,7 @@ gcloud functions deploy orders-record-order \
     "--project=${PROJECT}"
 
 # polyfn-invoker may invoke orders-record-order.
-gcloud functions add-invoker-policy-binding orders-record-order \
+retry gcloud functions add-invoker-policy-binding orders-record-order \
     "--region=${REGION}" \
     "--member=serviceAccount:polyfn-invoker@${PROJECT}.iam.gserviceaccount.com" \
     "--project=${PROJECT}"
@@ -159,27 +171,27 @@ else
 fi
 
 # Pub/Sub's service agent may forward to the dead letter.
-gcloud pubsub topics add-iam-policy-binding orders-record-order-dead-letter \
+retry gcloud pubsub topics add-iam-policy-binding orders-record-order-dead-letter \
     "--member=serviceAccount:service-${PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com" \
     --role=roles/pubsub.publisher \
     "--project=${PROJECT}"
 
 # Pub/Sub's service agent may acknowledge what it forwards.
-gcloud pubsub subscriptions add-iam-policy-binding \
+retry gcloud pubsub subscriptions add-iam-policy-binding \
     "${ORDERS_SUBSCRIPTION}" \
     "--member=serviceAccount:service-${PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com" \
     --role=roles/pubsub.subscriber \
     "--project=${PROJECT}"
 
 # Pub/Sub's service agent may make the push requests' tokens as polyfn-invoker.
-gcloud iam service-accounts add-iam-policy-binding \
+retry gcloud iam service-accounts add-iam-policy-binding \
     "polyfn-invoker@${PROJECT}.iam.gserviceaccount.com" \
     "--member=serviceAccount:service-${PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com" \
     --role=roles/iam.serviceAccountTokenCreator \
     "--project=${PROJECT}"
 
 # orders-record-order may consume ORDERS_SUBSCRIPTION_URL (roles/pubsub.subscriber).
-gcloud pubsub subscriptions add-iam-policy-binding \
+retry gcloud pubsub subscriptions add-iam-policy-binding \
     "${ORDERS_SUBSCRIPTION}" \
     "--member=serviceAccount:orders-record-order@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/pubsub.subscriber \

@@ -36,6 +36,18 @@ fi
 cd "$(dirname "$0")"
 export CLOUDSDK_CORE_DISABLE_PROMPTS=1
 
+# retry runs a command up to 6 times, 10 seconds apart: IAM takes up to a
+# minute to see a service account just created.
+retry() {
+  local n=1
+  until "$@"; do
+    if [ "$n" -ge 6 ]; then return 1; fi
+    n=$((n + 1))
+    echo "deploy.sh: retrying in 10 s" >&2
+    sleep 10
+  done
+}
+
 # The APIs the deployment uses.
 gcloud services enable cloudfunctions.googleapis.com run.googleapis.com cloudbuild.googleapis.com artifactregistry.googleapis.com eventarc.googleapis.com pubsub.googleapis.com cloudscheduler.googleapis.com monitoring.googleapis.com cloudtrace.googleapis.com iam.googleapis.com \
     "--project=${PROJECT}"
@@ -55,7 +67,7 @@ if ! gcloud iam service-accounts describe \
 fi
 
 # Eventarc delivers events as polyfn-invoker, which must receive them.
-gcloud projects add-iam-policy-binding \
+retry gcloud projects add-iam-policy-binding \
     "${PROJECT}" \
     --condition=None \
     "--member=serviceAccount:polyfn-invoker@${PROJECT}.iam.gserviceaccount.com" \
@@ -63,7 +75,7 @@ gcloud projects add-iam-policy-binding \
     "--project=${PROJECT}"
 
 # Cloud Storage's service agent publishes the object events Eventarc delivers.
-gcloud projects add-iam-policy-binding \
+retry gcloud projects add-iam-policy-binding \
     "${PROJECT}" \
     --condition=None \
     "--member=serviceAccount:service-${PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com" \
@@ -80,21 +92,21 @@ if ! gcloud iam service-accounts describe \
 fi
 
 # thumbnails-make-thumbnail may read-write MEDIA_BUCKET_URL (roles/storage.objectUser).
-gcloud storage buckets add-iam-policy-binding \
+retry gcloud storage buckets add-iam-policy-binding \
     "gs://${MEDIA_BUCKET}" \
     "--member=serviceAccount:thumbnails-make-thumbnail@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/storage.objectUser \
     "--project=${PROJECT}"
 
 # thumbnails-make-thumbnail may publish THUMBNAILS_TOPIC_URL (roles/pubsub.publisher).
-gcloud pubsub topics add-iam-policy-binding \
+retry gcloud pubsub topics add-iam-policy-binding \
     "${THUMBNAILS_TOPIC}" \
     "--member=serviceAccount:thumbnails-make-thumbnail@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/pubsub.publisher \
     "--project=${PROJECT}"
 
 # thumbnails-make-thumbnail may write traces to Cloud Trace.
-gcloud projects add-iam-policy-binding \
+retry gcloud projects add-iam-policy-binding \
     "${PROJECT}" \
     --condition=None \
     "--member=serviceAccount:thumbnails-make-thumbnail@${PROJECT}.iam.gserviceaccount.com" \
@@ -121,7 +133,7 @@ gcloud functions deploy thumbnails-make-thumbnail \
     "--project=${PROJECT}"
 
 # polyfn-invoker may invoke thumbnails-make-thumbnail.
-gcloud functions add-invoker-policy-binding thumbnails-make-thumbnail \
+retry gcloud functions add-invoker-policy-binding thumbnails-make-thumbnail \
     "--region=${REGION}" \
     "--member=serviceAccount:polyfn-invoker@${PROJECT}.iam.gserviceaccount.com" \
     "--project=${PROJECT}"

@@ -38,6 +38,18 @@ fi
 cd "$(dirname "$0")"
 export CLOUDSDK_CORE_DISABLE_PROMPTS=1
 
+# retry runs a command up to 6 times, 10 seconds apart: IAM takes up to a
+# minute to see a service account just created.
+retry() {
+  local n=1
+  until "$@"; do
+    if [ "$n" -ge 6 ]; then return 1; fi
+    n=$((n + 1))
+    echo "deploy.sh: retrying in 10 s" >&2
+    sleep 10
+  done
+}
+
 # The APIs the deployment uses.
 gcloud services enable cloudfunctions.googleapis.com run.googleapis.com cloudbuild.googleapis.com artifactregistry.googleapis.com eventarc.googleapis.com pubsub.googleapis.com cloudscheduler.googleapis.com monitoring.googleapis.com cloudtrace.googleapis.com iam.googleapis.com \
     "--project=${PROJECT}"
@@ -53,7 +65,7 @@ fi
 
 # users may read USERS_API_KEYS_URL (roles/secretmanager.secretAccessor). When USERS_API_KEYS is set.
 if [ -n "${USERS_API_KEYS:-}" ]; then
-  gcloud secrets add-iam-policy-binding \
+  retry gcloud secrets add-iam-policy-binding \
       "${USERS_API_KEYS}" \
       "--member=serviceAccount:users-fn@${PROJECT}.iam.gserviceaccount.com" \
       --role=roles/secretmanager.secretAccessor \
@@ -61,14 +73,14 @@ if [ -n "${USERS_API_KEYS:-}" ]; then
 fi
 
 # users may read-write USERS_BUCKET_URL (roles/storage.objectUser).
-gcloud storage buckets add-iam-policy-binding \
+retry gcloud storage buckets add-iam-policy-binding \
     "gs://${USERS_BUCKET}" \
     "--member=serviceAccount:users-fn@${PROJECT}.iam.gserviceaccount.com" \
     --role=roles/storage.objectUser \
     "--project=${PROJECT}"
 
 # users may write traces to Cloud Trace.
-gcloud projects add-iam-policy-binding \
+retry gcloud projects add-iam-policy-binding \
     "${PROJECT}" \
     --condition=None \
     "--member=serviceAccount:users-fn@${PROJECT}.iam.gserviceaccount.com" \
