@@ -12,11 +12,6 @@ import (
 	awsdeploy "github.com/polyfn/polyfn/deploy/aws"
 )
 
-// awsP99 is each alarm case's p99 threshold on AWS: a unit's alarms are
-// resolved against its own timeout (users declares 2 s; make-thumbnail's
-// default is 80% of its 60 s).
-var awsP99 = map[string]time.Duration{"users": 2 * time.Second, "make-thumbnail": 48 * time.Second}
-
 // TestAWSAlarmOutputs reads back the template of each of alarmCases and
 // checks the alarms of its unit: the error rate (metric math over Errors
 // and Invocations with the least count and the rate), throttles, p99
@@ -47,9 +42,9 @@ func TestAWSAlarmOutputs(t *testing.T) {
 				rate = core.DefaultAlarmErrorRate
 			}
 			want := map[string]string{ // kind → threshold
-				"error-rate": fmt.Sprintf("IF(failed >= %d, 100 * failed / total, 0) >= %v", tt.aws.errors, rate),
-				"throttles":  fmt.Sprint(tt.aws.throttles),
-				"duration":   fmt.Sprint(awsP99[tt.deployment].Milliseconds()),
+				"error-rate": fmt.Sprintf("IF(failed >= %d, 100 * failed / total, 0) >= %v", tt.want.errors, rate),
+				"throttles":  fmt.Sprint(tt.want.throttles),
+				"duration":   fmt.Sprint(tt.want.p99.Milliseconds()),
 			}
 			if tt.hasRoutes {
 				want["http-error-rate"] = want["error-rate"]
@@ -72,7 +67,7 @@ func TestAWSAlarmOutputs(t *testing.T) {
 				if notifies && !strings.Contains(actions, "map[Ref:"+awsdeploy.AlarmTopic+"]") {
 					t.Errorf("%s: actions %v do not notify the channels' topic", id, actions)
 				}
-				period := fmt.Sprint(int(tt.aws.period.Seconds()))
+				period := fmt.Sprint(int(tt.want.period.Seconds()))
 				switch {
 				case strings.HasSuffix(id, "HttpErrorRateAlarm"), strings.HasSuffix(id, "ErrorRateAlarm"):
 					kind := "error-rate"

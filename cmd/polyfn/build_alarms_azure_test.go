@@ -76,13 +76,13 @@ func TestAzureAlarmOutputs(t *testing.T) {
 				t.Errorf("%d alerts for %d units, want two each", len(rules), len(p.Units))
 			}
 			for _, u := range p.Units {
-				window := fmt.Sprintf("PT%dM", int(tt.azure.period.Minutes()))
+				window := fmt.Sprintf("PT%dM", int(tt.want.period.Minutes()))
 				rate, ok := rules["polyfn "+u.Name+": error-rate"]
 				if !ok {
 					t.Fatalf("unit %s: no error-rate alert in %v", u.Name, rules)
 				}
-				if q := rate.Criteria.AllOf[0].Query; !strings.Contains(q, "failed >= "+itoa(tt.azure.errors)+" and 100.0 * failed / total >= ") {
-					t.Errorf("unit %s: error-rate query %s, want at least %d failed", u.Name, q, tt.azure.errors)
+				if q := rate.Criteria.AllOf[0].Query; !strings.Contains(q, "failed >= "+itoa(tt.want.errors)+" and 100.0 * failed / total >= ") {
+					t.Errorf("unit %s: error-rate query %s, want at least %d failed", u.Name, q, tt.want.errors)
 				}
 				p99, ok := rules["polyfn "+u.Name+": p99-duration"]
 				if !ok {

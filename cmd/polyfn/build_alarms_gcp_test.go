@@ -32,7 +32,7 @@ type gcpPolicy struct {
 func TestGCPAlarmOutputs(t *testing.T) {
 	for _, tt := range alarmCases() {
 		t.Run(tt.m.App+"/gcp", func(t *testing.T) {
-			files, _, err := gcpFiles("./cmd/x", "x", []core.Manifest{tt.m}, launchCall{}, nil, goldenHost)
+			files, _, err := gcpFiles("./cmd/x", "x", []core.Manifest{tt.m}, launchCall{}, nil, goldenHost, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -57,7 +57,7 @@ func TestGCPAlarmOutputs(t *testing.T) {
 					if ct.Comparison != "COMPARISON_GT" {
 						t.Errorf("%s, condition %q: %s", name, c.DisplayName, ct.Comparison)
 					}
-					if ct.Aggregations[0].AlignmentPeriod != fmt.Sprintf("%ds", int(tt.gcp.period.Seconds())) {
+					if ct.Aggregations[0].AlignmentPeriod != fmt.Sprintf("%ds", int(tt.want.period.Seconds())) {
 						t.Errorf("%s, condition %q: alignment period %s", name, c.DisplayName, ct.Aggregations[0].AlignmentPeriod)
 					}
 				}
@@ -67,8 +67,8 @@ func TestGCPAlarmOutputs(t *testing.T) {
 			if errs.Combiner != "AND" || len(errs.Conditions) != 2 {
 				t.Fatalf("errors policy %+v, want a count and a rate, both", errs)
 			}
-			if got := errs.Conditions[0].ConditionThreshold.ThresholdValue; got != float64(tt.gcp.errors-1) {
-				t.Errorf("errors: count above %v, want above %d", got, tt.gcp.errors-1)
+			if got := errs.Conditions[0].ConditionThreshold.ThresholdValue; got != float64(tt.want.errors-1) {
+				t.Errorf("errors: count above %v, want above %d", got, tt.want.errors-1)
 			}
 			rate := errs.Conditions[1].ConditionThreshold
 			if rate.DenominatorFilter == "" || !strings.Contains(rate.Filter, `"5xx"`) || strings.Contains(rate.DenominatorFilter, "5xx") {
@@ -82,11 +82,11 @@ func TestGCPAlarmOutputs(t *testing.T) {
 				t.Errorf("errors: rate above %v, want the float just below %v", rate.ThresholdValue, want/100)
 			}
 			p99 := policy("p99")
-			if c := p99.Conditions[0].ConditionThreshold; c.ThresholdValue != float64(tt.gcp.p99.Milliseconds()) || c.Aggregations[0].PerSeriesAligner != "ALIGN_PERCENTILE_99" {
-				t.Errorf("p99: %+v, want ALIGN_PERCENTILE_99 above %d", c, tt.gcp.p99.Milliseconds())
+			if c := p99.Conditions[0].ConditionThreshold; c.ThresholdValue != float64(tt.want.p99.Milliseconds()) || c.Aggregations[0].PerSeriesAligner != "ALIGN_PERCENTILE_99" {
+				t.Errorf("p99: %+v, want ALIGN_PERCENTILE_99 above %d", c, tt.want.p99.Milliseconds())
 			}
-			if got := policy("throttles").Conditions[0].ConditionThreshold.ThresholdValue; got != float64(tt.gcp.throttles-1) {
-				t.Errorf("throttles: above %v, want above %d", got, tt.gcp.throttles-1)
+			if got := policy("throttles").Conditions[0].ConditionThreshold.ThresholdValue; got != float64(tt.want.throttles-1) {
+				t.Errorf("throttles: above %v, want above %d", got, tt.want.throttles-1)
 			}
 			if tt.m.Alarms != nil && len(tt.m.Alarms.Notify) > 0 && !strings.Contains(string(files["deploy.sh"]), "--notification-channels=${CHANNEL_") {
 				t.Error("deploy.sh creates the policies without the app's channels")
@@ -97,7 +97,7 @@ func TestGCPAlarmOutputs(t *testing.T) {
 
 // TestGCPAlarmsOff checks that an app that turns alarms off gets none.
 func TestGCPAlarmsOff(t *testing.T) {
-	files, _, err := gcpFiles("./cmd/quiet", "quiet", []core.Manifest{quietApp()}, launchCall{}, nil, goldenHost)
+	files, _, err := gcpFiles("./cmd/quiet", "quiet", []core.Manifest{quietApp()}, launchCall{}, nil, goldenHost, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestGCPAlarmsOff(t *testing.T) {
 // use fail the build with an error naming the app, never a panic.
 func TestGCPAlarmsRejectedAtBuild(t *testing.T) {
 	slow := withAlarms("slow", core.Alarms{P99: time.Minute})
-	if _, _, err := gcpFiles("./cmd/slow", "slow", []core.Manifest{slow}, launchCall{}, nil, goldenHost); err == nil || !strings.Contains(err.Error(), "app slow") {
+	if _, _, err := gcpFiles("./cmd/slow", "slow", []core.Manifest{slow}, launchCall{}, nil, goldenHost, nil); err == nil || !strings.Contains(err.Error(), "app slow") {
 		t.Errorf("gcp: %v, want an error: the p99 threshold is past the 30 s timeout", err)
 	}
 }

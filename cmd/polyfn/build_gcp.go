@@ -54,7 +54,7 @@ func packGCP(ctx context.Context, job buildJob) error {
 	if err != nil {
 		return err
 	}
-	files, entryPoints, err := gcpFiles(job.Pkg, job.Name, job.Manifests, call, drivers, host)
+	files, entryPoints, err := gcpFiles(job.Pkg, job.Name, job.Manifests, call, drivers, host, job.Grants)
 	if err != nil {
 		return err
 	}
@@ -81,8 +81,9 @@ func packGCP(ctx context.Context, job buildJob) error {
 }
 
 // gcpFiles returns the bundle's files and the deployment's by path, and
-// the entry points the bundle registers.
-func gcpFiles(pkg, name string, ms []core.Manifest, call launchCall, drivers []string, host hostModule) (map[string][]byte, []string, error) {
+// the entry points the bundle registers; g are the --scheme options (nil:
+// every variable's URL has its kind's default scheme).
+func gcpFiles(pkg, name string, ms []core.Manifest, call launchCall, drivers []string, host hostModule, g *deploy.GrantOptions) (map[string][]byte, []string, error) {
 	plan, err := deploy.NewPlan(ms, nil)
 	if err != nil {
 		return nil, nil, err
@@ -101,7 +102,7 @@ func gcpFiles(pkg, name string, ms []core.Manifest, call launchCall, drivers []s
 	for _, r := range host.Mod.Replace {
 		b.Host.Replace = append(b.Host.Replace, gcpdeploy.Replace{Old: gcpdeploy.Module(r.Old), New: gcpdeploy.Module(r.New)})
 	}
-	d, err := gcpdeploy.New(plan, gcpdeploy.Options{Runtime: b.Runtime()})
+	d, err := gcpdeploy.New(plan, gcpdeploy.Options{Runtime: b.Runtime(), Grants: g})
 	if err != nil {
 		return nil, nil, err
 	}

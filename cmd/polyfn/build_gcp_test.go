@@ -63,7 +63,7 @@ func TestGCPBundleGolden(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			files, _, err := gcpFiles("./cmd/"+tt.name, tt.name, []core.Manifest{tt.m}, call, drivers, goldenHost)
+			files, _, err := gcpFiles("./cmd/"+tt.name, tt.name, []core.Manifest{tt.m}, call, drivers, goldenHost, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -182,7 +182,7 @@ func TestGCPRejects(t *testing.T) {
 		{slow.Manifest(), "unit slow-work: timeout 600s is above Cloud Run functions' 540s"},
 		{core.NewApp("empty").Manifest(), "no route and no event function"},
 	} {
-		if _, _, err := gcpFiles("./cmd/x", "x", []core.Manifest{tt.m}, launchCall{}, nil, goldenHost); err == nil || !strings.Contains(err.Error(), tt.want) {
+		if _, _, err := gcpFiles("./cmd/x", "x", []core.Manifest{tt.m}, launchCall{}, nil, goldenHost, nil); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: %v, want an error containing %q", tt.m.App, err, tt.want)
 		}
 	}
