@@ -87,8 +87,8 @@ func (awsHarness) Can(c adaptertest.Capability) (bool, string) {
 		return true, "from Lambda-Runtime-Deadline-Ms; the context ends ReplyMargin (200 ms) earlier, so that a " +
 			"partial-batch reply still reaches Lambda"
 	case adaptertest.EventDeadline:
-		return false, "not yet in this harness: it serves every unit from one handler (no POLYFN_UNIT), whose events " +
-			"carry Lambda's deadline alone; deployed, each event function is its own Lambda with its declared timeout"
+		return true, "the declared timeout of the function the event is routed to (a batch's one function), whether " +
+			"the bootstrap serves every unit, as here, or its own (POLYFN_UNIT); Lambda's deadline less ReplyMargin when earlier"
 	case adaptertest.PartialBatchFailure:
 		return true, "SQS batches answer with exactly the failed messages in batchItemFailures"
 	case adaptertest.PartialChangeBatchFailure:

@@ -65,10 +65,11 @@ func RuntimeContext(ctx context.Context, header http.Header) (context.Context, c
 // Decode decodes one invocation as Invoke does, with the same code, and
 // returns what the app would receive instead of running it: the HTTP request
 // (with API Gateway's request id) or the batch of events, and the
-// invocation's metadata from ctx (see RuntimeContext). Nothing is routed to
-// a function, so any event is returned; the context's deadline is read, not
-// awaited. A payload Invoke would refuse gives the same error, with the code
-// InvalidArgument.
+// invocation's metadata from ctx (see RuntimeContext). No function runs,
+// so any event is returned, whether a function takes it or not; the
+// deadline is the one Invoke gives (the declared timeout of the function
+// the events are routed to, when one is), read, not awaited. A payload
+// Invoke would refuse gives the same error, with the code InvalidArgument.
 func (h *Handler) Decode(ctx context.Context, payload []byte) (*core.Delivery, error) {
 	start := time.Now()
 	p, s, err := probe(payload)
@@ -76,14 +77,16 @@ func (h *Handler) Decode(ctx context.Context, payload []byte) (*core.Delivery, e
 		return nil, err
 	}
 	inv := h.invocationOf(ctx)
-	h.bound(inv, start, s)
-	d := &core.Delivery{Invocation: *inv}
 	if !s.isHTTP() {
-		if d.Events, err = p.events(s); err != nil {
+		evs, err := p.events(s)
+		if err != nil {
 			return nil, err
 		}
-		return d, nil
+		h.bound(inv, start, p, s, evs)
+		return &core.Delivery{Invocation: *inv, Events: evs}, nil
 	}
+	h.bound(inv, start, p, s, nil)
+	d := &core.Delivery{Invocation: *inv}
 	if d.Request, err = p.request(ctx, s); err != nil {
 		return nil, err
 	}

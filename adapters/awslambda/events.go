@@ -17,15 +17,11 @@ import (
 	"github.com/polyfn/polyfn/core"
 )
 
-// handleEvents turns an event payload into neutral events, runs them through
-// the functions that accept them, and answers in the source's form: SQS and
+// handleEvents runs the neutral events evs of an event payload through the
+// functions that accept them, and answers in the source's form: SQS and
 // DynamoDB batches with their failed records, everything else with an error
 // when any event failed.
-func (h *Handler) handleEvents(ctx context.Context, p *payload, s shape) ([]byte, error) {
-	evs, err := p.events(s)
-	if err != nil {
-		return nil, err
-	}
+func (h *Handler) handleEvents(ctx context.Context, p *payload, s shape, evs []core.Event) ([]byte, error) {
 	function := p.scheduledFunction(s)
 	if h.unit.function != nil && len(evs) > 0 {
 		// A payload from another function's source fails as a whole, not

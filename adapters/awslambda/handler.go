@@ -121,13 +121,21 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	if err := h.unit.refuse(s); err != nil {
 		return nil, h.functionError(err)
 	}
-	ctx, cancel := h.invocation(ctx, payload, start, s)
+	var evs []core.Event
+	if !s.isHTTP() {
+		// Decoded before the invocation's context, whose deadline is their
+		// function's; a record that does not decode still fails inside it.
+		evs, err = p.events(s)
+	}
+	ctx, cancel := h.invocation(ctx, payload, start, p, s, evs)
 	defer cancel()
 	var reply []byte
-	if s.isHTTP() {
+	switch {
+	case err != nil:
+	case s.isHTTP():
 		reply, err = h.serveHTTP(ctx, p, s)
-	} else {
-		reply, err = h.handleEvents(ctx, p, s)
+	default:
+		reply, err = h.handleEvents(ctx, p, s, evs)
 	}
 	if err != nil {
 		return nil, h.functionError(err)
@@ -136,13 +144,11 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 }
 
 // invocation returns the context of one invocation: its metadata
-// (core.InvocationFrom), the raw payload (RawEvent, As) and its deadline:
-// ReplyMargin before Lambda's, or the unit's declared timeout after start
-// when that is earlier (for every unit, the routes' timeout bounds an HTTP
-// payload; an event keeps Lambda's, which is the one function's).
-func (h *Handler) invocation(ctx context.Context, payload []byte, start time.Time, s shape) (context.Context, context.CancelFunc) {
+// (core.InvocationFrom), the raw payload (RawEvent, As) and its deadline
+// (bound). evs are the events of an event payload.
+func (h *Handler) invocation(ctx context.Context, payload []byte, start time.Time, p *payload, s shape, evs []core.Event) (context.Context, context.CancelFunc) {
 	inv := h.invocationOf(ctx)
-	h.bound(inv, start, s)
+	h.bound(inv, start, p, s, evs)
 	inv.ColdStart = core.ColdStart()
 	ctx = context.WithValue(ctx, rawKey{}, payload)
 	return core.WithInvocation(telemetry.WithInvocationLog(ctx), inv)
@@ -161,13 +167,36 @@ func (h *Handler) invocationOf(ctx context.Context) *core.Invocation {
 	return inv
 }
 
-// bound sets the invocation's deadline to the unit's declared timeout
-// after start when that is earlier than Lambda's less the margin (see
-// invocation).
-func (h *Handler) bound(inv *core.Invocation, start time.Time, s shape) {
+// bound sets the invocation's deadline (inv.Deadline, Lambda's less
+// ReplyMargin when it has one) to the declared timeout after start of what
+// the invocation runs, when that is earlier: a unit's Handler its unit's;
+// one serving every unit the routes' for an HTTP payload and, for the
+// events evs, the sizing of the function they are routed to. A batch (SQS,
+// a DynamoDB stream) comes from one queue or stream, the trigger of one
+// function, so its first event names the function whose sizing applies.
+// When several functions take the event, which run in turn in the one
+// invocation, it lasts as long as the latest of their deadlines; when none
+// does, the invocation fails with the routing error and Lambda's deadline
+// stands.
+func (h *Handler) bound(inv *core.Invocation, start time.Time, p *payload, s shape, evs []core.Event) {
 	if h.unit.name != "" || s.isHTTP() {
 		inv.Deadline = h.unit.sizing.Deadline(start, inv.Deadline)
+		return
 	}
+	if len(evs) == 0 {
+		return
+	}
+	fns, err := h.router.route(routedAs(evs[0], p.scheduledFunction(s)))
+	if err != nil {
+		return
+	}
+	var d time.Time
+	for _, fn := range fns {
+		if fd := fn.DeclaredSizing().Deadline(start, inv.Deadline); fd.After(d) {
+			d = fd
+		}
+	}
+	inv.Deadline = d
 }
 
 // traceKey is the context key under which aws-lambda-go stores the

@@ -126,3 +126,59 @@ func TestUnitDeadline(t *testing.T) {
 		}
 	}
 }
+
+// TestEventDeadline: a Handler serving every unit gives an event the
+// declared timeout of the function it is routed to, for a whole batch, or
+// Lambda's deadline less the reply margin when that is earlier.
+func TestEventDeadline(t *testing.T) {
+	deadlines := map[string]time.Time{}
+	app := core.NewApp("timed")
+	app.HandleFunc("GET /", func(http.ResponseWriter, *http.Request) {})
+	on := func(name string, trigger core.Trigger) {
+		app.On(name, trigger, core.HandlerFunc(func(ctx context.Context, _ core.Event) error {
+			deadlines[name], _ = ctx.Deadline()
+			return nil
+		}))
+	}
+	on("thumbs", core.ObjectTrigger{Bucket: "MEDIA_BUCKET_URL"})
+	on("orders", core.MessageTrigger{Subscription: "ORDERS_QUEUE_URL"})
+	app.Size(core.Sizing{Timeout: 3 * time.Second})
+	app.SizeFunc("thumbs", core.Sizing{Timeout: 4 * time.Second})
+	app.SizeFunc("orders", core.Sizing{Timeout: 7 * time.Second})
+	h, err := New([]*core.App{app}, &Options{Env: func(k string) string { return testEnv[k] }, Logger: discardLogger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		payload, function string
+		lambda            time.Duration // Lambda's deadline after now
+		want              time.Duration // the function's
+	}{
+		{"s3-put.json", "thumbs", time.Minute, 4 * time.Second},
+		{"sqs.json", "orders", time.Minute, 7 * time.Second},
+		{"sqs.json", "orders", 5 * time.Second, 5*time.Second - defaultReplyMargin},
+	} {
+		clear(deadlines)
+		start := time.Now()
+		ctx := lambdaContext(t, start.Add(tt.lambda))
+		if _, err := h.Invoke(ctx, readTestdata(t, tt.payload)); err != nil {
+			t.Fatal(err)
+		}
+		near := func(d time.Time) bool {
+			got := d.Sub(start)
+			return got > tt.want-200*time.Millisecond && got < tt.want+200*time.Millisecond
+		}
+		d, ok := deadlines[tt.function]
+		if !ok || !near(d) {
+			t.Errorf("%s, Lambda's deadline in %v: %s's deadline in %v, want %v", tt.payload, tt.lambda, tt.function, d.Sub(start), tt.want)
+		}
+		// Decode reads the deadline Invoke gives.
+		got, err := h.Decode(ctx, readTestdata(t, tt.payload))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !near(got.Invocation.Deadline) {
+			t.Errorf("%s, Lambda's deadline in %v: Decode's deadline in %v, want %v", tt.payload, tt.lambda, got.Invocation.Deadline.Sub(start), tt.want)
+		}
+	}
+}
