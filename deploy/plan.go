@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/polyfn/polyfn/core"
@@ -154,6 +155,27 @@ type Alarms struct {
 	// notifies.
 	Notify []string `json:"notify,omitempty"`
 }
+
+// Period returns the evaluation period as a duration.
+func (a Alarms) Period() time.Duration { return time.Duration(a.PeriodSeconds) * time.Second }
+
+// PeriodText writes the period for the alarms' descriptions: "1 minute",
+// "5 minutes", "1 hour" (core.Alarms takes whole minutes and an hour).
+func (a Alarms) PeriodText() string {
+	d := a.Period()
+	n, unit := int(d/time.Minute), "minute"
+	if d%time.Hour == 0 {
+		n, unit = int(d/time.Hour), "hour"
+	}
+	if n == 1 {
+		return "1 " + unit
+	}
+	return strconv.Itoa(n) + " " + unit + "s"
+}
+
+// ErrorRateText writes the error rate as the renderers' queries and
+// descriptions take it: the shortest decimal ("1", "2.5").
+func (a Alarms) ErrorRateText() string { return strconv.FormatFloat(a.ErrorRate, 'f', -1, 64) }
 
 // Options are the plan's inputs that are not part of the declaration.
 type Options struct {

@@ -14,7 +14,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/polyfn/polyfn/core"
 	"github.com/polyfn/polyfn/deploy"
@@ -164,24 +163,6 @@ func cloudNames() []string {
 	}
 	sort.Strings(names)
 	return names
-}
-
-// alarmsOf returns the alarms of the app m declares, with the defaults
-// filled in for a function whose timeout is timeout, or nil when the app
-// turns its alarms off.
-func alarmsOf(m core.Manifest, timeout time.Duration) (*core.Alarms, error) {
-	var declared core.Alarms
-	if m.Alarms != nil {
-		declared = *m.Alarms
-	}
-	if declared.Off {
-		return nil, nil
-	}
-	al, err := declared.Resolve(timeout)
-	if err != nil {
-		return nil, fmt.Errorf("app %s: %w", m.App, err)
-	}
-	return &al, nil
 }
 
 // describe builds pkg for this machine, with no tag, and runs it with

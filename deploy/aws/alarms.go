@@ -101,7 +101,7 @@ func (r *renderer) alarms(u deploy.Unit, fid string) error {
 	}
 	id := logicalID(u.Name)
 	period := a.PeriodSeconds
-	in := describePeriod(time.Duration(period) * time.Second)
+	in := a.PeriodText()
 	fn := []NameValue{{Name: "FunctionName", Value: ref(fid)}}
 	base := func(description string) Alarm {
 		return Alarm{
@@ -110,7 +110,7 @@ func (r *renderer) alarms(u deploy.Unit, fid string) error {
 			AlarmActions: r.alarmActions, OKActions: r.alarmActions,
 		}
 	}
-	rate := strconv.FormatFloat(a.ErrorRate, 'f', -1, 64)
+	rate := a.ErrorRateText()
 
 	errorRate := base(fmt.Sprintf("%d or more failed invocations, and %s%% or more of them, in %s", a.Errors, rate, in))
 	errorRate.Metrics = rateQueries("AWS/Lambda", "Errors", "Invocations", fn, period, a.Errors)
@@ -161,17 +161,4 @@ func rateQueries(namespace, failed, all string, dims []NameValue, period int64, 
 		{ID: "rate", Label: "failed, % of all (0 below " + strconv.Itoa(least) + " failures)",
 			Expression: fmt.Sprintf("IF(failed >= %d, 100 * failed / total, 0)", least), ReturnData: true},
 	}
-}
-
-// describePeriod writes an alarm period for people: "1 minute", "5
-// minutes", "1 hour".
-func describePeriod(d time.Duration) string {
-	n, unit := int(d/time.Minute), "minute"
-	if d%time.Hour == 0 {
-		n, unit = int(d/time.Hour), "hour"
-	}
-	if n == 1 {
-		return "1 " + unit
-	}
-	return strconv.Itoa(n) + " " + unit + "s"
 }

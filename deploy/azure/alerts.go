@@ -110,7 +110,7 @@ func (r *renderer) alerts(insightsID string) error {
 		if actions == nil {
 			actions = []string{}
 		}
-		period := time.Duration(a.PeriodSeconds) * time.Second
+		period := a.Period()
 		quoted := make([]string, len(r.funcs[u.Name]))
 		for i, f := range r.funcs[u.Name] {
 			quoted[i] = strconv.Quote(f)
@@ -118,7 +118,7 @@ func (r *renderer) alerts(insightsID string) error {
 		requests := "requests | where name in (" + strings.Join(quoted, ", ") + ")"
 		rate := QueryCriterion{
 			Query: fmt.Sprintf("%s | summarize total = count(), failed = countif(success == false) | where failed >= %d and 100.0 * failed / total >= %s",
-				requests, a.Errors, strconv.FormatFloat(a.ErrorRate, 'f', -1, 64)),
+				requests, a.Errors, a.ErrorRateText()),
 			// The query returns a row when the period is over both thresholds.
 			TimeAggregation: "Count", Operator: "GreaterThanOrEqual", Threshold: 1,
 		}
@@ -130,8 +130,8 @@ func (r *renderer) alerts(insightsID string) error {
 			suffix, what string
 			c            QueryCriterion
 		}{
-			{"error-rate", fmt.Sprintf("%d or more failed invocations, and %s%% or more of all, in %s", a.Errors, strconv.FormatFloat(a.ErrorRate, 'f', -1, 64), isoDuration(period)), rate},
-			{"p99-duration", fmt.Sprintf("p99 duration above %d ms in %s", a.P99Millis, isoDuration(period)), p99},
+			{"error-rate", fmt.Sprintf("%d or more failed invocations, and %s%% or more of all, in %s", a.Errors, a.ErrorRateText(), a.PeriodText()), rate},
+			{"p99-duration", fmt.Sprintf("p99 duration above %d ms in %s", a.P99Millis, a.PeriodText()), p99},
 		} {
 			q := QueryRule{
 				DisplayName: "polyfn " + u.Name + ": " + rule.suffix, Description: "polyfn " + u.Name + ": " + rule.what,

@@ -5,7 +5,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/polyfn/polyfn/deploy"
 )
@@ -76,7 +75,7 @@ func policyDisplayName(unit, what string) string { return "polyfn " + unit + ": 
 func alertPolicies(u deploy.Unit, services []string) map[string]AlertPolicy {
 	a := u.Alarms
 	period := strconv.FormatInt(a.PeriodSeconds, 10) + "s"
-	in := describePeriod(time.Duration(a.PeriodSeconds) * time.Second)
+	in := a.PeriodText()
 	var names []string
 	for _, s := range services {
 		names = append(names, fmt.Sprintf("resource.labels.service_name = %q", s))
@@ -177,17 +176,4 @@ func (b *builder) alerts(p *deploy.Plan) {
 				Create: project(create.with("--format=value(name)"))})
 		}
 	}
-}
-
-// describePeriod writes an alarm period in words: "5 minutes", "1 hour".
-func describePeriod(d time.Duration) string {
-	switch {
-	case d == time.Hour:
-		return "1 hour"
-	case d == time.Minute:
-		return "1 minute"
-	case d%time.Minute == 0:
-		return strconv.Itoa(int(d/time.Minute)) + " minutes"
-	}
-	return d.String()
 }
