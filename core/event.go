@@ -3,6 +3,7 @@ package core
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -12,11 +13,16 @@ import (
 // cloud's native event type into one of these; the native type is kept in the
 // NativeTypeExtension.
 const (
-	TypeObjectCreated = "dev.polyfn.object.created"
-	TypeObjectDeleted = "dev.polyfn.object.deleted"
-	TypeMessage       = "dev.polyfn.message.received"
-	TypeChange        = "dev.polyfn.change.written"
-	TypeTimer         = "dev.polyfn.timer.fired"
+	TypeObjectCreated     = "dev.polyfn.object.created"
+	TypeObjectDeleted     = "dev.polyfn.object.deleted"
+	TypeObjectTiered      = "dev.polyfn.object.tiered"
+	TypeObjectRestored    = "dev.polyfn.object.restored"
+	TypeObjectUpdated     = "dev.polyfn.object.updated"
+	TypeObjectReplication = "dev.polyfn.object.replication"
+	TypeMessage           = "dev.polyfn.message.received"
+	TypeChange            = "dev.polyfn.change.written"
+	TypeTimer             = "dev.polyfn.timer.fired"
+	TypeRecord            = "dev.polyfn.stream.record"
 )
 
 // NativeTypeExtension is the CloudEvents extension attribute holding the
@@ -29,25 +35,73 @@ type Kind string
 
 // The kinds. KindCustom is any other CloudEvent (an EventBridge custom event,
 // a CloudEvent of a type polyfn does not model): its data is left as received.
+//
+// The object kinds past creation and removal are the lifecycle notions that
+// the clouds share (docs/events.md has one table per cloud):
+//   - KindObjectTiered: the object moved to another storage class or access
+//     tier (S3 LifecycleTransition and IntelligentTiering, Azure
+//     BlobTierChanged); Object.StorageClass is the new class.
+//   - KindObjectRestored: a copy of an archived object is being restored,
+//     has been restored, or the restored copy expired (S3 ObjectRestore:*,
+//     Azure's rehydration); Object.Restore says which.
+//   - KindObjectUpdated: the object's metadata, tags or access control
+//     changed and its content did not (S3 ObjectTagging:* and ObjectAcl:Put,
+//     Cloud Storage metadataUpdated).
+//   - KindObjectReplication: a replication rule reports on the object (S3
+//     Replication:*); Object.Replication says what.
+//
+// A removal by lifecycle expiry is a KindObjectDeleted with Object.Expired.
 const (
-	KindObjectCreated Kind = "object_created"
-	KindObjectDeleted Kind = "object_deleted"
-	KindMessage       Kind = "message"
-	KindChange        Kind = "change"
-	KindTimer         Kind = "timer"
-	KindCustom        Kind = "custom"
+	KindObjectCreated     Kind = "object_created"
+	KindObjectDeleted     Kind = "object_deleted"
+	KindObjectTiered      Kind = "object_tiered"
+	KindObjectRestored    Kind = "object_restored"
+	KindObjectUpdated     Kind = "object_updated"
+	KindObjectReplication Kind = "object_replication"
+	KindMessage           Kind = "message"
+	KindChange            Kind = "change"
+	KindTimer             Kind = "timer"
+	KindRecord            Kind = "record"
+	KindCustom            Kind = "custom"
 )
 
 var kindOfType = map[string]Kind{
-	TypeObjectCreated: KindObjectCreated,
-	TypeObjectDeleted: KindObjectDeleted,
-	TypeMessage:       KindMessage,
-	TypeChange:        KindChange,
-	TypeTimer:         KindTimer,
+	TypeObjectCreated:     KindObjectCreated,
+	TypeObjectDeleted:     KindObjectDeleted,
+	TypeObjectTiered:      KindObjectTiered,
+	TypeObjectRestored:    KindObjectRestored,
+	TypeObjectUpdated:     KindObjectUpdated,
+	TypeObjectReplication: KindObjectReplication,
+	TypeMessage:           KindMessage,
+	TypeChange:            KindChange,
+	TypeTimer:             KindTimer,
+	TypeRecord:            KindRecord,
 }
 
+// ObjectKinds are the kinds of object event, in the order docs/events.md
+// lists them.
+var ObjectKinds = []Kind{
+	KindObjectCreated, KindObjectDeleted, KindObjectTiered,
+	KindObjectRestored, KindObjectUpdated, KindObjectReplication,
+}
+
+// TypeOf returns the CloudEvents type of the neutral kind k, or "" for
+// KindCustom and unknown kinds.
+func TypeOf(k Kind) string {
+	for t, kk := range kindOfType {
+		if kk == k {
+			return t
+		}
+	}
+	return ""
+}
+
+// IsObject reports whether k is a kind of object event.
+func (k Kind) IsObject() bool { return slices.Contains(ObjectKinds, k) }
+
 // Object is the data of an object-storage event: an object was created (or
-// overwritten) or deleted in a bucket.
+// overwritten) or deleted in a bucket, or one of the lifecycle events of the
+// object kinds happened to it.
 type Object struct {
 	// Bucket is the bucket (S3, Cloud Storage) or container (Azure) name.
 	Bucket string `json:"bucket"`
@@ -68,6 +122,59 @@ type Object struct {
 	Content []byte `json:"content_base64,omitempty"`
 	// EventName is the platform's own name for what happened ("ObjectCreated:Put").
 	EventName string `json:"event,omitempty"`
+	// StorageClass is the object's storage class or access tier as the
+	// platform names it ("GLACIER", "COLDLINE", "Archive"), when the event
+	// says: for KindObjectTiered, the class it moved to.
+	StorageClass string `json:"storage_class,omitempty"`
+	// PreviousStorageClass is the class it moved from, when the platform
+	// says (Azure's previousTier).
+	PreviousStorageClass string `json:"previous_storage_class,omitempty"`
+	// Expired is true when a lifecycle rule removed the object (S3
+	// LifecycleExpiration:*); the event is then a KindObjectDeleted.
+	Expired bool `json:"expired,omitempty"`
+	// Restore describes a KindObjectRestored event.
+	Restore *Restore `json:"restore,omitempty"`
+	// Replication describes a KindObjectReplication event.
+	Replication *Replication `json:"replication,omitempty"`
+}
+
+// RestorePhase is the phase of an archived object's restore.
+type RestorePhase string
+
+// The phases.
+const (
+	// RestoreStarted: a restore was requested (S3 ObjectRestore:Post, an
+	// Azure rehydration's start).
+	RestoreStarted RestorePhase = "started"
+	// RestoreCompleted: the restored copy is readable (S3
+	// ObjectRestore:Completed, an Azure rehydration's end).
+	RestoreCompleted RestorePhase = "completed"
+	// RestoreExpired: the temporary restored copy was removed (S3
+	// ObjectRestore:Delete); the archived object remains.
+	RestoreExpired RestorePhase = "expired"
+)
+
+// Restore describes the restore of an archived object.
+type Restore struct {
+	Phase RestorePhase `json:"phase"`
+	// ExpiresAt is when a temporary restored copy will be removed, when the
+	// platform says (S3's lifecycleRestorationExpiryTime).
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	// StorageClass is the class the object is restored from, when the
+	// platform says.
+	StorageClass string `json:"storage_class,omitempty"`
+}
+
+// Replication describes what a replication rule reports on an object.
+type Replication struct {
+	// Status is the platform's name of the report ("OperationFailedReplication").
+	Status string `json:"status"`
+	// Rule is the replication rule's id.
+	Rule string `json:"rule,omitempty"`
+	// Destination is the destination bucket, as the platform names it.
+	Destination string `json:"destination,omitempty"`
+	// FailureReason is why replication failed, when it did.
+	FailureReason string `json:"failure_reason,omitempty"`
 }
 
 // Message is the data of a queue or pub/sub message event. A batch of
@@ -97,6 +204,19 @@ type Message struct {
 	Subscription string `json:"subscription,omitempty"`
 	// ContentType is the body's media type, when the platform carries one.
 	ContentType string `json:"content_type,omitempty"`
+	// CorrelationID, Subject (Service Bus's Label), ReplyTo and To are the
+	// broker's routing properties, when the platform carries them (Service
+	// Bus; an Event Grid event's subject).
+	CorrelationID string `json:"correlation_id,omitempty"`
+	Subject       string `json:"subject,omitempty"`
+	ReplyTo       string `json:"reply_to,omitempty"`
+	To            string `json:"to,omitempty"`
+	// ExpiresAt is when the broker drops the message unread, when it says.
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	// Broker holds the platform's other broker properties by their
+	// platform names (Service Bus "LockedUntilUtc", "TimeToLive", …), so
+	// that none is lost; docs/events.md lists them per cloud.
+	Broker map[string]string `json:"broker,omitempty"`
 }
 
 // Op is the operation of a database change.
@@ -158,9 +278,9 @@ type Timer struct {
 // CloudEvents 1.0 envelope (ID, Source, Type, Subject, Time and extensions,
 // through the embedded event.Event) with the typed data of its kind.
 //
-// Exactly one of Object, Message, Change and Timer is set, matching Kind().
-// A KindCustom event has none set; its data is the envelope's, read with
-// Data() or DataAs().
+// Exactly one of Object, Message, Change, Timer and Record is set, matching
+// Kind(). A KindCustom event has none set; its data is the envelope's, read
+// with Data() or DataAs().
 type Event struct {
 	event.Event
 
@@ -168,11 +288,13 @@ type Event struct {
 	Message *Message
 	Change  *Change
 	Timer   *Timer
+	Record  *Record
 }
 
 // NewEvent returns an event with a CloudEvents 1.0 envelope of the given
 // type, id and source, and the data of its kind set to data (which must be a
-// *Object, *Message, *Change or *Timer matching typ, or nil for a custom type).
+// *Object, *Message, *Change, *Timer or *Record matching typ, or nil for a
+// custom type).
 func NewEvent(typ, id, source string, data any) (Event, error) {
 	e := Event{Event: event.New(event.CloudEventsVersionV1)}
 	e.SetType(typ)
@@ -193,7 +315,7 @@ func (e *Event) setData(data any) error {
 	case *Object:
 		e.Object = d
 		got = want
-		if want != KindObjectCreated && want != KindObjectDeleted {
+		if !want.IsObject() {
 			got = KindObjectCreated
 		}
 	case *Message:
@@ -202,6 +324,8 @@ func (e *Event) setData(data any) error {
 		e.Change, got = d, KindChange
 	case *Timer:
 		e.Timer, got = d, KindTimer
+	case *Record:
+		e.Record, got = d, KindRecord
 	default:
 		return Errorf(InvalidArgument, "core: event data of type %T is not a neutral kind", data)
 	}
@@ -236,6 +360,8 @@ func (e Event) typedData() any {
 		return e.Change
 	case e.Timer != nil:
 		return e.Timer
+	case e.Record != nil:
+		return e.Record
 	}
 	return nil
 }
@@ -267,15 +393,17 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 	}
 	*e = Event{Event: env}
 	var d any
-	switch e.Kind() {
-	case KindObjectCreated, KindObjectDeleted:
+	switch k := e.Kind(); {
+	case k.IsObject():
 		d = new(Object)
-	case KindMessage:
+	case k == KindMessage:
 		d = new(Message)
-	case KindChange:
+	case k == KindChange:
 		d = new(Change)
-	case KindTimer:
+	case k == KindTimer:
 		d = new(Timer)
+	case k == KindRecord:
+		d = new(Record)
 	default:
 		return nil
 	}

@@ -34,12 +34,13 @@ type FunctionSpec struct {
 
 // TriggerSpec holds exactly one trigger, named by Kind.
 type TriggerSpec struct {
-	// Kind is "object", "message", "change" or "timer".
+	// Kind is "object", "message", "change", "timer" or "stream".
 	Kind    string          `json:"kind"`
 	Object  *ObjectTrigger  `json:"object,omitempty"`
 	Message *MessageTrigger `json:"message,omitempty"`
 	Change  *ChangeTrigger  `json:"change,omitempty"`
 	Timer   *TimerTrigger   `json:"timer,omitempty"`
+	Stream  *StreamTrigger  `json:"stream,omitempty"`
 }
 
 // SpecOf returns the spec of t.
@@ -54,6 +55,8 @@ func SpecOf(t Trigger) TriggerSpec {
 		return TriggerSpec{Kind: "change", Change: &t}
 	case TimerTrigger:
 		return TriggerSpec{Kind: "timer", Timer: &t}
+	case StreamTrigger:
+		return TriggerSpec{Kind: "stream", Stream: &t}
 	}
 	panic(fmt.Sprintf("core: unknown trigger type %T", t))
 }
@@ -70,6 +73,8 @@ func (s TriggerSpec) Trigger() (Trigger, error) {
 		t = *s.Change
 	case s.Kind == "timer" && s.Timer != nil:
 		t = *s.Timer
+	case s.Kind == "stream" && s.Stream != nil:
+		t = *s.Stream
 	default:
 		return nil, Errorf(InvalidArgument, "core: trigger spec of kind %q without its trigger", s.Kind)
 	}

@@ -8,7 +8,7 @@ import (
 )
 
 // Trigger is what delivers events to an event function: an ObjectTrigger,
-// MessageTrigger, ChangeTrigger or TimerTrigger.
+// MessageTrigger, ChangeTrigger, TimerTrigger or StreamTrigger.
 type Trigger interface {
 	// Kinds lists the kinds of event the trigger delivers.
 	Kinds() []Kind
@@ -20,8 +20,8 @@ type ObjectTrigger struct {
 	// Bucket is the environment variable that holds the bucket's URL
 	// (s3://…, gs://…, azblob://…, file://…), such as "MEDIA_BUCKET_URL".
 	Bucket string `json:"bucket"`
-	// Events are the kinds delivered: KindObjectCreated, KindObjectDeleted or
-	// both. Empty means KindObjectCreated.
+	// Events are the kinds delivered, any of ObjectKinds. Empty means
+	// KindObjectCreated.
 	Events []Kind `json:"events,omitempty"`
 	// Prefix and Suffix filter object keys; empty filters nothing.
 	Prefix string `json:"prefix,omitempty"`
@@ -46,7 +46,7 @@ func (t ObjectTrigger) validate() error {
 		return err
 	}
 	for _, k := range t.Events {
-		if k != KindObjectCreated && k != KindObjectDeleted {
+		if !k.IsObject() {
 			return fmt.Errorf("object trigger: event kind %q is not an object event", k)
 		}
 	}

@@ -28,6 +28,8 @@ type conformanceApp struct {
 	// context ended (with its error) or 10 seconds passed (nil).
 	waiting chan struct{}
 	waited  chan error
+	// release tells GET /stream that the client read its first line.
+	release chan struct{}
 }
 
 // received is one event as an event function received it.
@@ -55,6 +57,7 @@ func newConformanceApp() *conformanceApp {
 		got:     map[string][]received{},
 		waiting: make(chan struct{}, 1),
 		waited:  make(chan error, 1),
+		release: make(chan struct{}),
 	}
 	c.Use(c.httpMark("outer"), c.httpMark("inner"))
 	c.UseEvents(c.eventMark("outer"), c.eventMark("inner"))
@@ -117,6 +120,7 @@ func newConformanceApp() *conformanceApp {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
+	c.HandleFunc("GET /stream", c.handleStream)
 	c.On("objects", ObjectTrigger, c.record("objects"))
 	c.On("messages", MessageTrigger, c.record("messages"))
 	c.On("changes", ChangeTrigger, c.record("changes"))
@@ -139,7 +143,7 @@ const (
 
 // The triggers of the conformance app, for harnesses that map them.
 var (
-	ObjectTrigger  = core.ObjectTrigger{Bucket: "CONFORMANCE_BUCKET_URL", Events: []core.Kind{core.KindObjectCreated, core.KindObjectDeleted}}
+	ObjectTrigger  = core.ObjectTrigger{Bucket: "CONFORMANCE_BUCKET_URL", Events: core.ObjectKinds}
 	MessageTrigger = core.MessageTrigger{Subscription: "CONFORMANCE_SUBSCRIPTION_URL"}
 	ChangeTrigger  = core.ChangeTrigger{Source: "CONFORMANCE_TABLE"}
 	TimerTrigger   = core.TimerTrigger{Schedule: "0 3 * * *"}
@@ -215,6 +219,8 @@ func markerOf(e core.Event) string {
 		return doc.Outcome
 	case e.Timer != nil:
 		return string(e.Timer.Payload)
+	case e.Record != nil:
+		return string(e.Record.Data)
 	}
 	return ""
 }

@@ -33,6 +33,9 @@ import (
 func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 	h := newHarness(t)
 	app := newConformanceApp()
+	if ok, _ := h.Can(Streams); ok {
+		app.On("stream", StreamTrigger, app.record("stream"))
+	}
 	s := &session{h: h, app: app, arrivals: map[core.Kind]*arrival{}}
 	s.cl = h.Start(t, app.App, nil)
 	col := newColumn(h)
@@ -71,7 +74,9 @@ func buildCases() []tcase {
 	var cs []tcase
 	cs = append(cs, httpCases()...)
 	cs = append(cs, eventCases()...)
+	cs = append(cs, streamingCases()...)
 	cs = append(cs, failureCases()...)
+	cs = append(cs, streamCases()...)
 	cs = append(cs, invocationCases()...)
 	return cs
 }
@@ -289,6 +294,11 @@ var kinds = []struct {
 	{core.KindMessage, "messages"},
 	{core.KindChange, "changes"},
 	{core.KindTimer, "timer"},
+	{core.KindObjectTiered, "objects"},
+	{core.KindObjectRestored, "objects"},
+	{core.KindObjectUpdated, "objects"},
+	{core.KindObjectReplication, "objects"},
+	{core.KindRecord, "stream"},
 }
 
 // fixture returns the neutral event of kind k that the suite delivers, with
@@ -320,6 +330,11 @@ func (s *session) fixture(k core.Kind) core.Event {
 			name = tn.TimerName("timer")
 		}
 		return s.event(core.TypeTimer, "tmr-1", "timer", "", s.timerDue, &core.Timer{Name: name, ScheduledTime: s.timerDue})
+	case core.KindRecord:
+		return s.record("rec-1", "0", 1, "ok")
+	}
+	if k.IsObject() {
+		return s.lifecycleFixture(k)
 	}
 	panic("adaptertest: no fixture of kind " + string(k))
 }
@@ -424,8 +439,11 @@ func eventCases() []tcase {
 				sent, got := s.arrived(t, k)
 				f.check(t, sent, got)
 			}}
+			if needsKind(k) {
+				c.needs = []Capability{EventKind(k)}
+			}
 			if f.optional {
-				c.needs = []Capability{EventField(k, f.name)}
+				c.needs = append(c.needs, EventField(k, f.name))
 			}
 			cs = append(cs, c)
 		}
@@ -493,7 +511,11 @@ func eventCases() []tcase {
 				}
 			}})
 		}
-		cs = append(cs, tcase{name: "events/" + string(k) + " id the same on redelivery", run: func(t *testing.T, s *session) {
+		var needs []Capability
+		if needsKind(k) {
+			needs = []Capability{EventKind(k)}
+		}
+		cs = append(cs, tcase{name: "events/" + string(k) + " id the same on redelivery", needs: needs, run: func(t *testing.T, s *session) {
 			e := s.fixture(k)
 			_, first := s.deliver(t, fnOf(k), e)
 			_, again := s.deliver(t, fnOf(k), e)
@@ -542,8 +564,8 @@ func fieldsOf(k core.Kind) []field {
 			t.Errorf("%s (-sent +arrived):\n%s", what, d)
 		}
 	}
-	switch k {
-	case core.KindObjectCreated, core.KindObjectDeleted:
+	switch {
+	case k.IsObject():
 		fs = append(fs,
 			field{name: FieldSubjectKey, optional: true, check: func(t *testing.T, sent core.Event, got received) {
 				if g := got.event.Subject(); g != sent.Object.Key {
@@ -562,6 +584,7 @@ func fieldsOf(k core.Kind) []field {
 				diff(t, "object", o(sent.Object), o(got.event.Object))
 			}},
 		)
+		fs = append(fs, lifecycleFields(k)...)
 		if k == core.KindObjectCreated {
 			fs = append(fs, field{name: "data.content_type", optional: true, check: func(t *testing.T, sent core.Event, got received) {
 				if got.event.Object == nil || got.event.Object.ContentType != sent.Object.ContentType {
@@ -569,7 +592,9 @@ func fieldsOf(k core.Kind) []field {
 				}
 			}})
 		}
-	case core.KindMessage:
+	case k == core.KindRecord:
+		fs = append(fs, recordFields()...)
+	case k == core.KindMessage:
 		fs = append(fs, field{name: "data (id, body, attributes, content type, ordering key)", check: func(t *testing.T, sent core.Event, got received) {
 			type msg struct {
 				ID, ContentType, OrderingKey string
@@ -582,7 +607,7 @@ func fieldsOf(k core.Kind) []field {
 			}
 			diff(t, "message", m(sent.Message), m(got.event.Message))
 		}})
-	case core.KindChange:
+	case k == core.KindChange:
 		change := func(t *testing.T, got received) *core.Change {
 			t.Helper()
 			if got.event.Change == nil {
@@ -613,7 +638,7 @@ func fieldsOf(k core.Kind) []field {
 				diff(t, "old document", plainJSON(t, sent.Change.Old), plainJSON(t, change(t, got).Old))
 			}},
 		)
-	case core.KindTimer:
+	case k == core.KindTimer:
 		fs = append(fs, field{name: "data (name, scheduled time, past due, payload)", check: func(t *testing.T, sent core.Event, got received) {
 			g := got.event.Timer
 			if g == nil {

@@ -109,6 +109,11 @@ func (awsHarness) Can(c adaptertest.Capability) (bool, string) {
 			"as base64 for instance"
 	case adaptertest.EventField(core.KindObjectCreated, "data.content_type"):
 		return false, "S3 notifications carry no content type"
+	case adaptertest.Streams, adaptertest.StreamingResponses,
+		adaptertest.EventKind(core.KindObjectTiered), adaptertest.EventKind(core.KindObjectRestored),
+		adaptertest.EventKind(core.KindObjectUpdated), adaptertest.EventKind(core.KindObjectReplication),
+		adaptertest.EventKind(core.KindRecord):
+		return false, "not yet delivered by this adapter"
 	}
 	return true, ""
 }

@@ -70,6 +70,11 @@ func (gcpHarness) Can(c adaptertest.Capability) (bool, string) {
 			"poison message until its retention runs out); it is logged at error level"
 	case adaptertest.EventField(core.KindChange, "data.key"):
 		return false, `Firestore names a document by its path: the key is the document's id as a JSON string ("u1")`
+	case adaptertest.Streams, adaptertest.StreamingResponses,
+		adaptertest.EventKind(core.KindObjectTiered), adaptertest.EventKind(core.KindObjectRestored),
+		adaptertest.EventKind(core.KindObjectUpdated), adaptertest.EventKind(core.KindObjectReplication),
+		adaptertest.EventKind(core.KindRecord):
+		return false, "not yet delivered by this adapter"
 	}
 	return true, ""
 }

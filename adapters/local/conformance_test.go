@@ -45,6 +45,11 @@ func (localHarness) Can(c adaptertest.Capability) (bool, string) {
 		return false, "not applicable: changes are delivered one at a time"
 	case adaptertest.AcknowledgePermanentFailures:
 		return true, "a client-error failure is dead-lettered at once (kept under .polyfn/dead-letters); other failures are retried with backoff up to the trigger's delivery limit"
+	case adaptertest.Streams, adaptertest.StreamingResponses,
+		adaptertest.EventKind(core.KindObjectTiered), adaptertest.EventKind(core.KindObjectRestored),
+		adaptertest.EventKind(core.KindObjectUpdated), adaptertest.EventKind(core.KindObjectReplication),
+		adaptertest.EventKind(core.KindRecord):
+		return false, "not yet delivered by this adapter"
 	}
 	return true, ""
 }
