@@ -14,6 +14,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -109,10 +110,32 @@ func (awsHarness) Can(c adaptertest.Capability) (bool, string) {
 			"as base64 for instance"
 	case adaptertest.EventField(core.KindObjectCreated, "data.content_type"):
 		return false, "S3 notifications carry no content type"
-	case adaptertest.Streams, adaptertest.StreamingResponses,
-		adaptertest.EventKind(core.KindObjectTiered), adaptertest.EventKind(core.KindObjectRestored),
-		adaptertest.EventKind(core.KindObjectUpdated), adaptertest.EventKind(core.KindObjectReplication),
-		adaptertest.EventKind(core.KindRecord):
+	case adaptertest.EventKind(core.KindObjectTiered):
+		return true, "S3 s3:LifecycleTransition (lifecycleEventData's destination storage class) and s3:IntelligentTiering (its destination access tier)"
+	case adaptertest.EventKind(core.KindObjectRestored):
+		return true, "S3 s3:ObjectRestore:Post, :Completed (glacierEventData's expiry and storage class) and :Delete"
+	case adaptertest.EventKind(core.KindObjectUpdated):
+		return true, "S3 s3:ObjectTagging:Put, :Delete and s3:ObjectAcl:Put"
+	case adaptertest.EventKind(core.KindObjectReplication):
+		return true, "S3 s3:Replication:* with replicationEventData's rule, destination and failure reason"
+	case adaptertest.EventField(core.KindObjectTiered, adaptertest.FieldID),
+		adaptertest.EventField(core.KindObjectRestored, adaptertest.FieldID),
+		adaptertest.EventField(core.KindObjectUpdated, adaptertest.FieldID),
+		adaptertest.EventField(core.KindObjectReplication, adaptertest.FieldID):
+		return false, "S3 notifications carry no event id: the adapter derives one from the bucket, key, " +
+			"sequencer and event name, the same on every redelivery"
+	case adaptertest.Streams:
+		return true, "Kinesis Data Streams batches, one shard per invocation, and MSK or self-managed Kafka batches; " +
+			"each partition in order, stopping at its first failure, reported in batchItemFailures (Kinesis by sequence " +
+			"number, Kafka by topic-partition and offset)"
+	case adaptertest.EventKind(core.KindRecord):
+		return false, "the stream case identifies the records by event id, and a Kinesis record has none of its " +
+			"producer's: its id is Lambda's eventID, the shard and the sequence number"
+	case adaptertest.EventField(core.KindRecord, adaptertest.FieldID):
+		return false, "a Kinesis record's id is Lambda's eventID, the shard and the sequence number"
+	case adaptertest.EventField(core.KindRecord, "data.headers"):
+		return false, "Kinesis records carry no headers (Kafka records do)"
+	case adaptertest.StreamingResponses:
 		return false, "not yet delivered by this adapter"
 	}
 	return true, ""
@@ -124,6 +147,7 @@ func (awsHarness) Source(fn string) string {
 		"messages": "arn:aws:sqs:" + awsRegion + ":" + awsAccount + ":conformance-queue",
 		"changes":  "arn:aws:dynamodb:" + awsRegion + ":" + awsAccount + ":table/conformance-table",
 		"timer":    "arn:aws:scheduler:" + awsRegion + ":" + awsAccount + ":schedule/default/conformance-timer",
+		"stream":   "arn:aws:kinesis:" + awsRegion + ":" + awsAccount + ":stream/conformance-stream",
 	}[fn]
 }
 
@@ -397,6 +421,8 @@ func (c *awsClient) Deliver(ctx context.Context, fn string, evs []core.Event) (a
 			}
 			return ""
 		})
+	case "stream":
+		return c.deliverKinesis(evs)
 	case "timer":
 		if len(evs) != 1 {
 			return adaptertest.Outcome{}, errors.New("a schedule invokes the function with one input")
@@ -472,34 +498,141 @@ func byIdentifier(evs []core.Event, ident func(core.Event) string) func([]string
 	}
 }
 
-// s3Notification is the S3 event of the objects' creation or removal. S3
-// sends no event id; the key is form-encoded ("red flower.jpg" is
-// "red+flower.jpg"), with "/" as it is.
+// s3Notification is the S3 event of the objects' creation, removal or
+// lifecycle events, in the S3 User Guide's message structure. S3 sends no
+// event id; the key is form-encoded ("red flower.jpg" is "red+flower.jpg"),
+// with "/" as it is.
 func s3Notification(evs []core.Event) ([]byte, error) {
 	var records []any
 	for _, e := range evs {
 		o := e.Object
-		name := "ObjectCreated:Put"
 		object := map[string]any{
 			"key":       strings.ReplaceAll(url.QueryEscape(o.Key), "%2F", "/"),
 			"sequencer": strings.ToUpper(hexDigest(e.ID())[:18]),
 		}
-		if e.Kind() == core.KindObjectDeleted {
-			name = "ObjectRemoved:Delete"
-		} else {
-			object["size"], object["eTag"] = o.Size, o.ETag
-		}
-		records = append(records, map[string]any{
+		record := map[string]any{
 			"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": awsRegion,
-			"eventTime": e.Time().Format("2006-01-02T15:04:05.000Z"), "eventName": name,
+			"eventTime":         e.Time().Format("2006-01-02T15:04:05.000Z"),
 			"userIdentity":      map[string]string{"principalId": "AWS:AIDAEXAMPLE"},
 			"requestParameters": map[string]string{"sourceIPAddress": "203.0.113.7"},
 			"responseElements":  map[string]string{"x-amz-request-id": "C3D13FE58DE4C810", "x-amz-id-2": "FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD"},
-			"s3": map[string]any{
-				"s3SchemaVersion": "1.0", "configurationId": "conformance",
-				"bucket": map[string]any{"name": o.Bucket, "ownerIdentity": map[string]string{"principalId": "A3NL1KOZZKExample"}, "arn": e.Source()},
-				"object": object,
+		}
+		name := "ObjectCreated:Put"
+		switch e.Kind() {
+		case core.KindObjectDeleted:
+			name = "ObjectRemoved:Delete"
+			if o.Expired {
+				name = "LifecycleExpiration:Delete"
+			}
+		case core.KindObjectTiered:
+			name = "LifecycleTransition"
+			record["lifecycleEventData"] = map[string]any{"transitionEventData": map[string]string{"destinationStorageClass": o.StorageClass}}
+		case core.KindObjectRestored:
+			name = map[core.RestorePhase]string{core.RestoreStarted: "ObjectRestore:Post", core.RestoreCompleted: "ObjectRestore:Completed",
+				core.RestoreExpired: "ObjectRestore:Delete"}[o.Restore.Phase]
+			if o.Restore.Phase == core.RestoreCompleted {
+				expiry := o.Restore.ExpiresAt
+				if expiry.IsZero() {
+					expiry = e.Time().AddDate(0, 0, 7)
+				}
+				record["glacierEventData"] = map[string]any{"restoreEventData": map[string]string{
+					"lifecycleRestorationExpiryTime": expiry.Format("2006-01-02T15:04:05.000Z"), "lifecycleRestoreStorageClass": "STANDARD"}}
+			}
+		case core.KindObjectUpdated:
+			name = "ObjectTagging:Put"
+		case core.KindObjectReplication:
+			r := o.Replication
+			name = "Replication:" + r.Status
+			data := map[string]string{"replicationRuleId": r.Rule, "destinationBucket": r.Destination, "s3Operation": "OBJECT_PUT",
+				"requestTime": e.Time().Format("2006-01-02T15:04:05.000Z")}
+			if r.FailureReason != "" {
+				data["failureReason"] = r.FailureReason
+			}
+			record["replicationEventData"] = data
+		}
+		if e.Kind() != core.KindObjectDeleted {
+			object["size"], object["eTag"] = o.Size, o.ETag
+		}
+		record["eventName"] = name
+		record["s3"] = map[string]any{
+			"s3SchemaVersion": "1.0", "configurationId": "conformance",
+			"bucket": map[string]any{"name": o.Bucket, "ownerIdentity": map[string]string{"principalId": "A3NL1KOZZKExample"}, "arn": e.Source()},
+			"object": object,
+		}
+		records = append(records, record)
+	}
+	return json.Marshal(map[string]any{"Records": records})
+}
+
+// deliverKinesis delivers stream records as a Kinesis event source
+// mapping does: a batch holds one shard, so each partition of evs is an
+// invocation of its own, in the order evs first name them. Lambda resumes
+// a shard from the lowest sequence number its reply reports: that record
+// and every later one of the shard are redelivered; a function error, an
+// unreadable reply or an unknown identifier redelivers the whole shard.
+func (c *awsClient) deliverKinesis(evs []core.Event) (adaptertest.Outcome, error) {
+	var order []string
+	shards := map[string][]core.Event{}
+	for _, e := range evs {
+		p := e.Record.Partition
+		if _, ok := shards[p]; !ok {
+			order = append(order, p)
+		}
+		shards[p] = append(shards[p], e)
+	}
+	var out adaptertest.Outcome
+	var replies [][]byte
+	for _, p := range order {
+		batch := shards[p]
+		payload, err := kinesisBatch(batch)
+		if err != nil {
+			return adaptertest.Outcome{}, err
+		}
+		inv, err := c.invoke(payload)
+		if err != nil {
+			return adaptertest.Outcome{}, err
+		}
+		replies = append(replies, inv.document())
+		from := len(batch) // the first redelivered record
+		var resp struct {
+			BatchItemFailures []struct {
+				ItemIdentifier string `json:"itemIdentifier"`
+			} `json:"batchItemFailures"`
+		}
+		switch {
+		case inv.tooLarge || inv.fnErr != nil || json.Unmarshal(inv.reply, &resp) != nil:
+			from = 0
+		default:
+			for _, f := range resp.BatchItemFailures {
+				i := slices.IndexFunc(batch, func(e core.Event) bool { return e.Record.Sequence == f.ItemIdentifier })
+				if i < 0 {
+					i = 0 // an unknown identifier fails the batch
+				}
+				from = min(from, i)
+			}
+		}
+		for _, e := range batch[from:] {
+			out.Redelivered = append(out.Redelivered, e.ID())
+		}
+	}
+	out.Reply = bytes.Join(replies, []byte("\n"))
+	return out, nil
+}
+
+// kinesisBatch is the Kinesis event of one shard's records: the shard is
+// the record's partition, named in each eventID ("<shard>:<sequence>").
+func kinesisBatch(evs []core.Event) ([]byte, error) {
+	var records []any
+	for _, e := range evs {
+		r := e.Record
+		records = append(records, map[string]any{
+			"kinesis": map[string]any{
+				"kinesisSchemaVersion": "1.0", "partitionKey": r.Key, "sequenceNumber": r.Sequence, "data": r.Data,
+				"approximateArrivalTimestamp": float64(r.ArrivalTime.UnixMilli()) / 1000,
 			},
+			"eventSource": "aws:kinesis", "eventVersion": "1.0", "eventID": r.Partition + ":" + r.Sequence,
+			"eventName": "aws:kinesis:record", "invokeIdentityArn": "arn:aws:iam::" + awsAccount + ":role/conformance",
+			"awsRegion": awsRegion, "eventSourceARN": e.Source(),
 		})
 	}
 	return json.Marshal(map[string]any{"Records": records})

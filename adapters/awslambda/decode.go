@@ -78,7 +78,7 @@ func (h *Handler) Decode(ctx context.Context, payload []byte) (*core.Delivery, e
 	}
 	inv := h.invocationOf(ctx)
 	if !s.isHTTP() {
-		evs, err := p.events(s)
+		evs, err := h.decodeEvents(ctx, p, s)
 		if err != nil {
 			return nil, err
 		}

@@ -2,10 +2,9 @@ package awslambda
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -18,9 +17,10 @@ import (
 )
 
 // handleEvents runs the neutral events evs of an event payload through the
-// functions that accept them, and answers in the source's form: SQS and
-// DynamoDB batches with their failed records, everything else with an error
-// when any event failed.
+// functions that accept them, and answers in the source's form: SQS,
+// DynamoDB, Kinesis and Kafka batches with their failed records (a
+// stream's first failure of each partition), everything else with an
+// error when any event failed.
 func (h *Handler) handleEvents(ctx context.Context, p *payload, s shape, evs []core.Event) ([]byte, error) {
 	function := p.scheduledFunction(s)
 	if h.unit.function != nil && len(evs) > 0 {
@@ -31,9 +31,18 @@ func (h *Handler) handleEvents(ctx context.Context, p *payload, s shape, evs []c
 		}
 	}
 	deliver := func(ctx context.Context, e core.Event) error { return h.deliver(ctx, e, routedAs(e, function)) }
-	failures := core.ProcessBatch(ctx, core.HandlerFunc(deliver), evs, &core.BatchOptions{Ordered: h.ordered(s, evs)})
+	var failures []core.Failure
+	if s == shapeKinesis || s == shapeKafka {
+		failures = processStream(ctx, core.HandlerFunc(deliver), evs)
+	} else {
+		failures = core.ProcessBatch(ctx, core.HandlerFunc(deliver), evs, &core.BatchOptions{Ordered: h.ordered(s, evs)})
+	}
 	h.logFailures(ctx, evs, failures)
 	switch s {
+	case shapeKinesis:
+		return kinesisResponse(evs, failures)
+	case shapeKafka:
+		return kafkaBatchResponse(evs, failures)
 	case shapeSQS:
 		resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
 		for _, f := range failures {
@@ -114,26 +123,61 @@ func (h *Handler) logFailures(ctx context.Context, evs []core.Event, failures []
 
 // events decodes the records of an event payload, one neutral event each.
 // A record that cannot be decoded makes the whole payload malformed: a record
-// without its id cannot even be reported as failed.
-func (p *payload) events(s shape) ([]core.Event, error) {
+// without its id cannot even be reported as failed. An S3 record of an
+// event name polyfn does not know is left out and returned in dropped:
+// redelivery could not make it known, so it is logged, not failed.
+func (p *payload) events(s shape) (evs []core.Event, dropped []error, err error) {
 	switch s {
 	case shapeEventBridge:
 		e, err := p.eventBridgeEvent()
-		return []core.Event{e}, err
+		return []core.Event{e}, nil, err
 	case shapeScheduler:
 		e, err := p.schedulerEvent()
-		return []core.Event{e}, err
+		return []core.Event{e}, nil, err
+	case shapeKafka:
+		evs, err := p.kafkaEvents()
+		return evs, nil, err
 	}
 	convert := recordEvent[s]
-	evs := make([]core.Event, len(p.Records))
+	evs = make([]core.Event, 0, len(p.Records))
 	for i, r := range p.Records {
 		e, err := convert(r.raw)
-		if err != nil {
-			return nil, core.Errorf(core.InvalidArgument, "awslambda: %s record %d: %w", s, i, err)
+		var unknown errUnknownS3Event
+		if errors.As(err, &unknown) {
+			dropped = append(dropped, fmt.Errorf("%s record %d: %w", s, i, err))
+			continue
 		}
-		evs[i] = e
+		if err != nil {
+			return nil, nil, core.Errorf(core.InvalidArgument, "awslambda: %s record %d: %w", s, i, err)
+		}
+		evs = append(evs, e)
 	}
-	return evs, nil
+	return evs, dropped, nil
+}
+
+// decodeEvents decodes the events of an event payload as Invoke and Decode
+// deliver them: without the records dropped (logged as warnings) and
+// without the object events of a kind that no object trigger of the
+// handler lists (polyfn build subscribes a function to its trigger's kinds
+// only, so these come from a notification configured by hand).
+func (h *Handler) decodeEvents(ctx context.Context, p *payload, s shape) ([]core.Event, error) {
+	evs, dropped, err := p.events(s)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range dropped {
+		h.log.WarnContext(ctx, "event dropped: polyfn does not know its kind, and redelivery would not change that", slog.Any("error", d))
+	}
+	kept := evs[:0]
+	for _, e := range evs {
+		if e.Object != nil && !h.router.listsKind(e) {
+			h.log.InfoContext(ctx, "object event not delivered: no object trigger lists its kind",
+				slog.String("kind", string(e.Kind())), slog.String("event_type", e.NativeType()), slog.String("key", e.Object.Key))
+			continue
+		}
+		kept = append(kept, e)
+	}
+	return kept, nil
 }
 
 // recordEvent maps one record of each Records shape to a neutral event.
@@ -142,6 +186,7 @@ var recordEvent = map[shape]func(raw []byte) (core.Event, error){
 	shapeSQS:      sqsEvent,
 	shapeSNS:      snsEvent,
 	shapeDynamoDB: dynamoDBEvent,
+	shapeKinesis:  kinesisEvent,
 }
 
 // newEvent returns a neutral event with its envelope set. The type and the
@@ -153,53 +198,6 @@ func newEvent(typ, id, source, native string, t time.Time, data any) core.Event 
 		e.SetTime(t.UTC())
 	}
 	return e
-}
-
-// s3Event maps an S3 record to an object event. aws-lambda-go decodes the
-// form-encoded key with url.QueryUnescape ("a+b%2B.jpg" is "a b+.jpg").
-func s3Event(raw []byte) (core.Event, error) {
-	var r events.S3EventRecord
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return core.Event{}, err
-	}
-	typ, ok := objectEventType(r.EventName)
-	if !ok {
-		return core.Event{}, fmt.Errorf("event %q is not an object creation or removal", r.EventName)
-	}
-	o := r.S3.Object
-	if r.S3.Bucket.Name == "" || o.Key == "" {
-		return core.Event{}, fmt.Errorf("no bucket name or object key")
-	}
-	obj := &core.Object{
-		Bucket: r.S3.Bucket.Name, Key: o.URLDecodedKey, Size: o.Size, ETag: o.ETag,
-		Version: o.VersionID, EventName: r.EventName,
-	}
-	source := r.S3.Bucket.Arn
-	if source == "" {
-		source = "arn:aws:s3:::" + obj.Bucket
-	}
-	e := newEvent(typ, objectEventID(r), source, r.EventName, r.EventTime, obj)
-	e.SetSubject(obj.Key)
-	return e, nil
-}
-
-func objectEventType(name string) (string, bool) {
-	switch {
-	case strings.HasPrefix(name, "ObjectCreated:"):
-		return core.TypeObjectCreated, true
-	case strings.HasPrefix(name, "ObjectRemoved:"), strings.HasPrefix(name, "LifecycleExpiration:"):
-		return core.TypeObjectDeleted, true
-	}
-	return "", false
-}
-
-// objectEventID derives an S3 event's id, which S3 does not send, from what
-// identifies the change: the same notification redelivered gets the same id
-// (so idempotency keys work), another change of the key another (the
-// sequencer orders the changes of one key).
-func objectEventID(r events.S3EventRecord) string {
-	sum := sha256.Sum256([]byte(r.S3.Bucket.Name + "\x00" + r.S3.Object.Key + "\x00" + r.S3.Object.Sequencer + "\x00" + r.EventName))
-	return hex.EncodeToString(sum[:16])
 }
 
 // sqsEvent maps an SQS message to a message event.

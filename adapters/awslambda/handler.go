@@ -125,7 +125,7 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	if !s.isHTTP() {
 		// Decoded before the invocation's context, whose deadline is their
 		// function's; a record that does not decode still fails inside it.
-		evs, err = p.events(s)
+		evs, err = h.decodeEvents(ctx, p, s)
 	}
 	ctx, cancel := h.invocation(ctx, payload, start, p, s, evs)
 	defer cancel()

@@ -203,6 +203,10 @@ func TestShapes(t *testing.T) {
 		{"eventbridge-scheduled.json", shapeEventBridge},
 		{"scheduler.json", shapeScheduler},
 		{"dynamodb.json", shapeDynamoDB},
+		{"s3/restore-completed.json", shapeS3},
+		{"streams/kinesis.json", shapeKinesis},
+		{"streams/msk.json", shapeKafka},
+		{"streams/self-managed-kafka.json", shapeKafka},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -228,12 +232,12 @@ func TestMalformedPayloads(t *testing.T) {
 		{"null", `null`, "not an event polyfn knows"},
 		{"empty object", `{}`, "not an event polyfn knows"},
 		{"empty records", `{"Records":[]}`, "Records are empty"},
-		{"unknown source", `{"Records":[{"eventSource":"aws:kinesis"}]}`, `"aws:kinesis" are not supported`},
+		{"unknown source", `{"Records":[{"eventSource":"aws:codecommit"}]}`, `"aws:codecommit" are not supported`},
 		{"mixed sources", `{"Records":[{"eventSource":"aws:sqs","messageId":"1"},{"eventSource":"aws:s3"}]}`, "one event source"},
 		{"wrong type", `{"version":"2.0","headers":7}`, "not a JSON object"},
 		{"bad base64 body", `{"version":"2.0","rawPath":"/echo/x","requestContext":{"http":{"method":"POST"}},"body":"%%%","isBase64Encoded":true}`, "not base64"},
 		{"bad S3 key escape", `{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"media"},"object":{"key":"uploads/%zz"}}}]}`, "S3 record 0"},
-		{"S3 restore event", `{"Records":[{"eventSource":"aws:s3","eventName":"ObjectRestore:Post","s3":{"bucket":{"name":"media"},"object":{"key":"k"}}}]}`, "not an object creation or removal"},
+		{"S3 restore without key", `{"Records":[{"eventSource":"aws:s3","eventName":"ObjectRestore:Post","s3":{"bucket":{"name":"media"},"object":{}}}]}`, "no bucket name or object key"},
 		{"SQS without messageId", `{"Records":[{"eventSource":"aws:sqs","body":"x"}]}`, "no messageId"},
 		{"SNS without message", `{"Records":[{"EventSource":"aws:sns","Sns":{"MessageId":"m"}}]}`, "no MessageId or Message"},
 		{"DynamoDB bad number", `{"Records":[{"eventSource":"aws:dynamodb","eventID":"e","eventName":"INSERT","dynamodb":{"SequenceNumber":"1","NewImage":{"n":{"N":"12abc"}}}}]}`, "NewImage: n: want a number"},

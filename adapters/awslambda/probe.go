@@ -23,6 +23,8 @@ const (
 	shapeDynamoDB
 	shapeEventBridge
 	shapeScheduler
+	shapeKinesis
+	shapeKafka
 )
 
 var shapeNames = [...]string{
@@ -37,6 +39,8 @@ var shapeNames = [...]string{
 	shapeDynamoDB:     "DynamoDB Streams",
 	shapeEventBridge:  "EventBridge",
 	shapeScheduler:    "EventBridge Scheduler",
+	shapeKinesis:      "Kinesis Data Streams",
+	shapeKafka:        "Kafka (Amazon MSK or self-managed)",
 }
 
 func (s shape) String() string { return shapeNames[s] }
@@ -81,6 +85,12 @@ type payload struct {
 	SchedulerARN       string              `json:"schedule_arn"`
 	SchedulerExecution string              `json:"execution_id"`
 	SchedulerAttempt   json.RawMessage     `json:"attempt"`
+	// Kafka (MSK, self-managed): "records" is an object of partitions,
+	// which this field takes by its exact name before Records could.
+	EventSource      string          `json:"eventSource"`
+	EventSourceARN   string          `json:"eventSourceArn"`
+	BootstrapServers string          `json:"bootstrapServers"`
+	KafkaRecords     json.RawMessage `json:"records"`
 }
 
 // requestContext is the union of the HTTP shapes' request contexts.
@@ -127,6 +137,7 @@ var shapeOfSource = map[string]shape{
 	"aws:sqs":      shapeSQS,
 	"aws:sns":      shapeSNS,
 	"aws:dynamodb": shapeDynamoDB,
+	"aws:kinesis":  shapeKinesis,
 }
 
 // probe decodes b once and names its shape. Every error has the code
@@ -146,6 +157,8 @@ func probe(b []byte) (*payload, shape, error) {
 func (p *payload) shape() (shape, error) {
 	rc := p.RequestContext
 	switch {
+	case p.KafkaRecords != nil && (p.EventSource == sourceMSK || p.EventSource == sourceSelfManagedKafka):
+		return shapeKafka, nil
 	case p.Records != nil:
 		return p.recordsShape()
 	case rc != nil && rc.ELB != nil:
@@ -164,7 +177,7 @@ func (p *payload) shape() (shape, error) {
 		return shapeScheduler, nil
 	}
 	return shapeUnknown, core.Errorf(core.InvalidArgument,
-		"awslambda: the payload is not an event polyfn knows: no Records, HTTP request, EventBridge event or polyfn schedule input")
+		"awslambda: the payload is not an event polyfn knows: no Records, Kafka records, HTTP request, EventBridge event or polyfn schedule input")
 }
 
 // recordsShape names the shape of a Records payload: every record must come

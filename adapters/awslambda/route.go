@@ -38,6 +38,8 @@ func newRouter(fns []core.EventFunc, env core.Env) router {
 			}
 		case core.ChangeTrigger:
 			b.addURL(env(t.Source))
+		case core.StreamTrigger:
+			b.addURL(env(t.Stream))
 		case core.TimerTrigger:
 			// A schedule names its function (the Scheduler input's "job", or
 			// the rule's name); timers have no URL, so they stay unnamed.
@@ -74,6 +76,8 @@ func (b *binding) addURL(raw string) {
 //	awssqs://sqs.eu-west-1.amazonaws.com/123456789012/orders    → sqs:123456789012:orders
 //	awssns:///arn:aws:sns:eu-west-1:123456789012:orders         → sns:123456789012:orders
 //	dynamodb://users?partition_key=id                           → dynamodb:users
+//	kinesis://clicks                                            → kinesis:clicks
+//	kafka://b-1:9092,b-2:9092/clicks?msk=arn:aws:kafka:…        → kafka:clicks
 func sourceOfURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -96,6 +100,14 @@ func sourceOfURL(raw string) string {
 		if u.Host != "" {
 			return "dynamodb:" + u.Host
 		}
+	case "kinesis":
+		if u.Host != "" {
+			return "kinesis:" + u.Host
+		}
+	case "kafka":
+		if topic := strings.Trim(u.Path, "/"); topic != "" && !strings.Contains(topic, "/") {
+			return "kafka:" + topic
+		}
 	}
 	return ""
 }
@@ -113,6 +125,10 @@ func sourceOfARN(arn string) string {
 	case "sqs", "sns":
 		if account != "" && resource != "" {
 			return service + ":" + account + ":" + resource
+		}
+	case "kinesis":
+		if name, ok := strings.CutPrefix(resource, "stream/"); ok && name != "" {
+			return "kinesis:" + name
 		}
 	case "dynamodb":
 		// table/<name>[/stream/<label>]
@@ -135,6 +151,11 @@ func sourceOf(e core.Event) string {
 		return sourceOfARN(e.Change.Source)
 	case e.Timer != nil:
 		return "timer:" + e.Timer.Name
+	case e.Record != nil:
+		if strings.HasPrefix(e.Record.Stream, "arn:") {
+			return sourceOfARN(e.Record.Stream) // a Kinesis stream
+		}
+		return "kafka:" + e.Record.Stream // a topic
 	}
 	return sourceOfARN(e.Source()) // messages: the queue's or the topic's ARN
 }
@@ -178,6 +199,26 @@ func (r router) noRoute(e core.Event, unnamed []core.EventFunc) error {
 			what, strings.Join(names, ", "))
 	}
 	return core.Errorf(core.NotFound, "awslambda: no event function accepts the %s", what)
+}
+
+// listsKind reports whether the object event e is of a kind that an
+// object trigger which would take its bucket lists, prefix and suffix
+// aside. When no object trigger would take the bucket at all it is true,
+// so that the event meets the routing error.
+func (r router) listsKind(e core.Event) bool {
+	src := sourceOf(e)
+	reached := false
+	for _, b := range r.bindings {
+		ot, ok := b.fn.Trigger.(core.ObjectTrigger)
+		if !ok || (b.named && !slices.Contains(b.sources, src)) {
+			continue
+		}
+		if slices.Contains(ot.Kinds(), e.Kind()) {
+			return true
+		}
+		reached = true
+	}
+	return !reached
 }
 
 // accepts reports whether trigger t delivers events like e.
