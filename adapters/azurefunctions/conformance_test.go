@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -56,6 +58,10 @@ const (
 	storageAccount = "conformance"
 	// hostFunctionTimeout is host.json's functionTimeout as polyfn build writes it.
 	hostFunctionTimeout = "00:05:00"
+	// eventHubsNamespace and eventHub are the stream's Event Hubs
+	// namespace and event hub.
+	eventHubsNamespace = "conformance.servicebus.windows.net"
+	eventHub           = "conformance-clicks"
 	// cosmosCollection is the resource path of the Cosmos DB container, as a
 	// document's _self starts.
 	cosmosCollection = "dbs/Bx0tAA==/colls/Bx0tAJ3jRvk="
@@ -78,7 +84,9 @@ func (h azureHarness) Describe() string {
 		"writes (route prefix `api`, functionTimeout 5 minutes), driven by `azurefunctionstest`'s stand-in for the " +
 		"Functions host: " + how + ". Events arrive in default mode: objects as Event Grid `BlobCreated`/`BlobDeleted` " +
 		"events, messages as Service Bus messages (`dataType: binary`, one per invocation), changes as a Cosmos DB " +
-		"batch, timers as `TimerInfo`; a non-2xx reply fails the invocation, which the trigger retries."
+		"batch, timers as `TimerInfo`, stream records as Event Hubs batches (`cardinality: many`, one invocation " +
+		"per partition); a non-2xx reply fails the invocation, which the trigger retries (a stream batch's retry " +
+		"policy reruns it from its failed record)."
 }
 
 func (h azureHarness) Can(c adaptertest.Capability) (bool, string) {
@@ -122,7 +130,19 @@ func (h azureHarness) Can(c adaptertest.Capability) (bool, string) {
 		return true, "the function's declared timeout from the invocation's start, or host.json's functionTimeout (read " +
 			"at start-up; 5 minutes here) when it is earlier: the host sends no deadline"
 	case adaptertest.PartialBatchFailure:
-		return true, "a Service Bus trigger receives one message per invocation, failed on its own"
+		return true, "polyfn build gives a Service Bus trigger one message per invocation (cardinality one), failed on " +
+			"its own; a batch (cardinality many, written by hand) fails and is abandoned whole, since a custom handler " +
+			"cannot settle its messages one by one (ServiceBusMessageActions reach in-process .NET functions and, " +
+			"through the host's gRPC settlement service, the isolated .NET and Python workers, not an HTTP custom handler)"
+	case adaptertest.Streams:
+		return true, "an Event Hubs trigger (cardinality many) delivers one partition's batch per invocation; polyfn " +
+			"build writes the trigger and a retry policy"
+	case adaptertest.EventKind(core.KindRecord):
+		return true, "a batch stops at its first failure and fails the invocation: the function's retry policy reruns " +
+			"it before the host checkpoints, and the adapter starts the rerun at the failed record (after a restart, " +
+			"the host replays the partition from its checkpoint)"
+	case adaptertest.EventField(core.KindRecord, adaptertest.FieldSource):
+		return false, "the event's source is the event hub's address, sb://<namespace>/<hub>; data.stream is the hub's name"
 	case adaptertest.PartialChangeBatchFailure:
 		return false, "a Cosmos DB trigger receives a batch of changes in one invocation, which any failure fails " +
 			"and the retry policy redelivers whole"
@@ -152,10 +172,9 @@ func (h azureHarness) Can(c adaptertest.Capability) (bool, string) {
 	case adaptertest.EventField(core.KindChange, "data.new, exactly"):
 		return false, "Cosmos DB adds its system properties (_rid, _self, _etag, _attachments, _ts, _lsn) to every " +
 			"document in the change feed"
-	case adaptertest.Streams, adaptertest.StreamingResponses,
+	case adaptertest.StreamingResponses,
 		adaptertest.EventKind(core.KindObjectTiered), adaptertest.EventKind(core.KindObjectRestored),
-		adaptertest.EventKind(core.KindObjectUpdated), adaptertest.EventKind(core.KindObjectReplication),
-		adaptertest.EventKind(core.KindRecord):
+		adaptertest.EventKind(core.KindObjectUpdated), adaptertest.EventKind(core.KindObjectReplication):
 		return false, "not yet delivered by this adapter"
 	}
 	return true, ""
@@ -168,6 +187,7 @@ func (azureHarness) Source(fn string) string {
 		"messages": "polyfn://azure/functions/messages",
 		"changes":  cosmosCollection,
 		"timer":    "polyfn://azure/functions/timer",
+		"stream":   eventHub,
 	}[fn]
 }
 
@@ -369,6 +389,8 @@ func (c *azureClient) Deliver(ctx context.Context, fn string, evs []core.Event) 
 		inv := azurefunctionstest.CosmosDBTrigger(docs...)
 		inv.Metadata = map[string]json.RawMessage{"sys": azurefunctionstest.Sys(fn, time.Now())}
 		invs, groups = []azurefunctionstest.Invocation{inv}, [][]core.Event{evs}
+	case "stream":
+		return c.deliverRecords(ctx, evs)
 	default:
 		return adaptertest.Outcome{}, fmt.Errorf("no trigger for %s", fn)
 	}
@@ -473,4 +495,70 @@ func cosmosDocument(e core.Event, i int) (json.RawMessage, error) {
 		doc[k], _ = json.Marshal(v)
 	}
 	return json.Marshal(doc)
+}
+
+// deliverRecords delivers stream records as the Event Hubs trigger does:
+// one invocation per partition's batch, in the partition's order. A failed
+// invocation is rerun by the function's retry policy, which the adapter
+// starts at the failed record: the reply's problem names the records the
+// rerun hands the function (TestEventHubsBatchStopsAtTheFailure runs it).
+func (c *azureClient) deliverRecords(ctx context.Context, evs []core.Event) (adaptertest.Outcome, error) {
+	var order []string
+	byPartition := map[string][]core.Event{}
+	for _, e := range evs {
+		if e.Record == nil {
+			return adaptertest.Outcome{}, errors.New("a stream delivers records, not " + string(e.Kind()))
+		}
+		p := e.Record.Partition
+		if _, ok := byPartition[p]; !ok {
+			order = append(order, p)
+		}
+		byPartition[p] = append(byPartition[p], e)
+	}
+	var out adaptertest.Outcome
+	var retry []string
+	for _, p := range order {
+		var batch []azurefunctionstest.EventHubsEvent
+		for _, e := range byPartition[p] {
+			r := e.Record
+			seq, err := strconv.ParseInt(r.Sequence, 10, 64)
+			if err != nil {
+				return out, fmt.Errorf("record %s: sequence %q", e.ID(), r.Sequence)
+			}
+			props := map[string]any{}
+			for k, v := range r.Headers {
+				props[k] = v
+			}
+			batch = append(batch, azurefunctionstest.EventHubsEvent{Body: r.Data, SequenceNumber: seq, Offset: seq * 4096,
+				EnqueuedTime: r.ArrivalTime, PartitionKey: r.Key, MessageID: e.ID(), Properties: props})
+		}
+		inv := azurefunctionstest.EventHubsTrigger(azurefunctionstest.EventHubsPartition{
+			Namespace: eventHubsNamespace, EventHub: eventHub, PartitionID: p}, batch...)
+		inv.Metadata["sys"] = azurefunctionstest.Sys("stream", time.Now())
+		res, err := c.host.Invoke(ctx, "stream", inv)
+		if err != nil {
+			return out, err
+		}
+		out.Reply = append(out.Reply, res.Body...)
+		if res.Status/100 == 2 {
+			continue
+		}
+		var failed struct {
+			Retry []string `json:"retry"`
+		}
+		if err := json.Unmarshal(res.Body, &failed); err != nil || len(failed.Retry) == 0 {
+			// A batch the adapter refused: the retry policy reruns it whole.
+			for _, e := range byPartition[p] {
+				failed.Retry = append(failed.Retry, e.ID())
+			}
+		}
+		retry = append(retry, failed.Retry...)
+	}
+	// Redelivered is in batch order.
+	for _, e := range evs {
+		if slices.Contains(retry, e.ID()) {
+			out.Redelivered = append(out.Redelivered, e.ID())
+		}
+	}
+	return out, nil
 }

@@ -62,6 +62,7 @@ func decodeApp(rc *decodeReceived) *core.App {
 	app.On("message", core.MessageTrigger{Subscription: "S"}, record)
 	app.On("cosmos", core.ChangeTrigger{Source: "C"}, record)
 	app.On("timer", core.TimerTrigger{Schedule: "@hourly"}, record)
+	app.On("stream", core.StreamTrigger{Stream: "S_STREAM_URL"}, record)
 	return app
 }
 
@@ -78,6 +79,8 @@ func functionFor(file string) string {
 		return "cosmos"
 	case strings.HasPrefix(base, "timer"):
 		return "timer"
+	case strings.HasPrefix(base, "eventhubs"):
+		return "stream"
 	}
 	names, _ := azurefunctions.FunctionNames([]core.Route{{Pattern: "/", Path: "/"}}, nil)
 	return names[0]

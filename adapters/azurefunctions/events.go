@@ -77,6 +77,9 @@ type decoded struct {
 	// trace is a trace context carried in the payload, used when the host's
 	// request has none (a Service Bus message's Diagnostic-Id).
 	trace core.Trace
+	// retry is the RetryContext's RetryCount of a stream batch the retry
+	// policy reruns; 0 for a first attempt.
+	retry int
 }
 
 // serveEvents runs a default-mode invocation of an event function: the
@@ -84,7 +87,8 @@ type decoded struct {
 // failure fails the invocation so that the host retries it.
 func (h *Handler) serveEvents(ctx context.Context, w http.ResponseWriter, fn function, body []byte, logs *logBuffer) {
 	d, _ := ctx.Value(deliveryKey{}).(delivery)
-	inv, events, err := h.decodeInvocation(ctx, fn, body, d)
+	inv, batch, err := h.decodeBatch(ctx, fn, body, d)
+	events := batch.events
 	if inv != nil {
 		var cancel context.CancelFunc
 		ctx, cancel = h.run(ctx, inv)
@@ -92,6 +96,10 @@ func (h *Handler) serveEvents(ctx context.Context, w http.ResponseWriter, fn fun
 	}
 	if err != nil {
 		h.reject(ctx, w, fn, err)
+		return
+	}
+	if _, ok := fn.event.Trigger.(core.StreamTrigger); ok {
+		h.serveRecords(ctx, w, fn, events, batch.retry, logs)
 		return
 	}
 	failures := core.ProcessBatch(ctx, fn.event.Handler, events, &core.BatchOptions{Ordered: ordered(fn.event.Trigger)})
@@ -113,19 +121,27 @@ func (h *Handler) serveEvents(ctx context.Context, w http.ResponseWriter, fn fun
 // invocation at all; it is set with any error of the payload. Every error
 // has the code InvalidArgument.
 func (h *Handler) decodeInvocation(ctx context.Context, fn function, body []byte, d delivery) (*core.Invocation, []core.Event, error) {
+	inv, batch, err := h.decodeBatch(ctx, fn, body, d)
+	return inv, batch.events, err
+}
+
+// decodeBatch is decodeInvocation with all the payload says (a stream
+// batch's retry count besides its events).
+func (h *Handler) decodeBatch(ctx context.Context, fn function, body []byte, d delivery) (*core.Invocation, decoded, error) {
 	var in eventInvocation
 	if err := json.Unmarshal(body, &in); err != nil {
-		return nil, nil, core.Errorf(core.InvalidArgument, "azurefunctions: malformed invocation request: %w", err)
+		return nil, decoded{}, core.Errorf(core.InvalidArgument, "azurefunctions: malformed invocation request: %w", err)
 	}
 	inv := h.newInvocation(fn, d)
 	batch, err := decodeEvents(fn.event, in, d.id)
 	if err != nil {
-		return inv, nil, err
+		return inv, decoded{}, err
 	}
 	if inv.Trace.IsZero() {
 		inv.Trace = batch.trace
 	}
-	return inv, h.matching(ctx, fn.event, batch.events), nil
+	batch.events = h.matching(ctx, fn.event, batch.events)
+	return inv, batch, nil
 }
 
 // matching leaves out the object events the trigger does not ask for: a
@@ -152,6 +168,8 @@ func ordered(t core.Trigger) bool {
 		return t.Ordered
 	case core.ChangeTrigger:
 		return t.Ordered
+	case core.StreamTrigger:
+		return true
 	}
 	return false
 }
@@ -174,6 +192,8 @@ func decodeEvents(fn core.EventFunc, in eventInvocation, invocationID string) (d
 		d, err = decodeChanges(src, payload)
 	case core.TimerTrigger:
 		d, err = decodeTimer(src, payload)
+	case core.StreamTrigger:
+		d, err = decodeRecords(src, payload)
 	default:
 		err = fmt.Errorf("trigger %T is not supported", t)
 	}
@@ -195,6 +215,8 @@ func bindingOf(t core.Trigger) string {
 		return BindingMessage
 	case core.ChangeTrigger:
 		return BindingDocuments
+	case core.StreamTrigger:
+		return BindingRecords
 	}
 	return BindingTimer
 }

@@ -94,13 +94,55 @@ func TestPayloadForms(t *testing.T) {
 			data: &core.Message{ID: "7d3fa5f7f41f4d6e9b3e1b1a8c1d2e3f", Body: []byte(`{"job":7}`), DeliveryCount: 2,
 				PublishTime: at("2026-11-21T10:30:00Z"), OrderingKey: "customer-7", Sequence: "42", ContentType: "application/json",
 				Attributes: map[string]string{"tenant": "t-1", "priority": "5", "urgent": "true",
-					"Diagnostic-Id": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}},
+					"Diagnostic-Id": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"},
+				CorrelationID: "c-1", Subject: "jobs", ExpiresAt: at("2026-12-05T10:30:00Z"),
+				Broker: map[string]string{"LockToken": "5c0d5ba8-2a4d-4b0f-9f27-2a6f3b0c9a11"}},
+		}}},
+		{"servicebus-all.json", "on-bus", []wantEvent{{
+			typ: core.TypeMessage, id: "job-8", source: "polyfn://azure/functions/on-bus",
+			native: "serviceBusTrigger", time: at("2026-11-21T10:30:00Z"),
+			data: &core.Message{ID: "job-8", Body: []byte(`{"job":8}`), DeliveryCount: 3, PublishTime: at("2026-11-21T10:30:00Z"),
+				OrderingKey: "customer-7", Sequence: "77", ContentType: "application/json",
+				Attributes: map[string]string{"tenant": "t-1", "attempt": "2",
+					"Diagnostic-Id": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"},
+				CorrelationID: "req-41", Subject: "resize", ReplyTo: "job-replies", To: "workers", ExpiresAt: at("2026-11-21T11:30:00Z"),
+				Broker: map[string]string{"LockToken": "5c0d5ba8-2a4d-4b0f-9f27-2a6f3b0c9a13", "DeadLetterSource": "jobs",
+					"ReplyToSessionId": "customer-7-replies", "PartitionKey": "customer-7", "TransactionPartitionKey": "customer-7"}},
+		}}},
+		{"servicebus-batch.json", "on-bus", []wantEvent{{
+			typ: core.TypeMessage, id: "job-9", source: "polyfn://azure/functions/on-bus",
+			native: "serviceBusTrigger", time: at("2026-11-21T10:30:00.25Z"),
+			data: &core.Message{ID: "job-9", Body: []byte(`{"job":9}`), DeliveryCount: 1, PublishTime: at("2026-11-21T10:30:00.25Z"),
+				Sequence: "78", ContentType: "application/json",
+				Attributes:    map[string]string{"tenant": "t-1", "Diagnostic-Id": "00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01"},
+				CorrelationID: "req-42", Subject: "resize", ExpiresAt: at("2026-11-21T11:30:00.25Z"),
+				Broker: map[string]string{"LockToken": "1b7a0a1e-0000-4000-8000-000000000001"}},
+		}, {
+			typ: core.TypeMessage, id: "raw-1", source: "polyfn://azure/functions/on-bus",
+			native: "serviceBusTrigger", time: at("2026-11-21T10:30:01.5Z"),
+			data: &core.Message{ID: "raw-1", Body: []byte{0, 1, 0xff}, DeliveryCount: 4, PublishTime: at("2026-11-21T10:30:01.5Z"),
+				Sequence: "79", Attributes: map[string]string{"tenant": "t-2", "big": "9007199254740993"}, ReplyTo: "raw-replies",
+				Broker: map[string]string{"LockToken": "1b7a0a1e-0000-4000-8000-000000000002"}},
+		}}},
+		{"eventhubs-batch.json", "on-stream", []wantEvent{{
+			typ: core.TypeRecord, id: "click-1", source: "sb://polyfn.servicebus.windows.net/clicks",
+			native: "eventHubTrigger", time: at("2026-11-21T10:30:00.123Z"),
+			data: &core.Record{Stream: "clicks", Partition: "3", Key: "user-7", Sequence: "1041", Offset: "4294967296",
+				ArrivalTime: at("2026-11-21T10:30:00.123Z"), Data: []byte(`{"page":"/home"}`),
+				Headers: map[string]string{"kind": "click", "Diagnostic-Id": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}},
+		}, {
+			typ: core.TypeRecord, id: "3/1042", source: "sb://polyfn.servicebus.windows.net/clicks",
+			native: "eventHubTrigger", time: at("2026-11-21T10:30:00.456Z"),
+			data: &core.Record{Stream: "clicks", Partition: "3", Sequence: "1042", Offset: "4294967424",
+				ArrivalTime: at("2026-11-21T10:30:00.456Z"), Data: []byte(`{"page":"/cart"}`),
+				Headers: map[string]string{"kind": "click", "n": "2"}},
 		}}},
 		{"servicebus-binary.json", "on-bus", []wantEvent{{
 			typ: core.TypeMessage, id: "bin-1", source: "polyfn://azure/functions/on-bus",
 			native: "serviceBusTrigger", time: at("2026-11-21T10:30:00Z"),
 			data: &core.Message{ID: "bin-1", Body: []byte{0, 0xff, 1, 2}, DeliveryCount: 1, PublishTime: at("2026-11-21T10:30:00Z"),
-				Sequence: "43", Attributes: map[string]string{"kind": "raw"}},
+				Sequence: "43", Attributes: map[string]string{"kind": "raw"},
+				Broker: map[string]string{"LockToken": "5c0d5ba8-2a4d-4b0f-9f27-2a6f3b0c9a12"}},
 		}}},
 		{"cosmos.json", "on-change", []wantEvent{{
 			typ: core.TypeChange, id: "ehee@9", source: "dbs/zlIsAA==/colls/zlIsAKxe8VA=", subject: "ehee",
@@ -196,6 +238,8 @@ func checkEvent(t *testing.T, e core.Event, w wantEvent) {
 		data = e.Change
 	case e.Timer != nil:
 		data = e.Timer
+	case e.Record != nil:
+		data = e.Record
 	}
 	if diff := cmp.Diff(w.data, data); diff != "" {
 		t.Errorf("data (-want +got):\n%s", diff)

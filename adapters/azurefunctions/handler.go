@@ -92,6 +92,7 @@ type Handler struct {
 	log       *slog.Logger
 	routes    routeMux            // every app's routes, each behind its invocation metadata
 	functions map[string]function // by lower-case function name
+	streams   streamResume        // where each partition's failed batch stopped (eventhubs.go)
 }
 
 var _ http.Handler = (*Handler)(nil)

@@ -105,6 +105,8 @@ func outcome(e core.Event) error {
 		marker = e.Object.Key[strings.LastIndex(e.Object.Key, "/")+1:]
 	case e.Change != nil:
 		marker = e.Change.ID
+	case e.Record != nil:
+		marker = string(e.Record.Data)
 	}
 	if marker == "panic" {
 		panic("asked to panic")
@@ -135,12 +137,14 @@ func testApp(rec *recorder) *core.App {
 		w.WriteHeader(http.StatusNoContent)
 	})
 	for name, trig := range map[string]core.Trigger{
-		"on-upload":     core.ObjectTrigger{Bucket: "MEDIA_BUCKET_URL", Prefix: "uploads/"},
-		"on-blob-event": core.ObjectTrigger{Bucket: "MEDIA_BUCKET_URL", Events: []core.Kind{core.KindObjectCreated, core.KindObjectDeleted}},
-		"on-queue":      core.MessageTrigger{Subscription: "JOBS_SUBSCRIPTION_URL"},
-		"on-bus":        core.MessageTrigger{Subscription: "BUS_SUBSCRIPTION_URL", Ordered: true},
-		"on-change":     core.ChangeTrigger{Source: "ITEMS_CONTAINER"},
-		"on-timer":      core.TimerTrigger{Schedule: "*/5 * * * *"},
+		"on-upload":        core.ObjectTrigger{Bucket: "MEDIA_BUCKET_URL", Prefix: "uploads/"},
+		"on-blob-event":    core.ObjectTrigger{Bucket: "MEDIA_BUCKET_URL", Events: []core.Kind{core.KindObjectCreated, core.KindObjectDeleted}},
+		"on-queue":         core.MessageTrigger{Subscription: "JOBS_SUBSCRIPTION_URL"},
+		"on-bus":           core.MessageTrigger{Subscription: "BUS_SUBSCRIPTION_URL", Ordered: true},
+		"on-change":        core.ChangeTrigger{Source: "ITEMS_CONTAINER"},
+		"on-timer":         core.TimerTrigger{Schedule: "*/5 * * * *"},
+		"on-stream":        core.StreamTrigger{Stream: "CLICKS_STREAM_URL"},
+		"on-bus-unordered": core.MessageTrigger{Subscription: "BUS2_SUBSCRIPTION_URL"},
 	} {
 		app.On(name, trig, rec.handler(name))
 	}

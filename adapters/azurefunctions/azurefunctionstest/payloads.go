@@ -228,6 +228,11 @@ type ServiceBusMessage struct {
 	// UserProperties names the properties UserProperties only, as the
 	// extension's older versions do.
 	UserProperties bool
+	// The routing and broker properties, sent when set; ExpiresAt defaults
+	// to 14 days after EnqueuedTime.
+	CorrelationID, Subject, To, ReplyTo              string
+	DeadLetterSource, ReplyToSessionID, PartitionKey string
+	ExpiresAt                                        time.Time
 }
 
 // ServiceBusTrigger is a Service Bus trigger's invocation, from the
@@ -255,6 +260,17 @@ func ServiceBusTrigger(m ServiceBusMessage) Invocation {
 	}
 	if m.ContentType != "" {
 		meta["ContentType"] = Encode(m.ContentType)
+	}
+	if !m.ExpiresAt.IsZero() {
+		meta["ExpiresAtUtc"] = Encode(DateTime(m.ExpiresAt))
+		meta["ExpiresAt"] = Encode(m.ExpiresAt)
+	}
+	for k, v := range map[string]string{"CorrelationId": m.CorrelationID, "Subject": m.Subject, "Label": m.Subject,
+		"To": m.To, "ReplyTo": m.ReplyTo, "DeadLetterSource": m.DeadLetterSource, "ReplyToSessionId": m.ReplyToSessionID,
+		"PartitionKey": m.PartitionKey, "TransactionPartitionKey": m.PartitionKey} {
+		if v != "" {
+			meta[k] = Encode(v)
+		}
 	}
 	if m.Properties != nil {
 		props := mustJSON(m.Properties)
