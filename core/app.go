@@ -316,6 +316,9 @@ func (a *App) On(name string, t Trigger, h Handler) {
 		if t.Topic != "" {
 			a.resources = append(a.resources, Resource{Env: t.Topic, Kind: KindTopic, Optional: true})
 		}
+	case StreamTrigger:
+		// The platform's poller reads the stream as the function.
+		a.resources = append(a.resources, Resource{Env: t.Stream, Kind: KindStream, Use: Consume, Optional: true})
 	}
 }
 

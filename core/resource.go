@@ -24,6 +24,9 @@ const (
 	// KindOIDCAudience is the audience those tokens must name; the local
 	// runtime defaults it to the development audience.
 	KindOIDCAudience ResourceKind = "oidc-audience"
+	// KindStream is the partitioned log a StreamTrigger consumes (see
+	// ParseStreamURL): Consume, which the platform's poller needs.
+	KindStream ResourceKind = "stream"
 )
 
 // Resource is a resource an app needs, configured by a gocloud.dev URL in

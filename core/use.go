@@ -50,6 +50,7 @@ var kindUses = map[ResourceKind][]Use{
 	KindSubscription: {Consume},
 	KindKeeper:       {EncryptDecrypt, Encrypt, Decrypt},
 	KindVariable:     {Read},
+	KindStream:       {Consume},
 	KindOIDCIssuer:   nil,
 	KindOIDCAudience: nil,
 }

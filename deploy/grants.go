@@ -54,6 +54,7 @@ var defaultSchemes = map[string]map[core.ResourceKind]string{
 	AWS: {
 		core.KindBucket: "s3", core.KindTopic: "awssns", core.KindSubscription: "awssqs",
 		core.KindKeeper: "awskms", core.KindVariable: "awsparamstore", core.KindCollection: "dynamodb",
+		core.KindStream: core.SchemeKinesis,
 	},
 	GCP: {
 		core.KindBucket: "gs", core.KindTopic: "gcppubsub", core.KindSubscription: "gcppubsub",
@@ -62,8 +63,20 @@ var defaultSchemes = map[string]map[core.ResourceKind]string{
 	Azure: {
 		core.KindBucket: "azblob", core.KindTopic: "azuresb", core.KindSubscription: "azuresb",
 		core.KindKeeper: "azurekeyvault", core.KindVariable: "azurekeyvaultvar", core.KindCollection: "mongo",
+		core.KindStream: core.SchemeEventHubs,
 	},
 }
+
+// lacks are the kinds a cloud cannot deploy at all, with why: a unit
+// given one is refused by that cloud's grants, and so by its renderer.
+var lacks = map[string]map[core.ResourceKind]string{
+	GCP: {core.KindStream: "Cloud Run functions have no trigger that reads a partitioned log (Kinesis, Kafka, Event Hubs): " +
+		"deploy the stream function on aws or azure"},
+}
+
+// Lacks returns why cloud cannot deploy a resource of kind k, or "" when
+// it can.
+func Lacks(cloud string, k core.ResourceKind) string { return lacks[cloud][k] }
 
 // DefaultScheme returns the URL scheme a resource of kind k has on cloud
 // when GrantOptions.Schemes names none, or "" for a kind that takes no
@@ -103,6 +116,13 @@ func AzureGrants(u Unit, o *GrantOptions) ([]Grant[AzureRole], error) {
 func grants[T any](cloud string, table []row[T], u Unit, o *GrantOptions) ([]Grant[T], error) {
 	out := []Grant[T]{}
 	for _, r := range u.Resources {
+		if why := Lacks(cloud, r.Kind); why != "" {
+			what := "the HTTP routes of app " + u.App
+			if u.Kind == EventUnit {
+				what = "function " + u.Function + " of app " + u.App
+			}
+			return nil, fmt.Errorf("deploy: unit %s (%s), %s: %s cannot deploy a %s: %s", u.Name, what, r.Env, cloud, r.Kind, why)
+		}
 		if r.Use == "" {
 			continue
 		}

@@ -6,9 +6,10 @@ import "github.com/polyfn/polyfn/core"
 // placeholders in CloudFormation's Fn::Sub syntax, which the renderer
 // fills: the pseudo parameters ${AWS::Partition}, ${AWS::Region} and
 // ${AWS::AccountId}, ${Name} for the name the resource's URL gives (a
-// bucket, queue, table, parameter without its leading "/", or secret name)
-// and ${Arn} for the ARN it gives or resolves to (a topic's, a key's: an
-// alias is resolved to its key, since KMS authorises on the key).
+// bucket, queue, table, parameter without its leading "/", secret name,
+// Kinesis stream or Kafka topic) and ${Arn} for the ARN it gives or
+// resolves to (a topic's, a key's: an alias is resolved to its key, since
+// KMS authorises on the key; an MSK cluster's).
 type AWSStatement struct {
 	Effect   string   `json:"Effect"`
 	Action   []string `json:"Action"`
@@ -48,7 +49,26 @@ var (
 	dynamoDescribe = allow(dynamoTable, "dynamodb:DescribeTable")
 
 	kmsKey = []string{"${Arn}"}
+
+	kinesisStream = []string{"arn:${AWS::Partition}:kinesis:${AWS::Region}:${AWS::AccountId}:stream/${Name}"}
+	// An enhanced fan-out consumer of the stream, whose shards the
+	// mapping subscribes to.
+	kinesisConsumers = []string{"arn:${AWS::Partition}:kinesis:${AWS::Region}:${AWS::AccountId}:stream/${Name}/consumer/*"}
+
+	// lambdaVPC are the network interfaces Lambda's poller makes in the
+	// cluster's subnets to reach brokers in a VPC: creating and deleting
+	// them is scoped to the account's EC2 resources; the Describe actions
+	// take no resource (IAM's "*").
+	lambdaVPC = []AWSStatement{
+		allow([]string{"arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:*"}, "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface"),
+		allow([]string{"*"}, "ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"),
+	}
 )
+
+// MSKScheme stands for a Kafka stream on Amazon MSK: its URL is
+// kafka://BROKERS/TOPIC as a self-managed cluster's, so the kind and URL
+// scheme do not tell them apart (polyfn build --scheme VAR=msk does).
+const MSKScheme = "msk"
 
 // awsTable is AWS's (kind, use, scheme) → IAM statements: the actions the
 // gocloud.dev driver of each scheme calls (gocloud.dev v0.47.0) for what
@@ -76,6 +96,24 @@ var (
 //   - Secrets Manager: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecretsmanager.html
 //     (a secret's ARN ends in "-" and six random characters)
 //   - DynamoDB: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html
+//   - Kinesis event source mappings: https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html
+//     and the managed policy AWSLambdaKinesisExecutionRole, less
+//     kinesis:ListStreams, which lists the account's streams, takes no
+//     resource and is not needed by a mapping that names its stream;
+//     https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonkinesisdatastreams.html
+//     (SubscribeToShard is on the stream's consumer)
+//   - Amazon MSK: https://docs.aws.amazon.com/lambda/latest/dg/with-msk-permissions.html
+//     (kafka:DescribeClusterV2, which serves provisioned and serverless
+//     clusters and makes DescribeCluster unneeded, GetBootstrapBrokers,
+//     the VPC's network interfaces) and, for IAM access control, the
+//     kafka-cluster actions of https://docs.aws.amazon.com/lambda/latest/dg/msk-cluster-auth.html
+//     on the cluster (${Arn}), the topic and the consumer groups
+//     (https://docs.aws.amazon.com/msk/latest/developerguide/kafka-actions.html:
+//     topic/<cluster name>/<cluster uuid>/<topic>; the table is per
+//     resource, so the groups are every group of the account's clusters)
+//   - self-managed Kafka: https://docs.aws.amazon.com/lambda/latest/dg/with-kafka-permissions.html
+//     (the VPC's network interfaces; a SASL/SCRAM, basic or mTLS secret is
+//     a variable of its own, read through awssecretsmanager)
 var awsTable = []row[AWSStatement]{
 	{core.KindBucket, core.Read, "s3", s3Read},
 	{core.KindBucket, core.Write, "s3", s3Write},
@@ -104,4 +142,19 @@ var awsTable = []row[AWSStatement]{
 	{core.KindCollection, core.Read, "dynamodb", []AWSStatement{dynamoDescribe, dynamoRead}},
 	{core.KindCollection, core.Write, "dynamodb", []AWSStatement{dynamoDescribe, dynamoWrite}},
 	{core.KindCollection, core.ReadWrite, "dynamodb", []AWSStatement{dynamoDescribe, dynamoRead, dynamoWrite}},
+
+	{core.KindStream, core.Consume, core.SchemeKinesis, []AWSStatement{
+		allow(kinesisStream, "kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords",
+			"kinesis:GetShardIterator", "kinesis:ListShards"),
+		allow(kinesisConsumers, "kinesis:SubscribeToShard"),
+	}},
+	{core.KindStream, core.Consume, MSKScheme, append([]AWSStatement{
+		allow([]string{"${Arn}"}, "kafka:DescribeClusterV2", "kafka:GetBootstrapBrokers",
+			"kafka-cluster:Connect", "kafka-cluster:DescribeClusterDynamicConfiguration"),
+		allow([]string{"arn:${AWS::Partition}:kafka:${AWS::Region}:${AWS::AccountId}:topic/*/*/${Name}"},
+			"kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"),
+		allow([]string{"arn:${AWS::Partition}:kafka:${AWS::Region}:${AWS::AccountId}:group/*/*/*"},
+			"kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"),
+	}, lambdaVPC...)},
+	{core.KindStream, core.Consume, core.SchemeKafka, lambdaVPC},
 }

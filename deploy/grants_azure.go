@@ -34,6 +34,7 @@ const (
 	AzureSecret       AzureScope = "secret"       // …/vaults/<vault>/secrets/<name>
 	AzureKey          AzureScope = "key"          // …/vaults/<vault>/keys/<name>
 	AzureDatabase     AzureScope = "database"     // a Cosmos DB for MongoDB database
+	AzureEventHub     AzureScope = "eventhub"     // …/namespaces/<namespace>/eventhubs/<hub>
 )
 
 func azureBuiltIn(name, id string, scope AzureScope) AzureRole {
@@ -80,6 +81,8 @@ const blobData = "Microsoft.Storage/storageAccounts/blobServices/containers/blob
 //   - a queue trigger's identity: https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-queue-trigger#identity-based-connections
 //   - Service Bus: https://learn.microsoft.com/azure/service-bus-messaging/service-bus-managed-service-identity
 //   - Cosmos DB for MongoDB RBAC: https://learn.microsoft.com/azure/cosmos-db/mongodb/how-to-setup-rbac
+//   - an Event Hubs trigger's identity: https://learn.microsoft.com/azure/azure-functions/functions-bindings-event-hubs-trigger#identity-based-connections
+//     (its checkpoints go to the host's own storage, AzureWebJobsStorage)
 var azureTable = []row[AzureRole]{
 	{core.KindBucket, core.Read, "azblob", []AzureRole{
 		azureBuiltIn("Storage Blob Data Reader", "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1", AzureContainer)}},
@@ -110,4 +113,7 @@ var azureTable = []row[AzureRole]{
 	{core.KindCollection, core.Read, "mongo", []AzureRole{mongoRole("polyfnReader", "find")}},
 	{core.KindCollection, core.Write, "mongo", []AzureRole{mongoRole("polyfnWriter", "insert", "update", "remove")}},
 	{core.KindCollection, core.ReadWrite, "mongo", []AzureRole{mongoRole("polyfnReaderWriter", "find", "insert", "update", "remove")}},
+
+	{core.KindStream, core.Consume, core.SchemeEventHubs, []AzureRole{
+		azureBuiltIn("Azure Event Hubs Data Receiver", "a638d3c7-ab3a-418d-83e6-5f17a39d4fde", AzureEventHub)}},
 }

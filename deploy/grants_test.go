@@ -1,6 +1,7 @@
 package deploy_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"path/filepath"
@@ -220,5 +221,62 @@ func TestGrantSchemes(t *testing.T) {
 	_, err = deploy.GCPGrants(u, &deploy.GrantOptions{Schemes: map[string]string{"DB_PASSWORD_URL": "awsparamstore"}})
 	if err == nil || !strings.Contains(err.Error(), "DB_PASSWORD_URL") || !strings.Contains(err.Error(), "unit cfg") {
 		t.Errorf("an AWS scheme on GCP: error %v, want one naming the unit and DB_PASSWORD_URL", err)
+	}
+}
+
+// TestStreamUnit plans a stream trigger: its unit is given the stream's
+// variable to consume with the trigger's defaults filled in, AWS grants
+// it by scheme (Kinesis, MSK, a self-managed cluster), Azure the Event
+// Hubs receiver's role, and GCP, which has no stream trigger, refuses the
+// unit naming its function.
+func TestStreamUnit(t *testing.T) {
+	app := core.NewApp("shop")
+	nop := core.HandlerFunc(func(context.Context, core.Event) error { return nil })
+	app.On("clicks", core.StreamTrigger{Stream: "CLICKS_STREAM_URL"}, nop)
+	app.On("audit", core.StreamTrigger{Stream: "AUDIT_STREAM_URL", StartingPosition: core.StartEarliest, BatchSize: 500, ConsumerGroup: "auditors"}, nop)
+	p := plan(t, app)
+	clicks, audit := p.Units[0], p.Units[1]
+	if want := (deploy.Stream{Stream: "CLICKS_STREAM_URL", StartingPosition: core.StartLatest, BatchSize: 100,
+		KafkaGroup: "shop-clicks", EventHubsGroup: "$Default"}); clicks.Stream == nil || *clicks.Stream != want {
+		t.Errorf("clicks' stream %+v, want %+v", clicks.Stream, want)
+	}
+	if want := (deploy.Stream{Stream: "AUDIT_STREAM_URL", StartingPosition: core.StartEarliest, BatchSize: 500,
+		KafkaGroup: "auditors", EventHubsGroup: "auditors"}); audit.Stream == nil || *audit.Stream != want {
+		t.Errorf("audit's stream %+v, want %+v", audit.Stream, want)
+	}
+	if want := []deploy.Resource{{Env: "CLICKS_STREAM_URL", Kind: core.KindStream, Use: core.Consume, Optional: true, Trigger: true}}; !slices.Equal(clicks.Resources, want) {
+		t.Errorf("clicks' resources %+v, want %+v", clicks.Resources, want)
+	}
+	actions := func(gs []deploy.Grant[deploy.AWSStatement]) string {
+		var out []string
+		for _, g := range gs {
+			for _, s := range g.Grants {
+				out = append(out, s.Action...)
+			}
+		}
+		return strings.Join(out, " ")
+	}
+	for scheme, want := range map[string][]string{
+		"":               {"kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards", "kinesis:SubscribeToShard"},
+		deploy.MSKScheme: {"kafka:DescribeClusterV2", "kafka:GetBootstrapBrokers", "kafka-cluster:ReadData", "kafka-cluster:AlterGroup", "ec2:CreateNetworkInterface"},
+		core.SchemeKafka: {"ec2:CreateNetworkInterface", "ec2:DescribeSubnets"},
+	} {
+		gs, err := deploy.AWSGrants(clicks, &deploy.GrantOptions{Schemes: map[string]string{"CLICKS_STREAM_URL": scheme}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range want {
+			if !strings.Contains(actions(gs), a) {
+				t.Errorf("scheme %q: actions %q, want %s among them", scheme, actions(gs), a)
+			}
+		}
+	}
+	az, err := deploy.AzureGrants(clicks, nil)
+	if err != nil || len(az) != 1 || az[0].Grants[0].Name != "Azure Event Hubs Data Receiver" || az[0].Scheme != core.SchemeEventHubs {
+		t.Errorf("Azure grants %+v, %v; want the Event Hubs receiver on the hub", az, err)
+	}
+	_, err = deploy.GCPGrants(clicks, nil)
+	if err == nil || !strings.Contains(err.Error(), "function clicks of app shop") || !strings.Contains(err.Error(), "gcp cannot deploy a stream") {
+		t.Errorf("GCP grants: error %v, want a refusal naming function clicks", err)
 	}
 }

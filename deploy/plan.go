@@ -81,6 +81,9 @@ type Unit struct {
 	Queue *Queue `json:"queue,omitempty"`
 	// Schedule is a timer trigger's schedule, parsed; nil for other units.
 	Schedule *Schedule `json:"schedule,omitempty"`
+	// Stream is what a stream trigger reads, its defaults filled in; nil
+	// for other units.
+	Stream *Stream `json:"stream,omitempty"`
 	// Alarms are the unit's alarm thresholds, resolved for its timeout;
 	// nil when the app turns its alarms off.
 	Alarms *Alarms `json:"alarms,omitempty"`
@@ -137,6 +140,26 @@ type Queue struct {
 	// DeadLetter is the dead letter's name, from the unit's.
 	DeadLetter string `json:"deadLetter"`
 }
+
+// Stream is a stream trigger's reading of its stream (core.StreamTrigger)
+// with every default filled in. The stream's service comes from its URL
+// (core.ParseStreamURL), which the deployment is given, not the plan.
+type Stream struct {
+	// Stream is the variable of the stream's URL.
+	Stream           string                `json:"stream"`
+	StartingPosition core.StartingPosition `json:"startingPosition"`
+	// BatchSize is the most records one invocation receives.
+	BatchSize int `json:"batchSize"`
+	// KafkaGroup is the consumer group the unit joins on a Kafka
+	// stream: the declared one, or the unit's name.
+	KafkaGroup string `json:"kafkaGroup"`
+	// EventHubsGroup is the consumer group the unit reads an event hub
+	// as: the declared one, or DefaultEventHubsGroup.
+	EventHubsGroup string `json:"eventHubsGroup"`
+}
+
+// DefaultEventHubsGroup is the consumer group every event hub has.
+const DefaultEventHubsGroup = "$Default"
 
 // DefaultMaxDeliveries is the delivery limit of a message trigger that
 // declares none (core.MessageTrigger.MaxDeliveries).
@@ -431,6 +454,13 @@ func (u *Unit) fill(m core.Manifest, f *core.FunctionSpec, triggerOnly map[strin
 				return fmt.Errorf("timer trigger: %w", err)
 			}
 			u.Schedule = &s
+		case t.Stream != nil:
+			st := t.Stream
+			u.Stream = &Stream{Stream: st.Stream, StartingPosition: st.Position(), BatchSize: st.Batch(),
+				KafkaGroup: u.Name, EventHubsGroup: DefaultEventHubsGroup}
+			if st.ConsumerGroup != "" {
+				u.Stream.KafkaGroup, u.Stream.EventHubsGroup = st.ConsumerGroup, st.ConsumerGroup
+			}
 		}
 	}
 
@@ -460,6 +490,10 @@ func triggerVariables(t core.TriggerSpec) []Resource {
 			rs = append(rs, Resource{Env: t.Message.Topic, Kind: core.KindTopic, Optional: true, Trigger: true})
 		}
 		return rs
+	case t.Stream != nil:
+		// The platform's poller reads the stream with the function's
+		// identity (a Lambda event source mapping, the Functions host).
+		return []Resource{{Env: t.Stream.Stream, Kind: core.KindStream, Use: core.Consume, Optional: true, Trigger: true}}
 	}
 	// A change trigger's source is no resource the function opens: the
 	// platform delivers its changes (a collection the app Requires under
