@@ -33,6 +33,7 @@ type App struct {
 	closers   []func(context.Context) error
 	alarms    *Alarms // nil: the defaults
 	sizing    *Sizing // the HTTP routes'; nil: the defaults
+	streaming bool    // StreamResponses
 
 	mux       *http.ServeMux
 	build     sync.Once

@@ -21,6 +21,9 @@ type Manifest struct {
 	// Sizing is the declared sizing of the HTTP routes' unit (App.Size);
 	// nil means the defaults (see Sizing).
 	Sizing *Sizing `json:"sizing,omitempty"`
+	// StreamResponses is true when the app's HTTP responses stream
+	// (App.StreamResponses).
+	StreamResponses bool `json:"streamResponses,omitempty"`
 }
 
 // FunctionSpec is one declared event function.
@@ -86,7 +89,7 @@ func (s TriggerSpec) Trigger() (Trigger, error) {
 
 // Manifest returns the app's declaration.
 func (a *App) Manifest() Manifest {
-	m := Manifest{App: a.name, Routes: a.Routes(), Resources: a.Resources(), Functions: []FunctionSpec{}}
+	m := Manifest{App: a.name, Routes: a.Routes(), Resources: a.Resources(), Functions: []FunctionSpec{}, StreamResponses: a.streaming}
 	if a.alarms != nil {
 		al := *a.alarms
 		m.Alarms = &al

@@ -69,6 +69,9 @@ type Unit struct {
 	Function string `json:"function,omitempty"`
 	// Routes are the HTTP unit's routes; nil for an event unit.
 	Routes []core.Route `json:"routes,omitempty"`
+	// StreamResponses is true for the HTTP unit of an app whose responses
+	// stream (core.App.StreamResponses).
+	StreamResponses bool `json:"streamResponses,omitempty"`
 	// Trigger is the event unit's trigger; nil for the HTTP unit.
 	Trigger *core.TriggerSpec `json:"trigger,omitempty"`
 	// Sizing is the unit's declared sizing with the defaults filled in.
@@ -364,7 +367,7 @@ func planApp(m core.Manifest, o Options) ([]Unit, error) {
 	}
 	var units []Unit
 	if len(m.Routes) > 0 {
-		u := Unit{Name: core.UnitName(m.App, ""), Kind: HTTPUnit, App: m.App, Routes: slices.Clone(m.Routes)}
+		u := Unit{Name: core.UnitName(m.App, ""), Kind: HTTPUnit, App: m.App, Routes: slices.Clone(m.Routes), StreamResponses: m.StreamResponses}
 		if err := u.fill(m, nil, triggerOnly, declared, o); err != nil {
 			return nil, fmt.Errorf("deploy: app %s, HTTP routes: %w", m.App, err)
 		}

@@ -57,7 +57,7 @@ func Run(ctx context.Context, apps []*core.App, opts *Options) error {
 	if app.HasCloseHooks() {
 		loop = append(loop, lambda.WithEnableSIGTERM())
 	}
-	go lambda.StartWithOptions(h, loop...)
+	go lambda.StartWithOptions(h.entry(app), loop...)
 	<-ctx.Done()
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.CloseTimeout)
 	defer cancel()

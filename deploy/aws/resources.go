@@ -23,6 +23,22 @@ type Function struct {
 	Environment                  Environment                   `json:"Environment"`
 	EventInvokeConfig            *EventInvokeConfig            `json:"EventInvokeConfig,omitempty"`
 	Events                       map[string]Event              `json:"Events,omitempty"`
+	FunctionURLConfig            *FunctionURLConfig            `json:"FunctionUrlConfig,omitempty"`
+}
+
+// Permission is an AWS::Lambda::Permission.
+type Permission struct {
+	Action                string `json:"Action"`
+	FunctionName          any    `json:"FunctionName"`
+	Principal             string `json:"Principal"`
+	InvokedViaFunctionURL bool   `json:"InvokedViaFunctionUrl,omitempty"`
+}
+
+// FunctionURLConfig is a SAM function's function URL (an AWS::Lambda::Url
+// named <function's logical id>Url).
+type FunctionURLConfig struct {
+	AuthType   string `json:"AuthType"`
+	InvokeMode string `json:"InvokeMode,omitempty"`
 }
 
 // ProvisionedConcurrencyConfig keeps instances initialised on the alias.

@@ -78,6 +78,12 @@ func (s *Server) invocationError(w http.ResponseWriter, r *http.Request) {
 // answer completes the current invocation with the runtime's response or
 // error.
 func (s *Server) answer(w http.ResponseWriter, r *http.Request, failed bool) {
+	if !failed {
+		if inv := s.streamingCurrent(r.PathValue("id")); inv != nil {
+			s.stream(w, r, inv)
+			return
+		}
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxPayload+1))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "InvalidRequest", "reading the body: "+err.Error())
@@ -219,7 +225,7 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "InvalidParameterValueException", "unknown X-Amz-Invocation-Type "+strconv.Quote(kind))
 		return
 	}
-	inv, err := s.enqueue(payload, r.Header.Get("X-Amzn-Trace-Id"), string(clientContext))
+	inv, err := s.enqueue(payload, r.Header.Get("X-Amzn-Trace-Id"), string(clientContext), false)
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, "ServiceException", err.Error())
 		return

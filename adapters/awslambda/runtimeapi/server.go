@@ -25,6 +25,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -102,11 +103,20 @@ type invocation struct {
 	queued        time.Time
 	timer         *time.Timer // the deadline, once handed out
 	result        chan outcome
+	// streaming is set for InvokeStream's invocations; pipe, set under the
+	// server's mu once the runtime began its response, carries the
+	// response to the caller, and streamed counts its bytes.
+	streaming bool
+	pipe      *io.PipeWriter
+	streamed  atomic.Int64
 }
 
+// outcome is an invocation's result: its response, or for a streaming
+// invocation whose response began, the stream.
 type outcome struct {
-	resp Response
-	err  error
+	resp   Response
+	stream *Stream
+	err    error
 }
 
 // Start listens on addr ("127.0.0.1:0" picks a free port), starts serving
@@ -190,7 +200,7 @@ func (s *Server) InvokeURL() string {
 // returns an error only when ctx ends first (the invocation still runs, as
 // on Lambda) or the server closes.
 func (s *Server) Invoke(ctx context.Context, payload []byte) (Response, error) {
-	inv, err := s.enqueue(payload, "", "")
+	inv, err := s.enqueue(payload, "", "", false)
 	if err != nil {
 		return Response{}, err
 	}
@@ -198,23 +208,32 @@ func (s *Server) Invoke(ctx context.Context, payload []byte) (Response, error) {
 }
 
 func (inv *invocation) await(ctx context.Context) (Response, error) {
+	o, err := inv.outcome(ctx)
+	if err != nil {
+		return Response{}, err
+	}
+	return o.resp, o.err
+}
+
+func (inv *invocation) outcome(ctx context.Context) (outcome, error) {
 	select {
 	case o := <-inv.result:
-		return o.resp, o.err
+		return o, nil
 	case <-ctx.Done():
-		return Response{}, ctx.Err()
+		return outcome{}, ctx.Err()
 	}
 }
 
 // enqueue queues an invocation; trace and clientContext are the caller's
-// X-Ray header and client context, or "".
-func (s *Server) enqueue(payload []byte, trace, clientContext string) (*invocation, error) {
+// X-Ray header and client context, or "";
+// streaming marks an invocation whose response is streamed (InvokeStream).
+func (s *Server) enqueue(payload []byte, trace, clientContext string, streaming bool) (*invocation, error) {
 	if trace == "" {
 		trace = newTrace()
 	}
 	inv := &invocation{
 		id: newRequestID(), payload: payload, trace: trace, clientContext: clientContext,
-		queued: time.Now(), result: make(chan outcome, 1),
+		queued: time.Now(), result: make(chan outcome, 1), streaming: streaming,
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -239,7 +258,21 @@ func (s *Server) finish(inv *invocation, resp Response, err error) {
 		inv.timer.Stop()
 	}
 	resp.RequestID = inv.id
-	inv.result <- outcome{resp, err}
+	n := int64(len(resp.Payload))
+	if inv.pipe != nil {
+		// The response was streaming: its reader learns how it ended.
+		n = inv.streamed.Load()
+		switch {
+		case err != nil:
+			_ = inv.pipe.CloseWithError(err)
+		case resp.FunctionError != "":
+			_ = inv.pipe.CloseWithError(&StreamError{Payload: resp.Payload})
+		default:
+			_ = inv.pipe.Close()
+		}
+	} else {
+		inv.result <- outcome{resp: resp, err: err}
+	}
 	attrs := []any{slog.String("request_id", inv.id), slog.Duration("duration", time.Since(inv.queued))}
 	switch {
 	case err != nil:
@@ -247,7 +280,7 @@ func (s *Server) finish(inv *invocation, resp Response, err error) {
 	case resp.FunctionError != "":
 		s.log.Warn("invocation failed", append(attrs, slog.String("error", string(resp.Payload)))...)
 	default:
-		s.log.Info("invocation done", append(attrs, slog.Int("bytes", len(resp.Payload)))...)
+		s.log.Info("invocation done", append(attrs, slog.Int64("bytes", n), slog.Bool("streamed", inv.pipe != nil))...)
 	}
 }
 

@@ -56,7 +56,12 @@ func runBootstrap() {
 // testFunction's behaviour is chosen by its payload.
 func testFunction(ctx context.Context, in json.RawMessage) (any, error) {
 	var cmd string
-	_ = json.Unmarshal(in, &cmd)
+	if json.Unmarshal(in, &cmd) != nil {
+		// A function URL's request: the path names the command.
+		var req struct{ RawPath string }
+		_ = json.Unmarshal(in, &req)
+		cmd = strings.TrimPrefix(req.RawPath, "/")
+	}
 	switch cmd {
 	case "exit":
 		os.Exit(3)
@@ -64,6 +69,8 @@ func testFunction(ctx context.Context, in json.RawMessage) (any, error) {
 		time.Sleep(time.Hour)
 	case "fail":
 		return nil, errors.New("failed on purpose")
+	case "stream", "stream-http", "stream-fail":
+		return streamResponse(cmd), nil
 	case "context":
 		lc, _ := lambdacontext.FromContext(ctx)
 		deadline, _ := ctx.Deadline()
