@@ -82,8 +82,8 @@ func (h azureHarness) Describe() string {
 	}[h.mode]
 	return "`azurefunctions.New` served by `Handler.Serve` with the options of the host.json polyfn build " +
 		"writes (route prefix `api`, functionTimeout 5 minutes), driven by `azurefunctionstest`'s stand-in for the " +
-		"Functions host: " + how + ". Events arrive in default mode: objects as Event Grid `BlobCreated`/`BlobDeleted` " +
-		"events, messages as Service Bus messages (`dataType: binary`, one per invocation), changes as a Cosmos DB " +
+		"Functions host: " + how + ". Events arrive in default mode: objects as Event Grid `BlobCreated`/`BlobDeleted`/" +
+		"`BlobTierChanged`/`AsyncOperationInitiated` events, messages as Service Bus messages (`dataType: binary`, one per invocation), changes as a Cosmos DB " +
 		"batch, timers as `TimerInfo`, stream records as Event Hubs batches (`cardinality: many`, one invocation " +
 		"per partition); a non-2xx reply fails the invocation, which the trigger retries (a stream batch's retry " +
 		"policy reruns it from its failed record)."
@@ -172,9 +172,18 @@ func (h azureHarness) Can(c adaptertest.Capability) (bool, string) {
 	case adaptertest.EventField(core.KindChange, "data.new, exactly"):
 		return false, "Cosmos DB adds its system properties (_rid, _self, _etag, _attachments, _ts, _lsn) to every " +
 			"document in the change feed"
-	case adaptertest.StreamingResponses,
-		adaptertest.EventKind(core.KindObjectTiered), adaptertest.EventKind(core.KindObjectRestored),
-		adaptertest.EventKind(core.KindObjectUpdated), adaptertest.EventKind(core.KindObjectReplication):
+	case adaptertest.EventKind(core.KindObjectTiered):
+		return true, "Event Grid's Microsoft.Storage.BlobTierChanged: data.accessTier is the storage class, previousTier the previous one"
+	case adaptertest.EventKind(core.KindObjectRestored):
+		return true, "a rehydration from Archive: Microsoft.Storage.AsyncOperationInitiated when it starts, and the " +
+			"BlobTierChanged out of Archive when it completes, to a trigger that asks for restores"
+	case adaptertest.EventKind(core.KindObjectUpdated):
+		return false, "Azure Storage sends no event for a change of a blob's metadata, tags or access: Event Grid's " +
+			"Blob Storage events are created, deleted, tier changed, async operation initiated, renamed and the " +
+			"directory and policy events"
+	case adaptertest.EventKind(core.KindObjectReplication):
+		return false, "Azure Storage sends no Event Grid event for object replication"
+	case adaptertest.StreamingResponses:
 		return false, "not yet delivered by this adapter"
 	}
 	return true, ""
@@ -452,8 +461,8 @@ func triggerInvocation(e core.Event) (azurefunctionstest.Invocation, error) {
 	return inv, nil
 }
 
-// gridEvent is the Event Grid schema event of a blob's creation or
-// deletion in the storage account.
+// gridEvent is the Event Grid schema event of a blob's creation, deletion,
+// tier change or rehydration in the storage account.
 func gridEvent(e core.Event) (json.RawMessage, error) {
 	o := e.Object
 	blobURL := (&url.URL{Scheme: "https", Host: storageAccount + ".blob.core.windows.net", Path: "/" + o.Bucket + "/" + o.Key}).String()
@@ -464,6 +473,22 @@ func gridEvent(e core.Event) (json.RawMessage, error) {
 	}
 	if o.ETag != "" {
 		data["eTag"] = o.ETag
+	}
+	switch e.Kind() {
+	case core.KindObjectTiered, core.KindObjectRestored:
+		// As the Blob Storage events documentation shows them: Set Blob
+		// Tier's change, and the change out of Archive that ends a
+		// rehydration (a restore's completion).
+		typ, data["api"] = "Microsoft.Storage.BlobTierChanged", "SetBlobTier"
+		data["accessTier"], data["previousTier"] = o.StorageClass, "Hot"
+		if r := o.Restore; r != nil {
+			data["accessTier"], data["previousTier"] = "Hot", "Archive"
+			if r.Phase == core.RestoreStarted {
+				typ = "Microsoft.Storage.AsyncOperationInitiated"
+				delete(data, "accessTier")
+				delete(data, "previousTier")
+			}
+		}
 	}
 	if e.Kind() == core.KindObjectDeleted {
 		typ = "Microsoft.Storage.BlobDeleted"

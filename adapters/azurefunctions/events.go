@@ -3,6 +3,7 @@ package azurefunctions
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -89,6 +90,10 @@ func (h *Handler) serveEvents(ctx context.Context, w http.ResponseWriter, fn fun
 	d, _ := ctx.Value(deliveryKey{}).(delivery)
 	inv, batch, err := h.decodeBatch(ctx, fn, body, d)
 	events := batch.events
+	if errors.Is(err, errWebhookInvocation) { // Event Grid, through the function's httpTrigger
+		h.serveHTTPFunction(ctx, w, fn, body, logs)
+		return
+	}
 	if inv != nil {
 		var cancel context.CancelFunc
 		ctx, cancel = h.run(ctx, inv)
@@ -131,6 +136,9 @@ func (h *Handler) decodeBatch(ctx context.Context, fn function, body []byte, d d
 	var in eventInvocation
 	if err := json.Unmarshal(body, &in); err != nil {
 		return nil, decoded{}, core.Errorf(core.InvalidArgument, "azurefunctions: malformed invocation request: %w", err)
+	}
+	if webhookInvocation(fn.event, in.Data) {
+		return nil, decoded{}, errWebhookInvocation
 	}
 	inv := h.newInvocation(fn, d)
 	batch, err := decodeEvents(fn.event, in, d.id)
@@ -185,7 +193,7 @@ func decodeEvents(fn core.EventFunc, in eventInvocation, invocationID string) (d
 	var d decoded
 	switch t := fn.Trigger.(type) {
 	case core.ObjectTrigger:
-		d, err = decodeObjects(src, payload)
+		d, err = decodeObjects(src, payload, t)
 	case core.MessageTrigger:
 		d, err = decodeMessage(src, payload)
 	case core.ChangeTrigger:

@@ -188,6 +188,7 @@ func (h *Handler) routeHandler(routes []core.Route, apps []*core.App, names []st
 		m.functions[r.Pattern] = names[i]
 		unmatched.Handle(r.Pattern, http.NotFoundHandler()) // never called: it only shapes the 404s and 405s
 	}
+	h.eventGridRoutes(m) // each object and message function's Event Grid endpoint (eventgrid.go)
 	m.unmatched = unmatched.HTTPHandler()
 	return m, nil
 }

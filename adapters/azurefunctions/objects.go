@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,16 +15,24 @@ import (
 )
 
 // The native types of object events: a blob trigger names no event, so its
-// binding type stands in; Event Grid's are its own.
+// binding type stands in; Event Grid's are its own
+// (https://learn.microsoft.com/azure/event-grid/event-schema-blob-storage).
 const (
-	nativeBlobTrigger = "blobTrigger"
-	blobCreated       = "Microsoft.Storage.BlobCreated"
-	blobDeleted       = "Microsoft.Storage.BlobDeleted"
+	nativeBlobTrigger       = "blobTrigger"
+	blobCreated             = "Microsoft.Storage.BlobCreated"
+	blobDeleted             = "Microsoft.Storage.BlobDeleted"
+	blobTierChanged         = "Microsoft.Storage.BlobTierChanged"
+	asyncOperationInitiated = "Microsoft.Storage.AsyncOperationInitiated"
+	// storageEventPrefix begins the type of every Azure Storage event.
+	storageEventPrefix = "Microsoft.Storage."
+	// archiveTier is the offline access tier, from which a blob is
+	// rehydrated.
+	archiveTier = "Archive"
 )
 
 // decodeObjects decodes an object trigger's payload: a blob trigger's
 // (content in Data, the blob's Uri in Metadata) or an Event Grid event's.
-func decodeObjects(src source, payload json.RawMessage) (decoded, error) {
+func decodeObjects(src source, payload json.RawMessage, t core.ObjectTrigger) (decoded, error) {
 	if _, ok := src.meta.get("Uri"); ok {
 		e, err := decodeBlobTrigger(src, payload)
 		if err != nil {
@@ -31,7 +40,7 @@ func decodeObjects(src source, payload json.RawMessage) (decoded, error) {
 		}
 		return decoded{events: []core.Event{e}}, nil
 	}
-	return decodeGridEvents(src, payload)
+	return decodeGridEvents(src, payload, t)
 }
 
 // decodeBlobTrigger decodes a blob trigger invocation (captured form):
@@ -142,19 +151,26 @@ type gridEvent struct {
 	Data        json.RawMessage `json:"data"`
 }
 
-// blobEventData is the data of Microsoft.Storage.Blob* events.
+// blobEventData is the data of Microsoft.Storage.Blob* events and of
+// AsyncOperationInitiated (StorageBlobTierChangedEventData and its
+// siblings in the Event Grid SDKs).
 type blobEventData struct {
+	API           string          `json:"api"`
 	ContentType   string          `json:"contentType"`
 	ContentLength json.RawMessage `json:"contentLength"`
 	ETag          string          `json:"eTag"`
 	URL           string          `json:"url"`
+	AccessTier    string          `json:"accessTier"`
+	PreviousTier  string          `json:"previousTier"`
 }
 
 // decodeGridEvents decodes an eventGridTrigger's payload: one event (the
 // host invokes the function once per event), sent as an object or as its
-// JSON text; an array of them is accepted too. Events of other types than
-// BlobCreated and BlobDeleted are acknowledged without a call.
-func decodeGridEvents(src source, payload json.RawMessage) (decoded, error) {
+// JSON text; an array of them is accepted too. Storage events that are no
+// object kind (BlobRenamed, LifecyclePolicyCompleted, …) and events of
+// other sources are acknowledged without a call, as the host's trigger
+// has always done.
+func decodeGridEvents(src source, payload json.RawMessage, t core.ObjectTrigger) (decoded, error) {
 	v, err := unwrapJSON(payload)
 	if err != nil {
 		return decoded{}, fmt.Errorf("event grid event: %w", err)
@@ -167,8 +183,8 @@ func decodeGridEvents(src source, payload json.RawMessage) (decoded, error) {
 	}
 	var d decoded
 	for i, raw := range raws {
-		e, err := decodeGridEvent(raw)
-		if errors.Is(err, errNotObjectEvent) {
+		e, err := decodeGridEvent(raw, t)
+		if errors.Is(err, errNotObjectEvent) || errors.Is(err, errNotStorageEvent) {
 			continue
 		}
 		if err != nil {
@@ -179,9 +195,31 @@ func decodeGridEvents(src source, payload json.RawMessage) (decoded, error) {
 	return d, nil
 }
 
-var errNotObjectEvent = errors.New("not a blob created or deleted event")
+// kindOfType is the kind of each neutral object type.
+var kindOfType = map[string]core.Kind{
+	core.TypeObjectCreated: core.KindObjectCreated, core.TypeObjectDeleted: core.KindObjectDeleted,
+	core.TypeObjectTiered: core.KindObjectTiered, core.TypeObjectRestored: core.KindObjectRestored,
+}
 
-func decodeGridEvent(raw json.RawMessage) (core.Event, error) {
+// errNotObjectEvent is a Storage event of no object kind, or of one the
+// trigger does not ask for;
+// errNotStorageEvent an event of another source than Azure Storage.
+var (
+	errNotObjectEvent  = errors.New("not a blob event of an object kind")
+	errNotStorageEvent = errors.New("not an Azure Storage event")
+)
+
+// decodeGridEvent decodes one Event Grid event, in either schema, into the
+// object event of trigger t (docs/azure.md, "Blob lifecycle events"):
+//
+//   - BlobCreated, BlobDeleted: created, deleted;
+//   - BlobTierChanged: tiered, StorageClass = accessTier,
+//     PreviousStorageClass = previousTier; a change out of Archive ends a
+//     rehydration, and is restored (phase completed) to a trigger that
+//     asks for restores;
+//   - AsyncOperationInitiated (a rehydration from Archive has started, by
+//     Set Blob Tier or Copy Blob): restored, phase started.
+func decodeGridEvent(raw json.RawMessage, t core.ObjectTrigger) (core.Event, error) {
 	v, err := unwrapJSON(raw)
 	if err != nil {
 		return core.Event{}, err
@@ -197,15 +235,35 @@ func decodeGridEvent(raw json.RawMessage) (core.Event, error) {
 	if g.SpecVersion != "" {
 		typ, src, when = g.Type, g.Source, g.Time
 	}
-	kind := map[string]string{blobCreated: core.TypeObjectCreated, blobDeleted: core.TypeObjectDeleted}[typ]
-	if kind == "" {
-		return core.Event{}, errNotObjectEvent
+	if !strings.HasPrefix(typ, storageEventPrefix) {
+		return core.Event{}, fmt.Errorf("%w: %q", errNotStorageEvent, typ)
 	}
 	var data blobEventData
 	if dv, err := unwrapJSON(g.Data); err == nil && jsonKind(dv) == '{' {
 		if err := json.Unmarshal(dv, &data); err != nil {
 			return core.Event{}, fmt.Errorf("data: %w", err)
 		}
+	}
+	kind, restore := "", (*core.Restore)(nil)
+	switch typ {
+	case blobCreated:
+		kind = core.TypeObjectCreated
+	case blobDeleted:
+		kind = core.TypeObjectDeleted
+	case blobTierChanged:
+		kind = core.TypeObjectTiered
+		rehydrated := strings.EqualFold(data.PreviousTier, archiveTier) && !strings.EqualFold(data.AccessTier, archiveTier)
+		if rehydrated && slices.Contains(t.Kinds(), core.KindObjectRestored) {
+			kind, restore = core.TypeObjectRestored, &core.Restore{Phase: core.RestoreCompleted, StorageClass: data.PreviousTier}
+		}
+	case asyncOperationInitiated:
+		kind, restore = core.TypeObjectRestored, &core.Restore{Phase: core.RestoreStarted, StorageClass: archiveTier}
+	default:
+		return core.Event{}, fmt.Errorf("%w: %q", errNotObjectEvent, typ)
+	}
+	if !slices.Contains(t.Kinds(), kindOfType[kind]) {
+		// A wider subscription than the trigger: acknowledged unread.
+		return core.Event{}, fmt.Errorf("%w: %s is not among the trigger's kinds", errNotObjectEvent, typ)
 	}
 	container, key, err := blobOfEvent(g.Subject, data.URL)
 	if err != nil {
@@ -218,17 +276,21 @@ func decodeGridEvent(raw json.RawMessage) (core.Event, error) {
 		ETag:        strings.Trim(data.ETag, `"`),
 		Account:     accountOf(src),
 		EventName:   typ,
+		Restore:     restore,
+	}
+	if typ == blobTierChanged {
+		obj.StorageClass, obj.PreviousStorageClass = data.AccessTier, data.PreviousTier
 	}
 	if n, err := metaInt(data.ContentLength); err == nil {
 		obj.Size = n
 	}
-	var t time.Time
+	var at time.Time
 	if when != "" {
-		if t, err = parseTime(when); err != nil {
+		if at, err = parseTime(when); err != nil {
 			return core.Event{}, err
 		}
 	}
-	return newEvent(kind, g.ID, src, obj, key, t, typ)
+	return newEvent(kind, g.ID, src, obj, key, at, typ)
 }
 
 // blobOfEvent finds the container and blob of a blob event: in the subject,
