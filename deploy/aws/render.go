@@ -223,6 +223,8 @@ func (r *renderer) plumbing(u deploy.Unit) error {
 		r.bindings[env] = &binding{vars: vars, url: sub(urlForms[core.KindBucket]["s3"], vars)}
 	case t.Message != nil:
 		return r.queue(u)
+	case t.Stream != nil && u.Stream != nil:
+		return r.bindStream(u)
 	}
 	return nil
 }
@@ -576,27 +578,6 @@ func (r *renderer) events(u deploy.Unit, fn *Function) ([]Statement, error) {
 		}
 		r.t.Outputs["HttpApiUrl"] = Output{Description: "the HTTP API of app " + u.App,
 			Value: sub("https://${ServerlessHttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/", nil)}
-		if u.StreamResponses {
-			// HTTP APIs buffer a Lambda's reply; a function URL in
-			// RESPONSE_STREAM mode invokes the function with
-			// InvokeWithResponseStream and passes the stream on
-			// (docs/aws.md, Streaming responses). The app checks its
-			// callers itself, as behind the HTTP API.
-			fid := logicalID(u.Name) + "Function"
-			fn.FunctionURLConfig = &FunctionURLConfig{AuthType: "NONE", InvokeMode: "RESPONSE_STREAM"}
-			r.t.Outputs[fid+"Url"] = Output{Description: "the streaming function URL of app " + u.App, Value: getAtt(fid+"Url", "FunctionUrl")}
-			// SAM grants the public lambda:InvokeFunctionUrl; function URLs
-			// made since October 2025 need lambda:InvokeFunction too,
-			// granted for calls through the URL only.
-			target := ref(fid)
-			if fn.AutoPublishAlias != "" {
-				target = ref(fid + ".Alias") // the URL serves the alias
-			}
-			if err := r.resource(fid+"UrlInvoke", "the public invocation of unit "+u.Name+" through its function URL",
-				"AWS::Lambda::Permission", Permission{Action: "lambda:InvokeFunction", FunctionName: target, Principal: "*", InvokedViaFunctionURL: true}); err != nil {
-				return nil, err
-			}
-		}
 		return nil, nil
 	}
 	id := logicalID(u.Name)
@@ -625,10 +606,11 @@ func (r *renderer) events(u deploy.Unit, fn *Function) ([]Statement, error) {
 		o := t.Object
 		ev := S3Event{Bucket: ref(varID(o.Bucket))}
 		for _, k := range o.Kinds() {
-			ev.Events = append(ev.Events, map[core.Kind]string{
-				core.KindObjectCreated: "s3:ObjectCreated:*",
-				core.KindObjectDeleted: "s3:ObjectRemoved:*",
-			}[k])
+			types, ok := s3EventTypes[k]
+			if !ok {
+				return nil, fmt.Errorf("aws: unit %s: S3 sends no notification of %s events", u.Name, k)
+			}
+			ev.Events = append(ev.Events, types...)
 		}
 		if o.Prefix != "" || o.Suffix != "" {
 			ev.Filter = &S3Filter{}
@@ -671,6 +653,16 @@ func (r *renderer) events(u deploy.Unit, fn *Function) ([]Statement, error) {
 		st = append(st, Statement{Effect: "Allow", Resource: []any{ref(stream)},
 			Action: []string{"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}})
 		return st, nil
+	case t.Stream != nil:
+		if u.Stream == nil {
+			return nil, fmt.Errorf("aws: unit %s: the plan has no stream for its trigger", u.Name)
+		}
+		dest, st, err := failures()
+		if err != nil {
+			return nil, err
+		}
+		// The role reads the stream: the variable's grant.
+		return st, r.streamEvents(u, fn, eid, dest)
 	case t.Timer != nil:
 		if u.Schedule == nil {
 			return nil, fmt.Errorf("aws: unit %s: the plan has no schedule for its timer", u.Name)
@@ -690,6 +682,19 @@ func (r *renderer) events(u deploy.Unit, fn *Function) ([]Statement, error) {
 		return async()
 	}
 	return nil, fmt.Errorf("aws: unit %s: an event unit without a trigger", u.Name)
+}
+
+// s3EventTypes are the S3 notification event types that deliver each
+// neutral object kind, as a bucket's notification configuration names
+// them (the adapter maps each event name back; docs/events.md has the
+// table): an object trigger's function is subscribed to its kinds' only.
+var s3EventTypes = map[core.Kind][]string{
+	core.KindObjectCreated:     {"s3:ObjectCreated:*"},
+	core.KindObjectDeleted:     {"s3:ObjectRemoved:*", "s3:LifecycleExpiration:*"},
+	core.KindObjectTiered:      {"s3:LifecycleTransition", "s3:IntelligentTiering"},
+	core.KindObjectRestored:    {"s3:ObjectRestore:*"},
+	core.KindObjectUpdated:     {"s3:ObjectTagging:*", "s3:ObjectAcl:Put"},
+	core.KindObjectReplication: {"s3:Replication:*"},
 }
 
 // routeKey returns an HTTP API route for a ServeMux pattern: "{name...}"
