@@ -23,7 +23,7 @@ func init() {
 }
 
 const inspectUsage = `Usage: polyfn inspect --cloud aws|gcp|azure [--transport lambda|http|custom-handler]
-         --trigger http|object|message|change|timer [--method M] [--url PATH?QUERY]
+         --trigger http|object|message|change|timer|stream [--method M] [--url PATH?QUERY]
          [--header 'Name: value']... [--route PATTERN] [--timeout D] [FILE|-]
 
 FILE (default -, standard input) is the body the function process receives:
@@ -55,7 +55,7 @@ var transports = map[string][]string{
 // inspectInput is what one inspection decodes.
 type inspectInput struct {
 	transport string
-	trigger   string // http, object, message, change or timer
+	trigger   string // http, object, message, change, timer or stream
 	method    string // "" when not given
 	url       string // "" when not given
 	header    http.Header
@@ -86,7 +86,7 @@ func inspect(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	cloud := fs.String("cloud", "", "the `cloud`: aws, gcp or azure (required)")
 	transport := fs.String("transport", "", "how the payload reaches the process: lambda, http or custom-handler (default: the cloud's first)")
-	trigger := fs.String("trigger", "", "the function's `trigger`: http, object, message, change or timer (required)")
+	trigger := fs.String("trigger", "", "the function's `trigger`: http, object, message, change, timer or stream (required)")
 	method := fs.String("method", "", "the HTTP `method` of the request (default POST)")
 	target := fs.String("url", "", "the request's `path` and query (default /; azure custom-handler: /<FunctionName>)")
 	route := fs.String("route", "", "an HTTP route `pattern` of the app, whose wildcards fill route_params")
@@ -108,8 +108,8 @@ func inspect(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintf(stderr, "polyfn inspect: --transport for %s must be %s, not %q\n", *cloud, strings.Join(transports[*cloud], " or "), *transport)
 		return errUsage
 	}
-	if !slices.Contains([]string{"http", "object", "message", "change", "timer"}, *trigger) {
-		fmt.Fprintf(stderr, "polyfn inspect: --trigger must be http, object, message, change or timer, not %q\n", *trigger)
+	if !slices.Contains([]string{"http", "object", "message", "change", "timer", "stream"}, *trigger) {
+		fmt.Fprintf(stderr, "polyfn inspect: --trigger must be http, object, message, change, timer or stream, not %q\n", *trigger)
 		return errUsage
 	}
 	if *route != "" && *trigger != "http" {
@@ -170,13 +170,15 @@ func (h *headerList) Set(s string) error {
 func triggerOf(kind string) core.Trigger {
 	switch kind {
 	case "object":
-		return core.ObjectTrigger{Bucket: "INSPECT_BUCKET_URL", Events: []core.Kind{core.KindObjectCreated, core.KindObjectDeleted}}
+		return core.ObjectTrigger{Bucket: "INSPECT_BUCKET_URL", Events: core.ObjectKinds}
 	case "message":
 		return core.MessageTrigger{Subscription: "INSPECT_SUBSCRIPTION_URL"}
 	case "change":
 		return core.ChangeTrigger{Source: "INSPECT_SOURCE"}
 	case "timer":
 		return core.TimerTrigger{Schedule: "0 * * * *"}
+	case "stream":
+		return core.StreamTrigger{Stream: "INSPECT_STREAM_URL"}
 	}
 	return nil
 }

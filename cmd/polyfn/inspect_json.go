@@ -36,6 +36,8 @@ type inspection struct {
 	Messages     []messageJSON `json:"messages"`
 	Changes      []changeJSON  `json:"changes"`
 	Timer        *timerJSON    `json:"timer"`
+	// Records are a stream trigger's records; left out for other triggers.
+	Records []recordJSON `json:"records,omitempty"`
 }
 
 // deadlineJSON is when the invocation's context ends. A deadline that the
@@ -106,6 +108,26 @@ type objectJSON struct {
 	Account       *string `json:"account"`
 	ContentBase64 []byte  `json:"content_base64"`
 	Event         *string `json:"event"`
+	// The fields of the object kinds past creation and removal, left out
+	// when unset.
+	StorageClass         string            `json:"storage_class,omitempty"`
+	PreviousStorageClass string            `json:"previous_storage_class,omitempty"`
+	Expired              bool              `json:"expired,omitempty"`
+	Restore              *core.Restore     `json:"restore,omitempty"`
+	Replication          *core.Replication `json:"replication,omitempty"`
+}
+
+// recordJSON is a stream record (core.Record) with the event's id.
+type recordJSON struct {
+	ID          string            `json:"id"`
+	Stream      string            `json:"stream"`
+	Partition   string            `json:"partition"`
+	Key         *string           `json:"key"`
+	Sequence    string            `json:"sequence"`
+	Offset      *string           `json:"offset"`
+	ArrivalTime *string           `json:"arrival_time"`
+	DataBase64  []byte            `json:"data_base64"`
+	Headers     map[string]string `json:"headers"`
 }
 
 type messageJSON struct {
@@ -156,7 +178,8 @@ type timerJSON struct {
 
 // kindOfTrigger is the invocation kind each --trigger delivers.
 var kindOfTrigger = map[string][]core.Kind{
-	"object":  {core.KindObjectCreated, core.KindObjectDeleted},
+	"object":  core.ObjectKinds,
+	"stream":  {core.KindRecord},
 	"message": {core.KindMessage},
 	"change":  {core.KindChange},
 	"timer":   {core.KindTimer},
@@ -164,11 +187,16 @@ var kindOfTrigger = map[string][]core.Kind{
 
 // invocationKind names the kind of an invocation of events of kind k.
 var invocationKind = map[core.Kind]string{
-	core.KindObjectCreated: "object_created",
-	core.KindObjectDeleted: "object_deleted",
-	core.KindMessage:       "messages",
-	core.KindChange:        "db_changes",
-	core.KindTimer:         "timer",
+	core.KindObjectCreated:     "object_created",
+	core.KindObjectDeleted:     "object_deleted",
+	core.KindObjectTiered:      "object_tiered",
+	core.KindObjectRestored:    "object_restored",
+	core.KindObjectUpdated:     "object_updated",
+	core.KindObjectReplication: "object_replication",
+	core.KindRecord:            "records",
+	core.KindMessage:           "messages",
+	core.KindChange:            "db_changes",
+	core.KindTimer:             "timer",
 }
 
 // groupedNativeTypes are the message events whose ordering key is a
@@ -234,6 +262,8 @@ func encodeDelivery(d *core.Delivery, in inspectInput, route string) (*inspectio
 			out.Changes = append(out.Changes, encodeChange(e.Change))
 		case e.Timer != nil:
 			out.Timer = encodeTimer(e.Timer)
+		case e.Record != nil:
+			out.Records = append(out.Records, encodeRecord(e))
 		}
 	}
 	return out, nil
@@ -337,7 +367,27 @@ func encodeObject(o *core.Object) objectJSON {
 	return objectJSON{
 		Bucket: o.Bucket, Key: o.Key, Size: o.Size, ETag: str(o.ETag), Version: str(o.Version),
 		ContentType: str(o.ContentType), Account: str(o.Account), ContentBase64: o.Content, Event: str(o.EventName),
+		StorageClass: o.StorageClass, PreviousStorageClass: o.PreviousStorageClass, Expired: o.Expired,
+		Restore: o.Restore, Replication: o.Replication,
 	}
+}
+
+func encodeRecord(e core.Event) recordJSON {
+	r := e.Record
+	out := recordJSON{
+		ID: e.ID(), Stream: r.Stream, Partition: r.Partition, Key: str(r.Key), Sequence: r.Sequence, Offset: str(r.Offset),
+		DataBase64: r.Data, Headers: r.Headers,
+	}
+	if !r.ArrivalTime.IsZero() {
+		out.ArrivalTime = timeStr(r.ArrivalTime)
+	}
+	if out.DataBase64 == nil {
+		out.DataBase64 = []byte{}
+	}
+	if out.Headers == nil {
+		out.Headers = map[string]string{}
+	}
+	return out
 }
 
 func encodeMessage(e core.Event) messageJSON {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -108,6 +109,10 @@ var inspectCases = []inspectCase{
 	{"aws-eventbridge-scheduled", aws("timer"), awsData + "eventbridge-scheduled.json"},
 	{"aws-scheduler", aws("timer"), ownData + "aws/scheduler.json"},
 	{"aws-dynamodb", aws("change"), awsData + "dynamodb.json"},
+	{"aws-s3-restore", aws("object"), awsData + "s3/restore-completed.json"},
+	{"aws-s3-lifecycle-transition", aws("object"), awsData + "s3/lifecycle-transition.json"},
+	{"aws-kinesis", aws("stream"), awsData + "streams/kinesis.json"},
+	{"aws-msk", aws("stream"), awsData + "streams/msk.json"},
 
 	// Google Cloud Functions: plain HTTP, CloudEvents in both modes, the
 	// legacy forms the framework converts, and Cloud Scheduler.
@@ -233,13 +238,17 @@ func TestInspectForm(t *testing.T) {
 		if err := json.Unmarshal(b, &m); err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
-		for _, k := range keys {
+		want := keys
+		if string(m["kind"]) == `"records"` {
+			want = append(slices.Clone(keys), "records") // a stream trigger's alone
+		}
+		for _, k := range want {
 			if _, ok := m[k]; !ok {
 				t.Errorf("%s: no %q", tt.name, k)
 			}
 		}
-		if len(m) != len(keys) {
-			t.Errorf("%s: %d keys, want %d", tt.name, len(m), len(keys))
+		if len(m) != len(want) {
+			t.Errorf("%s: %d keys, want %d", tt.name, len(m), len(want))
 		}
 	}
 	mustContain := map[string][]string{
@@ -248,6 +257,10 @@ func TestInspectForm(t *testing.T) {
 		"aws-sqs-fifo":                   {`"group_id": "customer-7"`, `"dedup_id": "d-1"`},
 		"aws-sqs-sns":                    {`"unwrapped": {`, `"kind": "sns"`},
 		"aws-s3-put":                     {`"key": "uploads/red flower+1.jpg"`},
+		"aws-s3-restore":                 {`"kind": "object_restored"`, `"phase": "completed"`, `"expires_at": "2026-11-28T00:00:00Z"`},
+		"aws-s3-lifecycle-transition":    {`"kind": "object_tiered"`, `"storage_class": "GLACIER"`},
+		"aws-kinesis":                    {`"kind": "records"`, `"partition": "shardId-000000000000"`},
+		"aws-msk":                        {`"kind": "records"`, `"partition": "10"`, `"id": "ledger-1:8"`},
 		"aws-scheduler":                  {`"event_id": "d2a6a0ff-4b8e-4a67-9f4e-4c8e6f4b2a10"`, `"attempt": 1`, `"scheduled_time": "2025-11-22T03:00:00Z"`, `"name": "arn:aws:scheduler:eu-west-1:123456789012:schedule/default/nightly-report"`},
 		"gcp-storage-finalized-binary":   {`"size": 9007199254740993`, `"key": "uploads/red+flower 1.jpg"`},
 		"gcp-firestore-written-json":     {`"visits": 9007199254740994`},
