@@ -21,7 +21,7 @@ import (
 var lifecycleEnv = map[string]string{
 	"ARCHIVE_BUCKET_URL": "s3://archive?region=us-west-2",
 	"CLICKS_STREAM_URL":  "kinesis://clicks",
-	"LEDGER_TOPIC_URL":   "kafka://b-1.ledger.a1b2c3.c2.kafka.us-east-1.amazonaws.com:9098,b-2.ledger.a1b2c3.c2.kafka.us-east-1.amazonaws.com:9098/ledger?msk=arn:aws:kafka:us-east-1:123456789012:cluster/ledger/a1b2c3d4",
+	"LEDGER_TOPIC_URL":   "kafka://b-1.ledger.a1b2c3.c2.kafka.us-east-1.amazonaws.com:9098/ledger?msk=arn:aws:kafka:us-east-1:123456789012:cluster/ledger/a1b2c3d4",
 }
 
 // lifecycleApp has an object trigger of every object kind, a Kinesis and a

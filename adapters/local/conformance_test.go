@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -20,17 +21,20 @@ import (
 // TestConformance runs the cross-adapter suite through the local runtime:
 // HTTP through its real server, events through its dev endpoint.
 func TestConformance(t *testing.T) {
-	adaptertest.RunConformanceTests(t, func(t *testing.T) adaptertest.Harness { return localHarness{} })
+	adaptertest.RunConformanceTests(t, func(t *testing.T) adaptertest.Harness { return localHarness{stream: newKafkaStream(t)} })
 }
 
-type localHarness struct{}
+type localHarness struct{ stream *kafkaStream }
 
 func (localHarness) Name() string { return "local" }
 
 func (localHarness) Describe() string {
 	return "`local.New` and `Runtime.Start`: HTTP through the runtime's own `net/http` server; events posted as CloudEvents JSON to its dev " +
 		"endpoint `POST /_polyfn/events/{function}`, which invokes the function once. Whether a failed event is then " +
-		"redelivered follows the runtime's table (`deliver.go`), applied to the code the endpoint answers with."
+		"redelivered follows the runtime's table (`deliver.go`), applied to the code the endpoint answers with. Stream records " +
+		"go through a real Kafka: written to a topic of kfake (a Kafka protocol implementation in process) that the runtime's " +
+		"kafka:// driver (`adapters/local/localkafka`, franz-go) reads as a consumer group; the records to be delivered again " +
+		"are those at or past their partition's committed offset once each partition is committed to its end or stopped at a failed record."
 }
 
 func (localHarness) Can(c adaptertest.Capability) (bool, string) {
@@ -45,10 +49,16 @@ func (localHarness) Can(c adaptertest.Capability) (bool, string) {
 		return false, "not applicable: changes are delivered one at a time"
 	case adaptertest.AcknowledgePermanentFailures:
 		return true, "a client-error failure is dead-lettered at once (kept under .polyfn/dead-letters); other failures are retried with backoff up to the trigger's delivery limit"
-	case adaptertest.Streams, adaptertest.StreamingResponses,
-		adaptertest.EventKind(core.KindObjectTiered), adaptertest.EventKind(core.KindObjectRestored),
-		adaptertest.EventKind(core.KindObjectUpdated), adaptertest.EventKind(core.KindObjectReplication),
-		adaptertest.EventKind(core.KindRecord):
+	case adaptertest.Streams:
+		return true, "a stream trigger on kafka://HOST:PORT/TOPIC is read by the kafka:// driver (adapters/local/localkafka, franz-go) as a member of the trigger's consumer group; other streams run on their clouds"
+	case adaptertest.EventKind(core.KindRecord):
+		return true, "each partition in offset order, one record per invocation, its offset committed once handled; a failed record stops its partition uncommitted and is delivered again after the retry backoff"
+	case adaptertest.EventField(core.KindRecord, adaptertest.FieldSource):
+		return false, "a record's source is its stream's URL, kafka://BROKERS/TOPIC (as Lambda names a self-managed cluster's), and its data the topic"
+	case adaptertest.EventKind(core.KindObjectTiered), adaptertest.EventKind(core.KindObjectRestored),
+		adaptertest.EventKind(core.KindObjectUpdated), adaptertest.EventKind(core.KindObjectReplication):
+		return false, "local buckets are directories of files: no storage class, archive restore, metadata change or replication happens to one, so the runtime has no such event to deliver"
+	case adaptertest.StreamingResponses:
 		return false, "not yet delivered by this adapter"
 	}
 	return true, ""
@@ -62,14 +72,24 @@ func (localHarness) Source(fn string) string {
 		"messages": "mem://conformance-topic",
 		"changes":  "conformance-table",
 		"timer":    "polyfn://local/timers/timer",
+		"stream":   streamTopic,
 	}[fn]
 }
 
-func (localHarness) Start(t *testing.T, app *core.App, env map[string]string) adaptertest.Client {
+// Start starts app on the runtime. Its retry backoff is the runtime's cap,
+// 30 s, so that a stream partition stopped at a failed record is not
+// retried during the stream cases (kafkaStream.deliver).
+func (h localHarness) Start(t *testing.T, app *core.App, env map[string]string) adaptertest.Client {
+	h.stream.prepare(t, core.UnitName(app.Name(), "stream"))
+	env = maps.Clone(env)
+	if env == nil {
+		env = map[string]string{}
+	}
+	env[adaptertest.StreamTrigger.Stream] = h.stream.url
 	rt, err := newStarted(t.Context(), []*core.App{app}, &local.Options{
-		Addr: "127.0.0.1:0", DataDir: t.TempDir(),
+		Addr: "127.0.0.1:0", DataDir: t.TempDir(), RetryBackoff: 30 * time.Second,
 		Lookup: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger: slog.New(h.stream.failed),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -79,10 +99,13 @@ func (localHarness) Start(t *testing.T, app *core.App, env map[string]string) ad
 		defer cancel()
 		_ = rt.Shutdown(ctx)
 	})
-	return localClient{rt: rt}
+	return localClient{rt: rt, stream: h.stream}
 }
 
-type localClient struct{ rt *local.Runtime }
+type localClient struct {
+	rt     *local.Runtime
+	stream *kafkaStream
+}
 
 func (c localClient) Do(ctx context.Context, req *http.Request) (*http.Response, error) {
 	u, _ := url.Parse(c.rt.URL())
@@ -98,6 +121,9 @@ var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request
 // redelivered unless its code is a client error, which the runtime
 // dead-letters at once.
 func (c localClient) Deliver(ctx context.Context, fn string, events []core.Event) (adaptertest.Outcome, error) {
+	if fn == "stream" {
+		return c.stream.deliver(ctx, events)
+	}
 	var out adaptertest.Outcome
 	for _, e := range events {
 		b, err := e.MarshalJSON()

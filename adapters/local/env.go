@@ -67,6 +67,9 @@ func (d defaults) url(r core.Resource) (string, error) {
 		return d.issuer, nil
 	case core.KindOIDCAudience:
 		return DevAudience, nil
+	case core.KindStream:
+		// No default: the trigger names the error (startStream).
+		return "", nil
 	}
 	return "", fmt.Errorf("local: no local default for %s (a %s)", r.Env, r.Kind)
 }

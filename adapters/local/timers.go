@@ -104,6 +104,8 @@ func (rt *Runtime) startTriggers(ctx context.Context, a *app) error {
 			err = rt.startMessages(ctx, a, fn, t)
 		case core.TimerTrigger:
 			err = rt.startTimer(fn, t)
+		case core.StreamTrigger:
+			err = rt.startStream(ctx, a, fn, t)
 		case core.ChangeTrigger:
 			rt.log.Info("change trigger has no local source; send events to it through the dev endpoint",
 				slog.String("function", fn.Name), slog.String("endpoint", DevPrefix+"events/"+fn.Name))
