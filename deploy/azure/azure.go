@@ -206,6 +206,9 @@ func (r *renderer) functions() error {
 	for n := range dequeues {
 		h.Extensions.Queues = &QueuesExtension{MaxDequeueCount: n}
 	}
+	if h.Extensions.EventHubs, err = r.eventHubsExtension(); err != nil {
+		return err
+	}
 	longest := 0
 	for _, u := range r.plan.Units {
 		longest = max(longest, u.Sizing.TimeoutSeconds)
@@ -271,6 +274,8 @@ func (r *renderer) eventFunction(u deploy.Unit) (FunctionJSON, error) {
 			}},
 			Retry: defaultRetry(),
 		}, nil
+	case t.Stream != nil:
+		return r.streamFunction(u)
 	case t.Timer != nil:
 		s, err := NCRONTAB(*u.Schedule)
 		if err != nil {
@@ -308,7 +313,7 @@ func (r *renderer) scheme(env string, k core.ResourceKind) string {
 // MEDIA_BUCKET_URL → media, ORDERS_SUBSCRIPTION_URL → orders.
 func derivedName(env string) string {
 	n := strings.TrimSuffix(env, "_URL")
-	for _, suffix := range []string{"_BUCKET", "_CONTAINER", "_SUBSCRIPTION", "_TOPIC", "_QUEUE", "_TABLE", "_COLLECTION", "_SOURCE", "_KEY"} {
+	for _, suffix := range []string{"_BUCKET", "_CONTAINER", "_SUBSCRIPTION", "_TOPIC", "_QUEUE", "_TABLE", "_COLLECTION", "_SOURCE", "_KEY", "_STREAM"} {
 		if t := strings.TrimSuffix(n, suffix); t != n && t != "" {
 			n = t
 			break

@@ -1,6 +1,7 @@
 package azure_test
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"io/fs"
@@ -46,7 +47,20 @@ func examples() []example {
 		{"orders", orders.New().Manifest(), nil},
 		{deploytest.KitchenSinkName, ks, nil},
 		{"kitchen-sink-queues", ks, &deploy.GrantOptions{Schemes: map[string]string{"ORDERS_QUEUE_URL": deploy.AzureQueueScheme}}},
+		{"clicks", clicks().Manifest(), nil},
 	}
+}
+
+// clicks is an app of two stream functions reading one event hub, one
+// under its own consumer group, and an HTTP route.
+func clicks() *core.App {
+	app := core.NewApp("clicks")
+	nop := core.HandlerFunc(func(context.Context, core.Event) error { return nil })
+	app.HandleFunc("GET /clicks", func(http.ResponseWriter, *http.Request) {})
+	app.On("count-clicks", core.StreamTrigger{Stream: "CLICKS_STREAM_URL", StartingPosition: core.StartEarliest, BatchSize: 50}, nop)
+	app.On("archive-clicks", core.StreamTrigger{Stream: "CLICKS_STREAM_URL", StartingPosition: core.StartEarliest, BatchSize: 50,
+		ConsumerGroup: "archiver"}, nop)
+	return app
 }
 
 func render(t *testing.T, e example) (*deploy.Plan, *azure.FunctionApp) {
@@ -671,6 +685,14 @@ func TestRenderErrors(t *testing.T) {
 			a.Size(core.Sizing{WarmInstances: 21})
 		}, azure.Options{}, nil, "unit bad asks for 21 warm instances"},
 		{"interval without NCRONTAB", func(a *core.App) { a.On("f", core.TimerTrigger{Schedule: "@every 7m"}, nop) }, azure.Options{}, nil, "function f"},
+		{"different stream batch sizes", func(a *core.App) {
+			a.On("f", core.StreamTrigger{Stream: "ONE_STREAM_URL", BatchSize: 10}, nop)
+			a.On("g", core.StreamTrigger{Stream: "TWO_STREAM_URL", BatchSize: 20}, nop)
+		}, azure.Options{}, nil, "maxEventBatchSize"},
+		{"stream of another cloud", func(a *core.App) { a.On("f", core.StreamTrigger{Stream: "ONE_STREAM_URL"}, nop) }, azure.Options{},
+			map[string]string{"ONE_STREAM_URL": "kinesis"}, "ONE_STREAM_URL"},
+		{"bad consumer group", func(a *core.App) { a.On("f", core.StreamTrigger{Stream: "ONE_STREAM_URL", ConsumerGroup: "-x"}, nop) },
+			azure.Options{}, nil, "consumer group"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -26,6 +26,7 @@ const (
 	bindingMessage   = "message"
 	bindingDocuments = "documents"
 	bindingTimer     = "timer"
+	bindingRecords   = "records"
 
 	// eventRetries is how often the host retries a failed timer or Cosmos
 	// DB invocation, whose triggers have no retries of their own: five
@@ -69,13 +70,26 @@ type Extensions struct {
 	HTTP struct {
 		RoutePrefix string `json:"routePrefix"`
 	} `json:"http"`
-	Queues *QueuesExtension `json:"queues,omitempty"`
+	Queues    *QueuesExtension    `json:"queues,omitempty"`
+	EventHubs *EventHubsExtension `json:"eventHubs,omitempty"`
 }
 
 // QueuesExtension is host.json's extensions.queues
 // (https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-queue#host-json).
 type QueuesExtension struct {
 	MaxDequeueCount int `json:"maxDequeueCount"`
+}
+
+// EventHubsExtension is host.json's extensions.eventHubs, for every Event
+// Hubs trigger of the app (extension 5.x,
+// https://learn.microsoft.com/azure/azure-functions/functions-bindings-event-hubs#host-json):
+// the most events one invocation receives, and where a partition without a
+// checkpoint starts.
+type EventHubsExtension struct {
+	MaxEventBatchSize    int `json:"maxEventBatchSize"`
+	InitialOffsetOptions struct {
+		Type string `json:"type"` // fromStart, fromEnd
+	} `json:"initialOffsetOptions"`
 }
 
 // FunctionJSON is a function folder's function.json.
@@ -109,6 +123,10 @@ type Binding struct {
 	LeaseContainerName   string `json:"leaseContainerName,omitempty"`
 	LeaseContainerPrefix string `json:"leaseContainerPrefix,omitempty"`
 	CreateLeaseContainer bool   `json:"createLeaseContainerIfNotExists,omitempty"`
+
+	EventHubName  string `json:"eventHubName,omitempty"`
+	ConsumerGroup string `json:"consumerGroup,omitempty"`
+	Cardinality   string `json:"cardinality,omitempty"`
 
 	Schedule     string `json:"schedule,omitempty"`
 	RunOnStartup *bool  `json:"runOnStartup,omitempty"`

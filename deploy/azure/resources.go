@@ -263,6 +263,10 @@ func (r *renderer) variable(res deploy.Resource) (*variable, error) {
 		v.name = param(p)
 		v.value = expr(call("format", lit(want+"://{0}{1}/"+path+"/{2}"), param(keyVaultParam), "environment().suffixes.keyvaultDns", param(p)))
 		v.scopes[sc] = scope{path: scopePath("Microsoft.KeyVault/vaults/"+path, param(keyVaultParam), param(p))}
+	case core.KindStream:
+		if err := r.streamVariable(v, res); err != nil {
+			return nil, err
+		}
 	case core.KindCollection:
 		if v.scheme != "mongo" {
 			return nil, fmt.Errorf("a collection is mongo (Cosmos DB for MongoDB) on Azure, not %s", v.scheme)
@@ -363,6 +367,7 @@ func (r *renderer) template() error {
 		}
 		t.Resources = append(t.Resources, Resource{Type: e.typ, APIVersion: api, Name: name(e.segs...), DependsOn: e.deps, Properties: e.props})
 	}
+	t.Resources = append(t.Resources, r.eventHubs()...)
 	t.Resources = append(t.Resources,
 		Resource{
 			Type: "Microsoft.OperationalInsights/workspaces", APIVersion: apiWorkspace, Name: name(templateVar("workspaceName")), Location: location,
@@ -580,6 +585,12 @@ func (r *renderer) settings(storageID, insightsID string) []appSetting {
 			if v.scheme == deploy.AzureQueueScheme {
 				s[queueConnection+"__queueServiceUri"] = expr(call("reference", storageID, lit(apiStorage)) + ".primaryEndpoints.queue")
 			}
+		case core.KindStream:
+			// The Event Hubs trigger's identity-based connection
+			// (https://learn.microsoft.com/azure/azure-functions/functions-bindings-event-hubs-trigger#identity-based-connections),
+			// and the event hub its binding names.
+			s[eventHubsConnection+"__fullyQualifiedNamespace"] = expr(call("format", lit("{0}.servicebus.windows.net"), param(eventHubsParam)))
+			s[nameSetting(env)] = expr(v.name)
 		case core.KindCollection:
 			// Cosmos DB for MongoDB with its own role-based access control
 			// (https://learn.microsoft.com/azure/cosmos-db/mongodb/how-to-setup-rbac):
