@@ -21,7 +21,7 @@ import (
 var lifecycleEnv = map[string]string{
 	"ARCHIVE_BUCKET_URL": "s3://archive?region=us-west-2",
 	"CLICKS_STREAM_URL":  "kinesis://clicks",
-	"LEDGER_TOPIC_URL":   "kafka://b-1.ledger.a1b2c3.c2.kafka.us-east-1.amazonaws.com:9098/ledger?msk=arn:aws:kafka:us-east-1:123456789012:cluster/ledger/a1b2c3d4",
+	"LEDGER_TOPIC_URL":   "kafka://b-1.ledger.a1b2c3.c2.kafka.us-east-1.amazonaws.com:9098,b-2.ledger.a1b2c3.c2.kafka.us-east-1.amazonaws.com:9098/ledger?msk=arn:aws:kafka:us-east-1:123456789012:cluster/ledger/a1b2c3d4",
 }
 
 // lifecycleApp has an object trigger of every object kind, a Kinesis and a
@@ -301,5 +301,37 @@ func TestSDKSamples(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkKafkaBatch measures a Kafka batch of 100 records in 4
+// partitions through Invoke, handled by a function that does nothing: the
+// adapter's cost per batch (decoding, ordering, the reply), which decides
+// whether handing partitions over concurrently would be worth it.
+func BenchmarkKafkaBatch(b *testing.B) {
+	parts := map[string][]map[string]any{}
+	for i := range 100 {
+		p := i % 4
+		key := "ledger-" + string(rune('0'+p))
+		parts[key] = append(parts[key], map[string]any{"topic": "ledger", "partition": p, "offset": i, "timestamp": 1764757800000 + i,
+			"timestampType": "CREATE_TIME", "key": "YWNjdA==", "value": "eyJhbW91bnQiOjF9", "headers": []any{}})
+	}
+	payload, err := json.Marshal(map[string]any{"eventSource": "aws:kafka", "eventSourceArn": "arn:aws:kafka:us-east-1:123456789012:cluster/ledger/a",
+		"bootstrapServers": "b-1:9098", "records": parts})
+	if err != nil {
+		b.Fatal(err)
+	}
+	app := core.NewApp("bench")
+	app.On("ledger", core.StreamTrigger{Stream: "LEDGER_TOPIC_URL"}, core.HandlerFunc(func(context.Context, core.Event) error { return nil }))
+	h, err := New([]*core.App{app}, &Options{Env: func(string) string { return "" }, Logger: discardLogger})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := lambdaContext(b, time.Now().Add(time.Hour))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := h.Invoke(ctx, payload); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
