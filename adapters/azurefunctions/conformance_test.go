@@ -569,15 +569,16 @@ func (c *azureClient) deliverRecords(ctx context.Context, evs []core.Event) (ada
 			continue
 		}
 		var failed struct {
-			Retry []string `json:"retry"`
+			Retry *[]string `json:"retry"`
 		}
-		if err := json.Unmarshal(res.Body, &failed); err != nil || len(failed.Retry) == 0 {
+		if err := json.Unmarshal(res.Body, &failed); err != nil || failed.Retry == nil {
 			// A batch the adapter refused: the retry policy reruns it whole.
 			for _, e := range byPartition[p] {
-				failed.Retry = append(failed.Retry, e.ID())
+				retry = append(retry, e.ID())
 			}
+			continue
 		}
-		retry = append(retry, failed.Retry...)
+		retry = append(retry, *failed.Retry...)
 	}
 	// Redelivered is in batch order.
 	for _, e := range evs {

@@ -61,7 +61,7 @@ func decodeRecords(src source, payload json.RawMessage) (decoded, error) {
 	if pc.namespace != "" && pc.hub != "" {
 		srcURI = "sb://" + pc.namespace + "/" + pc.hub
 	}
-	d := decoded{retry: retryCount(src.meta)}
+	d := decoded{retry: retryOf(src.meta)}
 	for i, body := range bodies {
 		r, id, err := fromEventHubs(pc, metas[i], body)
 		if err != nil {
@@ -152,22 +152,37 @@ func fromEventHubs(pc eventHubsPartition, meta metadata, body []byte) (*core.Rec
 	return r, id, nil
 }
 
-// retryCount is the RetryContext's RetryCount the host sends when a retry
-// policy reruns an invocation; 0 for a first attempt.
-func retryCount(meta metadata) int {
+// retryContext is the RetryContext the host sends when a function's retry
+// policy reruns an invocation: which rerun it is (0: the first attempt)
+// and how many the policy allows (-1: no limit).
+type retryContext struct {
+	count, max int
+}
+
+// last reports whether the attempt is the policy's last: after it the host
+// checkpoints past the batch whatever its outcome.
+func (r retryContext) last() bool { return r.max >= 0 && r.count >= r.max }
+
+// retryOf reads Metadata.RetryContext. A first attempt carries none: its
+// policy is unknown, and it is not taken for the last.
+func retryOf(meta metadata) retryContext {
 	v, ok := meta.get("RetryContext")
 	if !ok {
-		return 0
+		return retryContext{max: -1}
 	}
 	o, err := metaObject(v)
 	if err != nil {
-		return 0
+		return retryContext{max: -1}
 	}
-	n, err := metaInt(metadata(o).raw("RetryCount"))
-	if err != nil || n < 0 || n > 1<<31-1 {
-		return 0
+	count, err1 := metaInt(metadata(o).raw("RetryCount"))
+	max, err2 := metaInt(metadata(o).raw("MaxRetryCount"))
+	if err1 != nil || count < 0 || count > 1<<31-1 {
+		return retryContext{max: -1}
 	}
-	return int(n)
+	if err2 != nil || max < -1 || max > 1<<31-1 {
+		max = -1
+	}
+	return retryContext{count: int(count), max: int(max)}
 }
 
 // raw returns the value of key, or JSON null when absent.
@@ -206,14 +221,14 @@ func seq(e core.Event) int64 {
 // last failed in fn's partition without those that succeeded then: the
 // batch from its failed record on. A first attempt, or another batch, is
 // returned whole.
-func (s *streamResume) skipDone(fn string, retry int, events []core.Event) []core.Event {
+func (s *streamResume) skipDone(fn string, retry retryContext, events []core.Event) []core.Event {
 	if len(events) == 0 {
 		return events
 	}
 	s.mu.Lock()
 	p, ok := s.at[resumeKey(fn, events[0].Record.Partition)]
 	s.mu.Unlock()
-	if !ok || retry == 0 || seq(events[0]) != p.first {
+	if !ok || retry.count == 0 || seq(events[0]) != p.first {
 		return events
 	}
 	for i, e := range events {
@@ -243,7 +258,8 @@ func (s *streamResume) record(fn, partition string, first int64, failed *core.Ev
 
 // recordsProblem is the reply to a failed batch of records: the problem,
 // and the ids of the records the retry policy's next attempt hands the
-// function (the failed one and every later one of the batch).
+// function (the failed one and every later one of the batch), none after
+// its last attempt.
 type recordsProblem struct {
 	core.Problem
 	Retry []string `json:"retry"`
@@ -253,7 +269,7 @@ type recordsProblem struct {
 // partition's batch) in order, stopping at the first failure, and fails
 // the invocation then, so that the function's retry policy reruns the
 // batch before the host checkpoints; the rerun starts at the failed record.
-func (h *Handler) serveRecords(ctx context.Context, w http.ResponseWriter, fn function, events []core.Event, retry int, logs *logBuffer) {
+func (h *Handler) serveRecords(ctx context.Context, w http.ResponseWriter, fn function, events []core.Event, retry retryContext, logs *logBuffer) {
 	if len(events) == 0 {
 		writeReply(w, http.StatusOK, invocationReply{Outputs: map[string]any{}, Logs: logs.close()})
 		return
@@ -276,9 +292,14 @@ func (h *Handler) serveRecords(ctx context.Context, w http.ResponseWriter, fn fu
 	h.log.ErrorContext(ctx, "azurefunctions: record failed; the batch stops and the retry policy reruns it from this record",
 		slog.String("function", fn.name), slog.String("event_id", f.ID), slog.String("partition", partition),
 		slog.String("sequence", failed.Record.Sequence), slog.String("code", core.CodeOf(f.Err).String()), slog.Any("error", f.Err))
-	p := recordsProblem{Problem: problem(f.Err, fn.name)}
+	p := recordsProblem{Problem: problem(f.Err, fn.name), Retry: []string{}}
 	for _, f := range failures {
 		p.Retry = append(p.Retry, f.ID)
+	}
+	if retry.last() {
+		h.log.ErrorContext(ctx, "azurefunctions: the retry policy's last attempt failed: the host checkpoints past the batch, and these records are not delivered again",
+			slog.String("function", fn.name), slog.String("partition", partition), slog.Any("event_ids", p.Retry))
+		p.Retry = []string{}
 	}
 	b, err := json.Marshal(p)
 	if err != nil { // strings only: never fails

@@ -133,6 +133,16 @@ func TestEventHubsBatchStopsAtTheFailure(t *testing.T) {
 	if got := f.take(); !slices.Equal(got, []string{"1/5", "1/6"}) {
 		t.Errorf("a delivery without a RetryContext handed %q, want the whole batch", got)
 	}
+	// After the policy's last attempt the host checkpoints past the batch:
+	// no record of it is delivered again.
+	res, err = host.Invoke(t.Context(), "on-clicks", azurefunctionstest.WithRetry(fail, 4, 4))
+	if err != nil || res.Status/100 == 2 {
+		t.Fatalf("last attempt: %v %+v", err, res)
+	}
+	if err := json.Unmarshal(res.Body, &p); err != nil || p.Retry == nil || len(p.Retry) != 0 {
+		t.Errorf("last attempt's reply %s (%v), want an empty retry list", res.Body, err)
+	}
+	f.take()
 	// Another partition's retry state is its own.
 	if res, err := host.Invoke(t.Context(), "on-clicks", azurefunctionstest.WithRetry(batchOf("2", 5, "ok", "ok"), 1, -1)); err != nil || res.Status != http.StatusOK {
 		t.Fatalf("partition 2: %v %+v", err, res)

@@ -78,9 +78,8 @@ type decoded struct {
 	// trace is a trace context carried in the payload, used when the host's
 	// request has none (a Service Bus message's Diagnostic-Id).
 	trace core.Trace
-	// retry is the RetryContext's RetryCount of a stream batch the retry
-	// policy reruns; 0 for a first attempt.
-	retry int
+	// retry is the RetryContext of a stream batch the retry policy reruns.
+	retry retryContext
 }
 
 // serveEvents runs a default-mode invocation of an event function: the

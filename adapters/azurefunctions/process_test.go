@@ -162,6 +162,53 @@ func TestProcessTriggers(t *testing.T) {
 			t.Errorf("timer %+v", tm)
 		}
 	})
+	t.Run("event hubs", func(t *testing.T) {
+		p := azurefunctionstest.EventHubsPartition{Namespace: "polyfn.servicebus.windows.net", EventHub: "clicks", PartitionID: "1"}
+		ev := func(id string, seq int64, data string) azurefunctionstest.EventHubsEvent {
+			return azurefunctionstest.EventHubsEvent{Body: []byte(data), SequenceNumber: seq, Offset: seq * 4096,
+				EnqueuedTime: when.Add(time.Duration(seq) * time.Second), PartitionKey: "user-" + id, MessageID: id,
+				Properties: map[string]any{"kind": "click"}}
+		}
+		res, err := host.Invoke(t.Context(), "on-stream", azurefunctionstest.EventHubsTrigger(p, ev("c-1", 1, "ok"), ev("c-2", 2, "ok")))
+		if err != nil || res.Status != http.StatusOK {
+			t.Fatalf("%v %+v", err, res)
+		}
+		rs := records(t, res)
+		if len(rs) != 2 || rs[0].Event.ID() != "c-1" || rs[1].Event.ID() != "c-2" {
+			t.Fatalf("records %+v", rs)
+		}
+		r := rs[1].Event.Record
+		if r.Stream != "clicks" || r.Partition != "1" || r.Sequence != "2" || r.Offset != "8192" || r.Key != "user-c-2" ||
+			!r.ArrivalTime.Equal(when.Add(2*time.Second)) || r.Headers["kind"] != "click" || rs[1].Event.Source() != "sb://polyfn.servicebus.windows.net/clicks" {
+			t.Errorf("record %+v from %s", r, rs[1].Event.Source())
+		}
+
+		// A failure stops the batch; the retry policy's rerun (RetryContext)
+		// starts at the failed record: c-3 is not handed to the function again.
+		batch := azurefunctionstest.EventHubsTrigger(p, ev("c-3", 3, "ok"), ev("c-4", 4, "fail:unavailable"), ev("c-5", 5, "ok"))
+		for attempt := range 2 {
+			inv := batch
+			if attempt > 0 {
+				inv = azurefunctionstest.WithRetry(batch, attempt, 4)
+			}
+			res, err := host.Invoke(t.Context(), "on-stream", inv)
+			if err != nil || res.Status != http.StatusServiceUnavailable {
+				t.Fatalf("attempt %d: %v %+v", attempt, err, res)
+			}
+			var reply struct {
+				Retry []string `json:"retry"`
+			}
+			if err := json.Unmarshal(res.Body, &reply); err != nil || strings.Join(reply.Retry, ",") != "c-4,c-5" {
+				t.Errorf("attempt %d: reply %s, want the retry from c-4", attempt, res.Body)
+			}
+		}
+		if n := strings.Count(host.Output(), `\"id\":\"c-3\"`); n != 1 {
+			t.Errorf("c-3 was handed to the function %d times, want once:\n%s", n, host.Output())
+		}
+		if n := strings.Count(host.Output(), `\"id\":\"c-5\"`); n != 0 {
+			t.Errorf("c-5, after the failure, was handed to the function %d times", n)
+		}
+	})
 	t.Run("every code fails the invocation with its status", func(t *testing.T) {
 		for _, code := range core.Codes() {
 			res, err := host.Invoke(t.Context(), "on-queue", queueMessage("fail:"+code.String()))

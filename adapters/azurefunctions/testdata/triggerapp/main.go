@@ -3,7 +3,7 @@
 // route, and one event function of every trigger kind. Each event function
 // logs the neutral event it received as JSON, which the tests read back from
 // the reply's Logs, and fails with the code an event asks for: a message body,
-// object key or document id of "fail:<code>" (core.Code.String()), or panics
+// object key, document id or record data of "fail:<code>" (core.Code.String()), or panics
 // on "panic".
 package main
 
@@ -43,6 +43,7 @@ func main() {
 	app.On("on-bus", core.MessageTrigger{Subscription: "BUS_SUBSCRIPTION_URL", Ordered: true}, h)
 	app.On("on-change", core.ChangeTrigger{Source: "ITEMS_CONTAINER"}, h)
 	app.On("on-timer", core.TimerTrigger{Schedule: "*/5 * * * *"}, h)
+	app.On("on-stream", core.StreamTrigger{Stream: "CLICKS_STREAM_URL"}, h)
 	launch.Start(app)
 }
 
@@ -100,6 +101,8 @@ func marker(e core.Event) string {
 		return e.Object.Key[strings.LastIndex(e.Object.Key, "/")+1:]
 	case e.Change != nil:
 		return e.Change.ID
+	case e.Record != nil:
+		return string(e.Record.Data)
 	}
 	return ""
 }
