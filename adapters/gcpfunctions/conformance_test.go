@@ -16,18 +16,16 @@ import (
 	"testing"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
-
 	"github.com/polyfn/polyfn/adapters/adaptertest"
 	"github.com/polyfn/polyfn/core"
 )
 
 // TestConformance runs the cross-adapter suite through the entry points
 // New makes for the Functions Framework, each served on its own server as
-// FUNCTION_TARGET would serve it, wrapped as the framework wraps them:
-// plain HTTP for the app's routes, binary-mode CloudEvents from Eventarc
-// for Cloud Storage, Pub/Sub and Firestore (JSON data), Pub/Sub for Cloud
-// Scheduler. (The framework's registry is global and its server cannot be
+// FUNCTION_TARGET would serve it, wrapped as the framework wraps its HTTP
+// functions: plain HTTP for the app's routes, binary-mode CloudEvents from
+// Eventarc for Cloud Storage, Pub/Sub and Firestore (JSON data), Pub/Sub
+// for Cloud Scheduler. (The framework's registry is global and its server cannot be
 // stopped; internal/e2e drives the real one.)
 func TestConformance(t *testing.T) {
 	adaptertest.RunConformanceTests(t, func(t *testing.T) adaptertest.Harness { return gcpHarness{} })
@@ -45,8 +43,8 @@ func (gcpHarness) Name() string { return "gcp" }
 
 func (gcpHarness) Describe() string {
 	return "the entry points `gcpfunctions.New` makes for the Functions Framework, each on its own `net/http` server " +
-		"as `FUNCTION_TARGET` serves it, wrapped as the framework wraps them (its request context, panic recovery, and " +
-		"the CloudEvents SDK's receive handler). HTTP requests go to the app's function as they are; objects, messages " +
+		"as `FUNCTION_TARGET` serves it, wrapped as the framework wraps HTTP functions (its request context and panic " +
+		"recovery; event functions read the request themselves). HTTP requests go to the app's function as they are; objects, messages " +
 		"and changes arrive as Eventarc's binary-mode CloudEvents (Cloud Storage, Pub/Sub, Firestore `written` with " +
 		"JSON data), one event per request, and timers as Cloud Scheduler's Pub/Sub messages. A non-2xx answer " +
 		"means redelivery."
@@ -70,10 +68,12 @@ func (gcpHarness) Can(c adaptertest.Capability) (bool, string) {
 			"poison message until its retention runs out); it is logged at error level"
 	case adaptertest.EventField(core.KindChange, "data.key"):
 		return false, `Firestore names a document by its path: the key is the document's id as a JSON string ("u1")`
-	case adaptertest.Streams, adaptertest.StreamingResponses,
-		adaptertest.EventKind(core.KindObjectTiered), adaptertest.EventKind(core.KindObjectRestored),
-		adaptertest.EventKind(core.KindObjectUpdated), adaptertest.EventKind(core.KindObjectReplication),
-		adaptertest.EventKind(core.KindRecord):
+	case adaptertest.EventKind(core.KindObjectUpdated):
+		return true, "Cloud Storage's metadataUpdated event (Eventarc), for a change of an object's metadata"
+	case adaptertest.EventKind(core.KindObjectTiered), adaptertest.EventKind(core.KindObjectRestored),
+		adaptertest.EventKind(core.KindObjectReplication):
+		return false, "Cloud Storage has no such event"
+	case adaptertest.Streams, adaptertest.StreamingResponses, adaptertest.EventKind(core.KindRecord):
 		return false, "not yet delivered by this adapter"
 	}
 	return true, ""
@@ -107,13 +107,7 @@ func (gcpHarness) Start(t *testing.T, app *core.App, env map[string]string) adap
 	})
 	c := &gcpClient{servers: map[string]*httptest.Server{}}
 	for _, ep := range r.entryPoints {
-		var h http.Handler
-		if ep.http != nil {
-			h = frameworkHTTP(ep.http)
-		} else {
-			h = frameworkCloudEvent(t, ep.cloudEvent)
-		}
-		srv := httptest.NewServer(h)
+		srv := httptest.NewServer(frameworkHTTP(ep.http))
 		t.Cleanup(srv.Close)
 		c.servers[ep.name] = srv
 	}
@@ -143,20 +137,6 @@ func frameworkHTTP(fn http.HandlerFunc) http.Handler {
 		}()
 		fn(w, r)
 	})
-}
-
-// frameworkCloudEvent serves a CloudEvent function as the framework does
-// (wrapCloudEventFunction): behind the CloudEvents SDK's receive handler.
-func frameworkCloudEvent(t *testing.T, fn func(context.Context, cloudevents.Event) error) http.Handler {
-	p, err := cloudevents.NewHTTP()
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := cloudevents.NewHTTPReceiveHandler(context.Background(), p, fn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
 }
 
 type gcpClient struct {
@@ -221,7 +201,10 @@ func cloudEventRequest(ctx context.Context, url string, e core.Event) (*http.Req
 	)
 	switch {
 	case e.Object != nil:
-		typ, subject, data = storageEvent(e)
+		var err error
+		if typ, subject, data, err = storageEvent(e); err != nil {
+			return nil, err
+		}
 		ext["bucket"] = e.Object.Bucket
 	case e.Message != nil:
 		typ, data = typeMessagePublished, pubsubData(e.ID(), e.Message.Body, e.Message.Attributes, e.Time())
@@ -282,19 +265,34 @@ func percentEncode(s string) string {
 	return b.String()
 }
 
-// storageEvent is Cloud Storage's event of an object's finalization or
-// deletion, with StorageObjectData (int64s as strings).
-func storageEvent(e core.Event) (typ, subject string, data map[string]any) {
+// storageTypes are Cloud Storage's events of the object kinds it has.
+var storageTypes = map[core.Kind]string{
+	core.KindObjectCreated: typeObjectFinalized,
+	core.KindObjectDeleted: typeObjectDeleted,
+	core.KindObjectUpdated: typeObjectMetadataUpdated,
+}
+
+// storageEvent is Cloud Storage's event of an object's finalization,
+// deletion or metadata update, with StorageObjectData (int64s as strings).
+func storageEvent(e core.Event) (typ, subject string, data map[string]any, err error) {
 	o := e.Object
-	typ = typeObjectFinalized
-	if e.Kind() == core.KindObjectDeleted {
-		typ = typeObjectDeleted
+	typ, ok := storageTypes[e.Kind()]
+	if !ok {
+		return "", "", nil, fmt.Errorf("Cloud Storage has no %s event", e.Kind())
+	}
+	metageneration := "1"
+	if e.Kind() == core.KindObjectUpdated {
+		metageneration = "2"
+	}
+	class := o.StorageClass
+	if class == "" {
+		class = "STANDARD"
 	}
 	gen := strconv.FormatInt(objectTime(e).UnixMicro(), 10)
 	data = map[string]any{
 		"kind": "storage#object", "id": o.Bucket + "/" + o.Key + "/" + gen, "name": o.Key, "bucket": o.Bucket,
-		"generation": gen, "metageneration": "1", "size": strconv.FormatInt(o.Size, 10),
-		"storageClass": "STANDARD", "timeCreated": objectTime(e).Format(time.RFC3339Nano), "updated": objectTime(e).Format(time.RFC3339Nano),
+		"generation": gen, "metageneration": metageneration, "size": strconv.FormatInt(o.Size, 10),
+		"storageClass": class, "timeCreated": objectTime(e).Format(time.RFC3339Nano), "updated": objectTime(e).Format(time.RFC3339Nano),
 		"selfLink": "https://www.googleapis.com/storage/v1/b/" + o.Bucket + "/o/" + strings.ReplaceAll(percentEncode(o.Key), "/", "%2F"),
 	}
 	if o.ContentType != "" {
@@ -303,7 +301,7 @@ func storageEvent(e core.Event) (typ, subject string, data map[string]any) {
 	if o.ETag != "" {
 		data["etag"] = o.ETag
 	}
-	return typ, "objects/" + o.Key, data
+	return typ, "objects/" + o.Key, data, nil
 }
 
 func objectTime(e core.Event) time.Time { return e.Time().UTC() }

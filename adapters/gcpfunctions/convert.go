@@ -8,14 +8,16 @@ import (
 
 // The CloudEvents types of Google's events that polyfn models.
 const (
-	typeObjectFinalized  = "google.cloud.storage.object.v1.finalized"
-	typeObjectDeleted    = "google.cloud.storage.object.v1.deleted"
-	typeMessagePublished = "google.cloud.pubsub.topic.v1.messagePublished"
-	typeDocumentCreated  = "google.cloud.firestore.document.v1.created"
-	typeDocumentUpdated  = "google.cloud.firestore.document.v1.updated"
-	typeDocumentDeleted  = "google.cloud.firestore.document.v1.deleted"
-	typeDocumentWritten  = "google.cloud.firestore.document.v1.written"
-	withAuthContext      = ".withAuthContext"
+	typeObjectFinalized       = "google.cloud.storage.object.v1.finalized"
+	typeObjectDeleted         = "google.cloud.storage.object.v1.deleted"
+	typeObjectArchived        = "google.cloud.storage.object.v1.archived"
+	typeObjectMetadataUpdated = "google.cloud.storage.object.v1.metadataUpdated"
+	typeMessagePublished      = "google.cloud.pubsub.topic.v1.messagePublished"
+	typeDocumentCreated       = "google.cloud.firestore.document.v1.created"
+	typeDocumentUpdated       = "google.cloud.firestore.document.v1.updated"
+	typeDocumentDeleted       = "google.cloud.firestore.document.v1.deleted"
+	typeDocumentWritten       = "google.cloud.firestore.document.v1.written"
+	withAuthContext           = ".withAuthContext"
 )
 
 // mapping is how one native event type becomes a neutral event: the neutral
@@ -29,8 +31,14 @@ type mapping struct {
 // event. Every decoder returns InvalidArgument errors for malformed data.
 // Events of any other type reach the handler as custom events, as received.
 var mappings = map[string]mapping{
-	typeObjectFinalized:                   {core.TypeObjectCreated, decodeObject},
-	typeObjectDeleted:                     {core.TypeObjectDeleted, decodeObject},
+	typeObjectFinalized: {core.TypeObjectCreated, decodeObject},
+	typeObjectDeleted:   {core.TypeObjectDeleted, decodeObject},
+	// A live version became noncurrent in a versioned bucket: deleted, or
+	// replaced by a new generation (whose finalized event comes too).
+	// Cloud Storage sends no deleted event for it, so it is the removal
+	// of the object a reader sees; Object.EventName tells it apart.
+	typeObjectArchived:                    {core.TypeObjectDeleted, decodeObject},
+	typeObjectMetadataUpdated:             {core.TypeObjectUpdated, decodeObject},
 	typeMessagePublished:                  {core.TypeMessage, decodeMessage},
 	typeDocumentCreated:                   {core.TypeChange, decodeChange(core.OpInsert)},
 	typeDocumentUpdated:                   {core.TypeChange, decodeChange(core.OpModify)},

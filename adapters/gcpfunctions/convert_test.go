@@ -54,23 +54,36 @@ func TestStorageEvents(t *testing.T) {
 		{"finalized, int64 as strings, name not encoded", typeObjectFinalized, "finalized.json", bucketSource,
 			core.TypeObjectCreated, &core.Object{Bucket: "media-bucket", Key: "uploads/red+flower 1.jpg",
 				Size: 9007199254740993, ContentType: "image/jpeg", ETag: "CMDn0Lz/lvsCEAE=",
-				Version: "1700000000123456", EventName: typeObjectFinalized}},
+				Version: "1700000000123456", EventName: typeObjectFinalized, StorageClass: "STANDARD"}},
 		{"finalized, int64 as numbers (Google's testdata)", typeObjectFinalized, "complex-numbers.json",
 			"//storage.googleapis.com/projects/_/buckets/sample-bucket",
 			core.TypeObjectCreated, &core.Object{Bucket: "sample-bucket", Key: "MyFile", ContentType: "esse commodo",
-				ETag: "COu8mb3Dn+kCEAE=", Version: "96883251", EventName: typeObjectFinalized}},
+				ETag: "COu8mb3Dn+kCEAE=", Version: "96883251", EventName: typeObjectFinalized, StorageClass: "MULTI_REGIONAL"}},
 		{"deleted", typeObjectDeleted, "deleted.json", bucketSource,
 			core.TypeObjectDeleted, &core.Object{Bucket: "media-bucket", Key: "uploads/cat.png", Size: 2048,
 				ContentType: "image/png", ETag: "CLHi8Yz/lvsCEAE=", Version: "1700000000654321", EventName: typeObjectDeleted}},
+		// The live version became noncurrent: the removal a reader sees.
+		{"archived", typeObjectArchived, "archived.json", bucketSource,
+			core.TypeObjectDeleted, &core.Object{Bucket: "media-bucket", Key: "reports/2026-11.csv", Size: 4096,
+				ContentType: "text/csv", ETag: "CI7r6/r/lvsCEAE=", Version: "1700000000222222", EventName: typeObjectArchived,
+				StorageClass: "NEARLINE"}},
+		{"metadata updated", typeObjectMetadataUpdated, "metadata-updated.json", bucketSource,
+			core.TypeObjectUpdated, &core.Object{Bucket: "media-bucket", Key: "uploads/cat.png", Size: 2048,
+				ContentType: "image/png", ETag: "CLHi8Yz/lvsCEAI=", Version: "1700000000654321", EventName: typeObjectMetadataUpdated,
+				StorageClass: "COLDLINE"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ce := testEvent(t, tt.typ, tt.source, "objects/"+tt.want.Key, "application/json", readTestdata(t, "storage", tt.file))
-			e, err := toNeutral(ce, core.ObjectTrigger{Bucket: "MEDIA_BUCKET_URL"}, "on-upload")
+			trigger := core.ObjectTrigger{Bucket: "MEDIA_BUCKET_URL", Events: core.ObjectKinds}
+			e, err := toNeutral(ce, trigger, "on-upload")
 			if err != nil {
 				t.Fatal(err)
 			}
 			checkEnvelope(t, e, tt.wantType, tt.typ, tt.source)
+			if filtered(trigger, e) {
+				t.Errorf("a trigger of every object kind declines the %s event", e.Kind())
+			}
 			if e.Subject() != tt.want.Key {
 				t.Errorf("subject = %v, want the key %s", e.Subject(), tt.want.Key)
 			}
@@ -198,13 +211,13 @@ func TestMalformedData(t *testing.T) {
 // TestCustomEvents: a type polyfn does not model reaches the handler as
 // received, with its native type recorded.
 func TestCustomEvents(t *testing.T) {
-	const archived = "google.cloud.storage.object.v1.archived"
-	ce := testEvent(t, archived, bucketSource, "objects/a", "application/json", []byte(`{"name":"a"}`))
+	const bucketCreated = "google.cloud.audit.log.v1.written"
+	ce := testEvent(t, bucketCreated, bucketSource, "objects/a", "application/json", []byte(`{"name":"a"}`))
 	e, err := toNeutral(ce, core.ObjectTrigger{Bucket: "MEDIA_BUCKET_URL"}, "on-upload")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.Kind() != core.KindCustom || e.Type() != archived || e.NativeType() != archived || string(e.Data()) != `{"name":"a"}` {
+	if e.Kind() != core.KindCustom || e.Type() != bucketCreated || e.NativeType() != bucketCreated || string(e.Data()) != `{"name":"a"}` {
 		t.Errorf("kind %q type %q native %q data %s; want a custom event as received", e.Kind(), e.Type(), e.NativeType(), e.Data())
 	}
 }
@@ -233,6 +246,8 @@ func TestObjectTriggerFilter(t *testing.T) {
 		{typeObjectFinalized, "thumbnails/cat.png", true},
 		{typeObjectFinalized, "uploads/cat.jpg", true},
 		{typeObjectDeleted, "uploads/cat.png", true}, // the trigger takes created objects only
+		{typeObjectArchived, "uploads/cat.png", true},
+		{typeObjectMetadataUpdated, "uploads/cat.png", true},
 	}
 	for _, tt := range tests {
 		ce := testEvent(t, tt.typ, bucketSource, "", "application/json", []byte(`{"bucket":"b","name":"`+tt.key+`"}`))
@@ -250,8 +265,8 @@ func TestObjectTriggerFilter(t *testing.T) {
 // with InvalidArgument, and never panic.
 func FuzzToNeutral(f *testing.F) {
 	types := []string{typeObjectFinalized, typeObjectDeleted, typeMessagePublished, typeDocumentCreated,
-		typeDocumentUpdated, typeDocumentDeleted, typeDocumentWritten}
-	for _, file := range []string{"finalized.json", "complex-numbers.json", "deleted.json"} {
+		typeDocumentUpdated, typeDocumentDeleted, typeDocumentWritten, typeObjectArchived, typeObjectMetadataUpdated}
+	for _, file := range []string{"finalized.json", "complex-numbers.json", "deleted.json", "archived.json", "metadata-updated.json"} {
 		f.Add(uint8(0), false, "application/json", readTestdata(f, "storage", file))
 	}
 	for _, file := range []string{"full.json", "duplicated-fields.json", "attributes-only.json", "snake-case.json"} {

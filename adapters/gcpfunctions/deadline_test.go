@@ -59,8 +59,8 @@ func TestDeadline(t *testing.T) {
 		timeout time.Duration
 	}{
 		{"http", r.entry(t, "sized").http, func() *http.Request { return httptest.NewRequest(http.MethodGet, "/deadline", nil) }, 10 * time.Second},
-		{"messages", serveCloudEvent(t, r.entry(t, "messages").cloudEvent), func() *http.Request { return pubsubRequest("m-1", "eA==") }, 2 * time.Minute},
-		{"unsized", serveCloudEvent(t, r.entry(t, "unsized").cloudEvent), func() *http.Request { return pubsubRequest("m-2", "eA==") }, core.DefaultTimeout},
+		{"messages", serveCloudEvent(t, r.entry(t, "messages").http), func() *http.Request { return pubsubRequest("m-1", "eA==") }, 2 * time.Minute},
+		{"unsized", serveCloudEvent(t, r.entry(t, "unsized").http), func() *http.Request { return pubsubRequest("m-2", "eA==") }, core.DefaultTimeout},
 		{"tick", r.entry(t, "tick").http, scheduler, 45 * time.Second},
 	}
 	for _, u := range units {

@@ -15,15 +15,16 @@ import (
 //
 // With a nil trigger it is an HTTP function, and decoded gets the request
 // as an app's routes would, during the request (read its body then).
-// Otherwise it is the entry point of an event function with trigger t: a
-// CloudEvent function, which the framework also feeds legacy background
-// events and Pub/Sub push requests, or, for a TimerTrigger, an HTTP function
-// that also takes Cloud Scheduler's HTTP-target requests. decoded gets the
+// Otherwise it is the entry point of an event function with trigger t,
+// which takes CloudEvents, Pub/Sub push requests and legacy background
+// events, and for a TimerTrigger also Cloud Scheduler's HTTP-target
+// requests. decoded gets the
 // event, none when the trigger's filter declines it, or the decoding error;
-// the entry point then answers 200. A request the framework or the
-// CloudEvents SDK refuses before decoding never reaches decoded: the
-// framework answers it with an error status. Each delivery's invocation
-// carries the deadline of a unit sized sz, as Register's would.
+// the entry point then answers 200. A request that is no event at all
+// (neither a CloudEvent, a Pub/Sub push request nor a legacy background
+// event) reaches decoded as the error that Register's entry point answers
+// 400 with. Each delivery's invocation carries the deadline of a unit
+// sized sz, as Register's would.
 func RegisterDecoder(name string, t core.Trigger, sz core.Sizing, decoded func(*core.Delivery, error)) error {
 	if decoded == nil {
 		return errors.New("gcpfunctions: RegisterDecoder needs a function to take the deliveries")

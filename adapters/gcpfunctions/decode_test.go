@@ -66,7 +66,7 @@ func TestDecoderIsDeliver(t *testing.T) {
 				}
 				h := http.Handler(ep.http)
 				if ep.http == nil {
-					h = serveCloudEvent(t, ep.cloudEvent)
+					h = serveCloudEvent(t, ep.http)
 				}
 				w := httptest.NewRecorder()
 				h.ServeHTTP(w, tt.request())
@@ -108,7 +108,7 @@ func TestDecoderErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := httptest.NewRecorder()
-	serveCloudEvent(t, ep.cloudEvent).ServeHTTP(w, binaryRequest(typeObjectFinalized, bucketSource, "e-1", "application/json", []byte(`{"bucket":"b"}`)))
+	serveCloudEvent(t, ep.http).ServeHTTP(w, binaryRequest(typeObjectFinalized, bucketSource, "e-1", "application/json", []byte(`{"bucket":"b"}`)))
 	if w.Code != http.StatusOK || core.CodeOf(gotErr) != core.InvalidArgument || !strings.Contains(gotErr.Error(), "no object name") {
 		t.Errorf("status %d, error %v; want 200 and the InvalidArgument error", w.Code, gotErr)
 	}

@@ -8,20 +8,18 @@ import (
 	"time"
 
 	"github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/event"
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
 	"github.com/polyfn/polyfn/core"
 	"github.com/polyfn/polyfn/telemetry"
 )
 
 // entryPoint is one function registered with the Functions Framework, served
-// when FUNCTION_TARGET names it: an HTTP function or a CloudEvent function.
+// when FUNCTION_TARGET names it. Every entry point is an HTTP function (see
+// receiveEvent for why event functions are too).
 type entryPoint struct {
-	name       string
-	http       http.HandlerFunc
-	cloudEvent func(context.Context, event.Event) error
+	name string
+	http http.HandlerFunc
 }
 
 // httpFunction serves an app's routes, a unit sized sz. The framework
@@ -40,37 +38,49 @@ func (r *Registration) httpFunction(name string, sz core.Sizing, h http.Handler)
 	}
 }
 
-// cloudEventFunction runs an event function for each CloudEvent the
-// framework receives: binary and structured mode, and legacy background
-// events and Pub/Sub push requests, which the framework converts first.
-func (r *Registration) cloudEventFunction(fn core.EventFunc) func(context.Context, event.Event) error {
-	return func(ctx context.Context, ce event.Event) error {
-		status, reason, _ := r.deliver(ctx, fn, cloudEventInvocation(ctx, &ce, fn.Name, fn.DeclaredSizing()), ce.Type(),
-			func() (core.Event, error) { return toNeutral(&ce, fn.Trigger, fn.Name) })
-		if status == http.StatusOK {
-			return nil
+// eventFunction runs an event function for each event a request delivers:
+// a CloudEvent in binary or structured mode, a Pub/Sub push request or a
+// legacy background event (receiveEvent).
+func (r *Registration) eventFunction(fn core.EventFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, req *http.Request) {
+		if req.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "gcpfunctions: an event function takes POST requests", http.StatusMethodNotAllowed)
+			return
 		}
-		return cehttp.NewResult(status, "%s", reason)
+		ce, err := receiveEvent(req)
+		if err != nil && r.decoded != nil {
+			r.decoded(nil, err)
+			return
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if status, reason := r.deliverCloudEvent(req.Context(), req.Header, ce, fn); status != http.StatusOK {
+			http.Error(w, reason, status)
+		}
 	}
 }
 
-// timerFunction runs a timer function. It is an HTTP function so that it
-// can take Cloud Scheduler's HTTP-target requests, which are not
-// CloudEvents; CloudEvents (a Pub/Sub target through Eventarc) go through
-// the CloudEvents SDK's receive handler, as the framework's CloudEvent
-// functions do.
+// deliverCloudEvent runs fn for the CloudEvent ce, which a request with the
+// headers h delivered, and returns the status to answer with and, for any
+// other status than 200, a short reason.
+func (r *Registration) deliverCloudEvent(ctx context.Context, h http.Header, ce *event.Event, fn core.EventFunc) (int, string) {
+	status, reason, _ := r.deliver(ctx, fn, cloudEventInvocation(ctx, h, ce, fn.Name, fn.DeclaredSizing()), ce.Type(),
+		func() (core.Event, error) { return toNeutral(ce, fn.Trigger, fn.Name) })
+	return status, reason
+}
+
+// timerFunction runs a timer function. It takes Cloud Scheduler's
+// HTTP-target requests, which are not CloudEvents, and everything an event
+// function takes (a Pub/Sub target through Eventarc or a push
+// subscription).
 func (r *Registration) timerFunction(fn core.EventFunc) (http.HandlerFunc, error) {
-	p, err := cloudevents.NewHTTP()
-	if err != nil {
-		return nil, err
-	}
-	ceHandler, err := cloudevents.NewHTTPReceiveHandler(context.Background(), p, r.cloudEventFunction(fn))
-	if err != nil {
-		return nil, err
-	}
+	events := r.eventFunction(fn)
 	return func(w http.ResponseWriter, req *http.Request) {
 		if !isSchedulerRequest(req) {
-			ceHandler.ServeHTTP(w, req)
+			events(w, req)
 			return
 		}
 		status, reason, err := r.deliver(req.Context(), fn, httpInvocation(req, fn.Name, fn.DeclaredSizing()), schedulerType,
@@ -141,12 +151,15 @@ func httpInvocation(r *http.Request, function string, sz core.Sizing) *core.Invo
 }
 
 // cloudEventInvocation is the invocation metadata of a CloudEvent for an
-// event function sized sz: its id, the trace from its traceparent extension
-// (the framework does not show an event function the request's headers),
-// and the deadline (see unitDeadline).
-func cloudEventInvocation(ctx context.Context, ce *event.Event, function string, sz core.Sizing) *core.Invocation {
-	inv := &core.Invocation{ID: ce.ID(), Cloud: core.CloudGCP, Function: function, ColdStart: core.ColdStart()}
-	if tp, ok := ce.Extensions()["traceparent"].(string); ok {
+// event function sized sz, delivered by a request with the headers h: its
+// id, the request's trace (traceparent, else X-Cloud-Trace-Context, which
+// Cloud Run sets on every request it delivers, Eventarc's included), and
+// the deadline (see unitDeadline). The event's own traceparent extension is
+// the producer's trace, which the event keeps (core.Event.Trace); the
+// invocation takes it only when the request carries no trace.
+func cloudEventInvocation(ctx context.Context, h http.Header, ce *event.Event, function string, sz core.Sizing) *core.Invocation {
+	inv := &core.Invocation{ID: ce.ID(), Cloud: core.CloudGCP, Function: function, Trace: traceFromHeader(h), ColdStart: core.ColdStart()}
+	if tp, ok := ce.Extensions()[core.TraceparentExtension].(string); ok && inv.Trace.IsZero() {
 		inv.Trace, _ = core.ParseTraceparent(tp)
 	}
 	inv.Deadline = unitDeadline(ctx, sz)

@@ -58,7 +58,8 @@ var registered = struct {
 //
 //   - an app that declares HTTP routes is one HTTP function named after the
 //     app, serving every route;
-//   - each event function is a CloudEvent function named after itself;
+//   - each event function is an HTTP function named after itself, taking
+//     CloudEvents, Pub/Sub push requests and legacy background events;
 //   - a timer function is an HTTP function named after itself, taking
 //     CloudEvents (Cloud Scheduler through Pub/Sub and Eventarc) and Cloud
 //     Scheduler's HTTP-target requests.
@@ -190,11 +191,7 @@ func checkUnregistered(eps []entryPoint) error {
 func registerEntryPoints(eps []entryPoint) {
 	for _, ep := range eps {
 		registered.names[ep.name] = true
-		if ep.http != nil {
-			functions.HTTP(ep.name, ep.http)
-		} else {
-			functions.CloudEvent(ep.name, ep.cloudEvent)
-		}
+		functions.HTTP(ep.name, ep.http)
 	}
 }
 
@@ -232,8 +229,8 @@ func (r *Registration) build() error {
 	return nil
 }
 
-// eventEntryPoint makes the entry point of an event function: an HTTP
-// function for a timer (see timerFunction), a CloudEvent function otherwise.
+// eventEntryPoint makes the entry point of an event function: see
+// timerFunction for a timer's, eventFunction for the others'.
 func (r *Registration) eventEntryPoint(fn core.EventFunc) (entryPoint, error) {
 	ep := entryPoint{name: fn.Name}
 	if _, timer := fn.Trigger.(core.TimerTrigger); timer {
@@ -243,7 +240,7 @@ func (r *Registration) eventEntryPoint(fn core.EventFunc) (entryPoint, error) {
 		}
 		ep.http = h
 	} else {
-		ep.cloudEvent = r.cloudEventFunction(fn)
+		ep.http = r.eventFunction(fn)
 	}
 	return ep, nil
 }

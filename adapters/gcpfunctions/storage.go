@@ -15,12 +15,13 @@ import (
 // (google/events/cloud/storage/v1/data.proto, JSON) that a neutral Object
 // carries.
 type storageObjectData struct {
-	Bucket      string    `json:"bucket"`
-	Name        string    `json:"name"`
-	Generation  jsonInt64 `json:"generation"`
-	Size        jsonInt64 `json:"size"`
-	ContentType string    `json:"contentType"`
-	ETag        string    `json:"etag"`
+	Bucket       string    `json:"bucket"`
+	Name         string    `json:"name"`
+	Generation   jsonInt64 `json:"generation"`
+	Size         jsonInt64 `json:"size"`
+	ContentType  string    `json:"contentType"`
+	ETag         string    `json:"etag"`
+	StorageClass string    `json:"storageClass"`
 }
 
 // decodeObject decodes the data of a google.cloud.storage.object.v1.*
@@ -45,12 +46,13 @@ func decodeObject(ce *event.Event) (any, error) {
 		return nil, core.Errorf(core.InvalidArgument, "gcpfunctions: storage event %q names no bucket", ce.ID())
 	}
 	o := &core.Object{
-		Bucket:      d.Bucket,
-		Key:         d.Name,
-		Size:        int64(d.Size),
-		ContentType: d.ContentType,
-		ETag:        d.ETag,
-		EventName:   ce.Type(),
+		Bucket:       d.Bucket,
+		Key:          d.Name,
+		Size:         int64(d.Size),
+		ContentType:  d.ContentType,
+		ETag:         d.ETag,
+		EventName:    ce.Type(),
+		StorageClass: d.StorageClass,
 	}
 	if d.Generation != 0 {
 		o.Version = strconv.FormatInt(int64(d.Generation), 10)

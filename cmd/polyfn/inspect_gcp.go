@@ -20,10 +20,9 @@ import (
 
 // inspectGCP decodes an HTTP request with the GCP adapter's decoding entry
 // point (gcpfunctions.RegisterDecoder) served by the real Functions
-// Framework on a loopback port: the framework itself turns legacy
-// background events and Pub/Sub push requests into CloudEvents, and it can
-// only be run as a server. The request goes there as the platform would send
-// it, with exactly the given headers.
+// Framework on a loopback port, which sets up the request as on the
+// platform and can only be run as a server. The request goes there as the
+// platform would send it, with exactly the given headers.
 func inspectGCP(ctx context.Context, in inspectInput) (*core.Delivery, error) {
 	method, target, err := requestTarget(in)
 	if err != nil {
@@ -64,7 +63,7 @@ func inspectGCP(ctx context.Context, in inspectInput) (*core.Delivery, error) {
 		return got.d, got.err
 	default:
 	}
-	return nil, fmt.Errorf("the Functions Framework refused the request before the adapter saw it: %s: %s",
+	return nil, fmt.Errorf("the Functions Framework answered %s without a delivery to the adapter: %s",
 		resp.Status, strings.TrimSpace(string(reply)))
 }
 

@@ -349,7 +349,8 @@ func TestFrameworkCloudEvents(t *testing.T) {
 			[]string{"Content-Type", "application/json"}, func(t *testing.T, r received) {
 				m := r.e.Message
 				if m.ID != "2070443601311540" || string(m.Body) != `{"id":"A-1001"}` || m.Attributes["origin"] != "push" ||
-					r.e.NativeType() != typePublish {
+					m.Subscription != "projects/my-project/subscriptions/orders-push" || r.e.NativeType() != typePublish ||
+					r.e.Source() != "//pubsub.googleapis.com/projects/my-project/subscriptions/orders-push" {
 					t.Errorf("event %v, message %+v", r.e, m)
 				}
 			}},
@@ -491,15 +492,15 @@ func TestFrameworkAcknowledgement(t *testing.T) {
 	drain()
 }
 
-// TestFrameworkRejectsMalformedEnvelope documents the answer of the
-// framework (the CloudEvents SDK) to a request that is not a CloudEvent at
-// all: 500, before any polyfn code runs. Eventarc never sends one.
+// TestFrameworkRejectsMalformedEnvelope: a request that is not a
+// CloudEvent at all is answered 400 with the reason, and no function runs.
+// Eventarc never sends one.
 func TestFrameworkRejectsMalformedEnvelope(t *testing.T) {
 	url := framework(t) + "/record-messages"
 	drain()
-	status, _ := do(t, newRequest(t, http.MethodPost, url, []byte(`{"specversion":`), "Content-Type", "application/cloudevents+json"))
-	if status != http.StatusInternalServerError {
-		t.Errorf("status %d, want the framework's 500", status)
+	status, body := do(t, newRequest(t, http.MethodPost, url, []byte(`{"specversion":`), "Content-Type", "application/cloudevents+json"))
+	if status != http.StatusBadRequest || !strings.Contains(string(body), "CloudEvent") {
+		t.Errorf("status %d: %s; want 400 naming the CloudEvent", status, body)
 	}
 	select {
 	case r := <-served.got:

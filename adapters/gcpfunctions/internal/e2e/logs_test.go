@@ -122,3 +122,36 @@ func TestOrdersLogsTraceEndToEnd(t *testing.T) {
 	}
 	c.stop(t)
 }
+
+// TestOrdersLogsFailureUnderRequestTraceEndToEnd delivers the -tags gcp
+// orders function a poison Pub/Sub CloudEvent in binary mode, as Eventarc
+// does, with the request's traceparent header, which Cloud Run sets, and
+// the producer's trace in its ce-traceparent: the line logging the
+// acknowledged failure is filed under the request's trace, qualified with
+// the project, not under the producer's.
+func TestOrdersLogsFailureUnderRequestTraceEndToEnd(t *testing.T) {
+	const (
+		requestTrace = "0af7651916cd43dd8448eb211c80319c"
+		requestSpan  = "b7ad6b7169203331"
+		producer     = "4bf92f3577b34da6a3ce929d0e0e4736"
+	)
+	c := startFunction(t, "orders", "record-order", "ORDERS_BUCKET_URL="+fileBucket(t.TempDir()),
+		"GOOGLE_CLOUD_PROJECT=e2e-project")
+	poison := `{"id":"P-1"}` // no customer, items or total: invalid for good
+	data := []byte(`{"message":{"data":"` + base64.StdEncoding.EncodeToString([]byte(poison)) +
+		`","messageId":"m-poison","publishTime":"2026-11-21T10:30:00Z"},"subscription":"projects/e2e-project/subscriptions/orders"}`)
+	body, headers := binaryMode(typePublish, topicSource, "", "application/json", data)
+	headers = append(headers, "Ce-Traceparent", "00-"+producer+"-00f067aa0ba902b7-01",
+		"Traceparent", "00-"+requestTrace+"-"+requestSpan+"-01")
+	if status, resp := do(t, newRequest(t, http.MethodPost, c.url+"/", body, headers...)); status != http.StatusAccepted {
+		t.Fatalf("status %d: %s, want 202 (acknowledged)", status, resp)
+	}
+	l := awaitLogLine(t, c, func(l cloudLoggingLine) bool { return strings.Contains(l.Message, "failed for good") })
+	if want := "projects/e2e-project/traces/" + requestTrace; l.Trace != want || l.SpanID != requestSpan || l.Sampled == nil || !*l.Sampled {
+		t.Errorf("trace %q, span %q, sampled %v; want the request's %s, %s, true", l.Trace, l.SpanID, l.Sampled, want, requestSpan)
+	}
+	if l.Severity != "ERROR" || l.Labels.ExecutionID != "evt-b" || l.Labels.Function != "record-order" {
+		t.Errorf("line %+v, want an ERROR of record-order labelled with the event's id", l)
+	}
+	c.stop(t)
+}
