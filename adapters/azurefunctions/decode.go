@@ -43,18 +43,20 @@ func (h *Handler) Decode(r *http.Request) (*core.Delivery, error) {
 	}
 	d := invocationDelivery(r, t.id)
 	ctx := context.WithValue(r.Context(), deliveryKey{}, d)
-	if t.fn.http {
-		req, err := h.triggerRequest(ctx, body)
-		if err != nil {
-			return nil, err
+	if !t.fn.http {
+		inv, events, err := h.decodeInvocation(ctx, t.fn, body, d)
+		if !errors.Is(err, errWebhookInvocation) { // else Event Grid, through the function's httpTrigger
+			if err != nil {
+				return nil, err
+			}
+			return &core.Delivery{Invocation: *inv, Events: events}, nil
 		}
-		return h.routeDelivery(req)
 	}
-	inv, events, err := h.decodeInvocation(ctx, t.fn, body, d)
+	req, err := h.triggerRequest(ctx, body)
 	if err != nil {
 		return nil, err
 	}
-	return &core.Delivery{Invocation: *inv, Events: events}, nil
+	return h.routeDelivery(req)
 }
 
 // routeDelivery is the delivery of an HTTP request to the route that serves
@@ -63,6 +65,9 @@ func (h *Handler) routeDelivery(r *http.Request) (*core.Delivery, error) {
 	fn, ok := h.routes.functionOf(r)
 	if !ok {
 		return nil, core.Errorf(core.NotFound, "azurefunctions: no route serves %s %s", r.Method, r.URL.Path)
+	}
+	if f := h.functions[fn]; !f.http { // an event function's Event Grid endpoint
+		return h.eventGridDelivery(r, f)
 	}
 	return &core.Delivery{Invocation: *h.newInvocation(h.functions[fn], routeDelivery(r)), Request: r}, nil
 }

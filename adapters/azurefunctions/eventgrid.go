@@ -143,52 +143,27 @@ func abuseProtection(w http.ResponseWriter, r *http.Request) {
 // it does not, so that no event is dropped for another's failure.
 func (h *Handler) serveEventGrid(w http.ResponseWriter, r *http.Request, fn function) {
 	ctx := r.Context()
-	limit := min(h.maxBody, maxEventGridRequestSize)
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	g, err := h.decodeGridRequest(w, r, fn)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			err = core.Errorf(core.TooLarge, "azurefunctions: Event Grid request larger than %d bytes", limit)
-		} else {
-			err = core.Errorf(core.Canceled, "azurefunctions: reading the Event Grid request: %w", err)
-		}
 		h.reject(ctx, w, fn, err)
 		return
 	}
-	raws, err := gridBatch(r.Header.Get("Content-Type"), body)
-	if err != nil {
-		h.reject(ctx, w, fn, core.Errorf(core.InvalidArgument, "azurefunctions: function %s: %w", fn.name, err))
-		return
-	}
-	heads, err := gridHeads(raws)
-	if err != nil {
-		h.reject(ctx, w, fn, core.Errorf(core.InvalidArgument, "azurefunctions: function %s: %w", fn.name, err))
-		return
-	}
-	kind := r.Header.Get(aegEventType)
 	switch {
-	case slices.ContainsFunc(heads, func(g gridHead) bool { return g.typ() == validationEvent }):
-		h.answerValidation(w, r, fn, heads)
+	case g.validationCode != "":
+		h.log.InfoContext(ctx, "azurefunctions: Event Grid subscription validated",
+			slog.String("function", fn.name), slog.String("topic", g.topic), slog.String("subscription", r.Header.Get(aegSubscriptionName)))
+		b, _ := json.Marshal(map[string]string{"validationResponse": g.validationCode})
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(b)
 		return
-	case kind == eventTypeValidation:
-		h.reject(ctx, w, fn, core.Errorf(core.InvalidArgument,
-			"azurefunctions: function %s: a SubscriptionValidation request without a %s", fn.name, validationEvent))
-		return
-	case kind == eventTypeDeletion || len(heads) > 0 && !slices.ContainsFunc(heads, func(g gridHead) bool { return g.typ() != subscriptionDeleted }):
+	case g.deleted:
 		h.log.InfoContext(ctx, "azurefunctions: the Event Grid subscription was deleted",
 			slog.String("function", fn.name), slog.String("subscription", r.Header.Get(aegSubscriptionName)))
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	events, err := decodeGridDelivery(fn.event, raws, gridDelivery{
-		subscription: r.Header.Get(aegSubscriptionName), deliveryCount: r.Header.Get(aegDeliveryCount),
-	})
-	if err != nil {
-		h.reject(ctx, w, fn, core.Errorf(core.InvalidArgument, "azurefunctions: function %s: %w", fn.name, err))
-		return
-	}
-	events = h.matching(ctx, fn.event, events)
-	failures := core.ProcessBatch(ctx, fn.event.Handler, events, nil)
+	failures := core.ProcessBatch(ctx, fn.event.Handler, g.events, nil)
 	if len(failures) == 0 {
 		w.WriteHeader(http.StatusOK)
 		return
@@ -207,36 +182,102 @@ func (h *Handler) serveEventGrid(w http.ResponseWriter, r *http.Request, fn func
 	}
 	for _, f := range failures {
 		h.log.ErrorContext(ctx, "azurefunctions: event failed; "+then,
-			slog.String("function", fn.name), slog.String("event_id", f.ID), slog.Int("batch", len(events)),
+			slog.String("function", fn.name), slog.String("event_id", f.ID), slog.Int("batch", len(g.events)),
 			slog.String("code", core.CodeOf(f.Err).String()), slog.Any("error", f.Err))
 	}
 	core.WriteProblem(w, problem(answer.Err, fn.name))
 }
 
-// answerValidation answers the Event Grid schema's validation handshake:
-// the request carries one SubscriptionValidationEvent, whose validationCode
+// gridRequest is what one POST to an Event Grid endpoint asks for: the
+// answer to a validation event, the acknowledgement of the subscription's
+// deletion, or fn's events (none when the trigger takes none of them).
+type gridRequest struct {
+	validationCode, topic string
+	deleted               bool
+	events                []core.Event
+}
+
+// decodeGridRequest reads and decodes a POST to fn's endpoint. Every error
+// has a code: TooLarge past maxEventGridRequestSize, InvalidArgument for
+// anything that is not a delivery fn takes. w may be nil.
+func (h *Handler) decodeGridRequest(w http.ResponseWriter, r *http.Request, fn function) (gridRequest, error) {
+	limit := min(h.maxBody, maxEventGridRequestSize)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return gridRequest{}, core.Errorf(core.TooLarge, "azurefunctions: Event Grid request larger than %d bytes", limit)
+		}
+		return gridRequest{}, core.Errorf(core.Canceled, "azurefunctions: reading the Event Grid request: %w", err)
+	}
+	invalid := func(err error) (gridRequest, error) {
+		return gridRequest{}, core.Errorf(core.InvalidArgument, "azurefunctions: function %s: %w", fn.name, err)
+	}
+	raws, err := gridBatch(r.Header.Get("Content-Type"), body)
+	if err != nil {
+		return invalid(err)
+	}
+	heads, err := gridHeads(raws)
+	if err != nil {
+		return invalid(err)
+	}
+	kind := r.Header.Get(aegEventType)
+	switch {
+	case slices.ContainsFunc(heads, func(g gridHead) bool { return g.typ() == validationEvent }):
+		return validation(heads, invalid)
+	case kind == eventTypeValidation:
+		return invalid(fmt.Errorf("a SubscriptionValidation request without a %s", validationEvent))
+	case kind == eventTypeDeletion || len(heads) > 0 && !slices.ContainsFunc(heads, func(g gridHead) bool { return g.typ() != subscriptionDeleted }):
+		return gridRequest{deleted: true}, nil
+	}
+	events, err := decodeGridDelivery(fn.event, raws, gridDelivery{
+		subscription: r.Header.Get(aegSubscriptionName), deliveryCount: r.Header.Get(aegDeliveryCount),
+	})
+	if err != nil {
+		return invalid(err)
+	}
+	return gridRequest{events: h.matching(r.Context(), fn.event, events)}, nil
+}
+
+// validation reads the Event Grid schema's validation handshake: the
+// request carries one SubscriptionValidationEvent, whose validationCode
 // goes back as {"validationResponse": …}
 // (https://learn.microsoft.com/azure/event-grid/end-point-validation-event-grid-events-schema).
-func (h *Handler) answerValidation(w http.ResponseWriter, r *http.Request, fn function, heads []gridHead) {
+func validation(heads []gridHead, invalid func(error) (gridRequest, error)) (gridRequest, error) {
 	if len(heads) != 1 {
-		h.reject(r.Context(), w, fn, core.Errorf(core.InvalidArgument,
-			"azurefunctions: function %s: a validation request carries one event, not %d", fn.name, len(heads)))
-		return
+		return invalid(fmt.Errorf("a validation request carries one event, not %d", len(heads)))
 	}
 	var data struct {
 		ValidationCode string `json:"validationCode"`
 	}
 	if err := json.Unmarshal(heads[0].Data, &data); err != nil || data.ValidationCode == "" {
-		h.reject(r.Context(), w, fn, core.Errorf(core.InvalidArgument,
-			"azurefunctions: function %s: the validation event has no data.validationCode", fn.name))
-		return
+		return invalid(errors.New("the validation event has no data.validationCode"))
 	}
-	h.log.InfoContext(r.Context(), "azurefunctions: Event Grid subscription validated",
-		slog.String("function", fn.name), slog.String("topic", heads[0].source()), slog.String("subscription", r.Header.Get(aegSubscriptionName)))
-	b, _ := json.Marshal(map[string]string{"validationResponse": data.ValidationCode})
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(b)
+	return gridRequest{validationCode: data.ValidationCode, topic: heads[0].source()}, nil
+}
+
+// eventGridDelivery is Decode's answer for a request to fn's endpoint:
+// the events of a notification, none for a handshake or the deletion of
+// the subscription (the function is not called).
+func (h *Handler) eventGridDelivery(r *http.Request, fn function) (*core.Delivery, error) {
+	d := &core.Delivery{Invocation: *h.newInvocation(fn, routeDelivery(r))}
+	switch r.Method {
+	case http.MethodOptions:
+		if r.Header.Get(webhookRequestOrigin) == "" {
+			return nil, core.Errorf(core.InvalidArgument,
+				"azurefunctions: an OPTIONS request to an Event Grid endpoint is a validation request and needs %s", webhookRequestOrigin)
+		}
+		return d, nil
+	case http.MethodPost:
+	default:
+		return nil, core.Errorf(core.InvalidArgument, "azurefunctions: an Event Grid endpoint takes OPTIONS and POST, not %s", r.Method)
+	}
+	g, err := h.decodeGridRequest(nil, r, fn)
+	if err != nil {
+		return nil, err
+	}
+	d.Events = g.events
+	return d, nil
 }
 
 // gridBatch splits an Event Grid request body into its events: a JSON

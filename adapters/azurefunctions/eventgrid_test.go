@@ -419,3 +419,53 @@ func FuzzEventGrid(f *testing.F) {
 		}
 	})
 }
+
+// TestEventGridDecode checks that Decode, which polyfn inspect runs, gives
+// what the endpoint delivers: a notification's events, none for a
+// handshake, in both modes.
+func TestEventGridDecode(t *testing.T) {
+	rec := &recorder{events: map[string][]received{}}
+	h, err := azurefunctions.New([]*core.App{gridApp(rec)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := "/api" + azurefunctions.EventGridPath("on-lifecycle")
+	decode := func(r *http.Request) *core.Delivery {
+		t.Helper()
+		d, err := h.Decode(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Request != nil || d.Invocation.Function != "on-lifecycle" {
+			t.Errorf("delivery %+v, want events of on-lifecycle", d)
+		}
+		return d
+	}
+	r := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(gridFile(t, "blob-batch.json")))
+	r.Header = notification("application/json")
+	if d := decode(r); len(d.Events) != 5 || d.Events[1].Kind() != core.KindObjectTiered {
+		t.Errorf("batch: %d events", len(d.Events))
+	}
+	r = httptest.NewRequest(http.MethodPost, path, bytes.NewReader(gridFile(t, "validation.json")))
+	if d := decode(r); len(d.Events) != 0 {
+		t.Errorf("validation: %d events, want none", len(d.Events))
+	}
+	r = httptest.NewRequest(http.MethodOptions, path, nil)
+	r.Header.Set("WebHook-Request-Origin", "eventgrid.azure.net")
+	if d := decode(r); len(d.Events) != 0 {
+		t.Errorf("OPTIONS: %d events, want none", len(d.Events))
+	}
+	body := gridFile(t, "blob-cloudevent.json")
+	client := httptest.NewRequest(http.MethodPost, "https://media.azurewebsites.net"+path, bytes.NewReader(body))
+	client.Header.Set("Content-Type", "application/cloudevents+json")
+	inv := azurefunctionstest.HTTPTrigger(client, body)
+	b, _ := json.Marshal(map[string]any{"Data": inv.Data, "Metadata": inv.Metadata})
+	r = httptest.NewRequest(http.MethodPost, "/on-lifecycle", bytes.NewReader(b))
+	r.Header.Set("X-Azure-Functions-InvocationId", "3c1e5a2b-8f4d-4e6a-9b7c-1d2e3f4a5b6c")
+	if d := decode(r); len(d.Events) != 1 || d.Events[0].Kind() != core.KindObjectCreated || d.Invocation.ID != "3c1e5a2b-8f4d-4e6a-9b7c-1d2e3f4a5b6c" {
+		t.Errorf("default mode: %+v", d)
+	}
+	if got := rec.take("on-lifecycle"); len(got) != 0 {
+		t.Errorf("Decode ran the function %d times", len(got))
+	}
+}

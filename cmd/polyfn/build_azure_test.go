@@ -44,7 +44,7 @@ func TestAzureBindingNames(t *testing.T) {
 			}
 		}
 	}
-	for _, typ := range []string{"httpTrigger", "http", "eventGridTrigger", "serviceBusTrigger", "cosmosDBTrigger", "timerTrigger"} {
+	for _, typ := range []string{"httpTrigger", "http", "serviceBusTrigger", "cosmosDBTrigger", "timerTrigger"} {
 		if !seen[typ] {
 			t.Errorf("the kitchen sink has no %s binding", typ)
 		}

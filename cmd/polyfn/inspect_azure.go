@@ -29,6 +29,15 @@ func inspectAzure(ctx context.Context, in inspectInput) (*core.Delivery, error) 
 		app.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {})
 		app.Size(in.sizing)
 	}
+	if fn, ok := eventGridTarget(target); ok && in.transport != "custom-handler" && in.trigger != "http" {
+		// Event Grid's request to an event function's endpoint, as the
+		// host proxies or forwards it.
+		if !validFunctionName(fn) {
+			return nil, fmt.Errorf("--url: function name %q: polyfn's functions are named with lower-case letters, digits and hyphens, starting with a letter", fn)
+		}
+		app.On(fn, triggerOf(in.trigger), core.HandlerFunc(func(context.Context, core.Event) error { return nil }))
+		app.SizeFunc(fn, in.sizing)
+	}
 	if in.transport == "custom-handler" {
 		if in.header.Get("X-Azure-Functions-Invocationid") == "" {
 			return nil, fmt.Errorf("a default-mode invocation carries the host's X-Azure-Functions-InvocationId header: give it with --header")
@@ -75,6 +84,14 @@ func inspectAzure(ctx context.Context, in inspectInput) (*core.Delivery, error) 
 	// client's address from X-Forwarded-For instead.
 	r.RemoteAddr = ""
 	return h.Decode(r)
+}
+
+// eventGridTarget is the function whose Event Grid endpoint
+// (/api/_polyfn/eventgrid/<function>) target names.
+func eventGridTarget(target string) (string, bool) {
+	path, _, _ := strings.Cut(target, "?")
+	_, fn, ok := strings.Cut(path, azurefunctions.EventGridRoute)
+	return fn, ok && !strings.Contains(fn, "/")
 }
 
 var functionNamePattern = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)

@@ -76,6 +76,18 @@ func binaryCE(typ, source, subject, id, contentType string, more ...string) []st
 	return headers(append(hs, more...)...)
 }
 
+// gridData holds the adapter's Event Grid deliveries.
+const gridData = "../../adapters/azurefunctions/testdata/eventgrid/"
+
+// eventGrid is Event Grid's POST to function's endpoint, as the host
+// proxies it.
+func eventGrid(trigger, function, contentType, aegType string) []string {
+	return flags([]string{"--cloud", "azure", "--transport", "http", "--trigger", trigger, "--method", "POST",
+		"--url", "/api/_polyfn/eventgrid/" + function + "?code=function-key"},
+		headers("x-ms-invocation-id: 7f4e", "Content-Type: "+contentType, "aeg-event-type: "+aegType,
+			"aeg-subscription-name: "+strings.ToUpper(function), "aeg-delivery-count: 0"))
+}
+
 func azure(trigger, function string, extra ...string) []string {
 	return flags([]string{"--cloud", "azure", "--transport", "custom-handler", "--trigger", trigger, "--url", "/" + function},
 		headers("X-Azure-Functions-InvocationId: 3c1e5a2b-8f4d-4e6a-9b7c-1d2e3f4a5b6c"), extra)
@@ -132,8 +144,6 @@ var inspectCases = []inspectCase{
 	{"gcp-pubsub-legacy", gcp("message", "--header", "Content-Type: application/json"), gcpData + "legacy/pubsub-publish.json"},
 	{"gcp-pubsub-push", gcp("message", "--url", "/projects/my-project/topics/orders", "--header", "Content-Type: application/json"),
 		gcpData + "legacy/pubsub-push.json"},
-	{"gcp-pubsub-push-dead-letter", gcp("message", "--url", "/", "--header", "Content-Type: application/json",
-		"--header", "Traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"), ownData + "gcp/pubsub-push-dead-letter.json"},
 	{"gcp-firestore-created-proto", gcp("change", binaryCE("google.cloud.firestore.document.v1.created", firestoreSource,
 		"documents/users/u1", "a8e5b0b4-6c6f-4a1d-9b8e-2f3a4c5d6e7e", "application/protobuf",
 		"Ce-Database: (default)", "Ce-Namespace: (default)", "Ce-Document: users/u1")...), gcpData + "firestore/created.pb"},
@@ -166,6 +176,12 @@ var inspectCases = []inspectCase{
 	{"azure-eventgrid-created", azure("object", "on-upload"), azureData + "eventgrid-created.json"},
 	{"azure-eventgrid-deleted", azure("object", "on-delete"), azureData + "eventgrid-deleted.json"},
 	{"azure-eventgrid-cloudevent", azure("object", "on-upload"), azureData + "eventgrid-cloudevent.json"},
+	// Event Grid's webhook deliveries to an event function's endpoint:
+	// proxied (a batch, the validation handshake, a custom topic's event)
+	// and as a default-mode invocation of the function's httpTrigger.
+	{"azure-eventgrid-webhook-batch", eventGrid("object", "on-lifecycle", "application/json", "Notification"), ownData + "azure/eventgrid-tier-batch.json"},
+	{"azure-eventgrid-webhook-custom-topic", eventGrid("message", "on-orders", "application/cloudevents+json", "Notification"), gridData + "custom-topic-cloudevent.json"},
+	{"azure-eventgrid-webhook-default", azure("object", "on-lifecycle"), ownData + "azure/eventgrid-webhook-default.json"},
 	{"azure-queue", azure("message", "on-queue"), azureData + "queue-string.json"},
 	{"azure-queue-json", azure("message", "on-queue"), azureData + "queue-json.json"},
 	{"azure-servicebus", azure("message", "on-bus"), azureData + "servicebus-string.json"},
@@ -333,9 +349,9 @@ func TestInspectMalformed(t *testing.T) {
 		{"gcp: firestore protobuf that is not", gcp("change", binaryCE("google.cloud.firestore.document.v1.created", firestoreSource, "documents/a/b", "f-1", "application/protobuf")...),
 			file("fs.pb", "\xff\xff\xff"), 1, "firestore event"},
 		{"gcp: CloudEvent without an id", gcp("message", "--header", "Ce-Specversion: 1.0", "--header", "Ce-Type: t", "--header", "Ce-Source: s"),
-			file("ce.json", `{}`), 1, "the CloudEvent is not valid"},
+			file("ce.json", `{}`), 1, "Functions Framework refused"},
 		{"gcp: legacy event the framework cannot convert", gcp("object", "--header", "Content-Type: application/json"),
-			file("legacy.json", `{"context":{"eventId":"1"},"data":"x"}`), 1, "is not one polyfn maps"},
+			file("legacy.json", `{"context":{"eventId":"1"},"data":"x"}`), 1, "Functions Framework refused"},
 		{"gcp: scheduler time", gcp("timer", "--header", "X-CloudScheduler-JobName: j", "--header", "X-CloudScheduler-ScheduleTime: now"),
 			"", 1, "not an RFC 3339 time"},
 		{"gcp: a type polyfn does not model", gcp("message", binaryCE("com.example.thing", "//example", "", "x-1", "application/json")...),
@@ -344,6 +360,9 @@ func TestInspectMalformed(t *testing.T) {
 		{"azure: no binding", azure("timer", "on-timer"), file("az-timer.json", `{"Data":{},"Metadata":{}}`), 1, `no "timer" binding`},
 		{"azure: IsPastDue not a bool", azure("timer", "on-timer"), file("az-pastdue.json", `{"Data":{"timer":{"IsPastDue":"maybe"}},"Metadata":{}}`), 1, "IsPastDue"},
 		{"azure: blob Uri not a URL", azure("object", "on-upload"), file("az-blob.json", `{"Data":{"blob":"aGk="},"Metadata":{"Uri":"\"nope\""}}`), 1, "not an http(s) URL"},
+		{"azure: Event Grid validation", eventGrid("object", "on-lifecycle", "application/json", "SubscriptionValidation"), gridData + "validation.json", 1, "the function would not be called"},
+		{"azure: Event Grid, not JSON", eventGrid("object", "on-lifecycle", "application/json", "Notification"), file("az-grid.json", `[{"id":`), 1, "not JSON"},
+		{"azure: Event Grid, custom topic to an object function", eventGrid("object", "on-lifecycle", "application/json", "Notification"), gridData + "custom-topic.json", 1, "not an Azure Storage event"},
 		{"azure: no invocation id", []string{"--cloud", "azure", "--trigger", "message", "--url", "/on-queue"}, azureData + "queue-string.json", 1, "X-Azure-Functions-InvocationId"},
 		{"azure: function name", azure("message", "On_Queue"), azureData + "queue-string.json", 1, "function name"},
 		{"azure: forwarded path outside the prefix", []string{"--cloud", "azure", "--transport", "http", "--trigger", "http", "--url", "/users"}, "", 1, "HTTP paths start with /api/"},

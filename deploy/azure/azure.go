@@ -19,7 +19,6 @@ package azure
 import (
 	"fmt"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 
@@ -114,6 +113,8 @@ type renderer struct {
 	order  []string // variables in first-use order
 	notes  []string
 	params map[string]Parameter
+	// gridUnits are the object units Event Grid delivers (eventgrid.go).
+	gridUnits []deploy.Unit
 }
 
 // Render returns the function app of plan p.
@@ -227,15 +228,10 @@ func (r *renderer) eventFunction(u deploy.Unit) (FunctionJSON, error) {
 		if strings.ContainsAny(o.Prefix+o.Suffix, "{}%") {
 			return FunctionJSON{}, fmt.Errorf("prefix %q or suffix %q has a brace or a percent sign, which a blob path reads as an expression", o.Prefix, o.Suffix)
 		}
-		if slices.Contains(o.Events, core.KindObjectDeleted) {
-			// Blob triggers see no deletions: Event Grid delivers both.
-			r.notef("function %s: after the first deployment, subscribe it to the storage account's events: "+
-				"az eventgrid event-subscription create --name %s --source-resource-id <storage-account-id> "+
-				"--endpoint-type azurefunction --endpoint <function-app-id>/functions/%s "+
-				"--included-event-types Microsoft.Storage.BlobCreated Microsoft.Storage.BlobDeleted "+
-				"--subject-begins-with /blobServices/default/containers/<container>/blobs/%s%s",
-				u.Function, u.Function, u.Function, o.Prefix, suffixFlag(o.Suffix))
-			return FunctionJSON{Bindings: []Binding{{Type: "eventGridTrigger", Direction: "in", Name: bindingEvent}}}, nil
+		if viaEventGrid(o) {
+			// Blob triggers see no deletions, tier changes or
+			// rehydrations: Event Grid delivers them (eventgrid.go).
+			return r.eventGridFunction(u), nil
 		}
 		return FunctionJSON{Bindings: []Binding{{
 			Type: "blobTrigger", Direction: "in", Name: bindingBlob, DataType: "binary",
@@ -288,13 +284,6 @@ func (r *renderer) eventFunction(u deploy.Unit) (FunctionJSON, error) {
 		}, nil
 	}
 	return FunctionJSON{}, fmt.Errorf("trigger of kind %q", t.Kind)
-}
-
-func suffixFlag(suffix string) string {
-	if suffix == "" {
-		return ""
-	}
-	return " --subject-ends-with " + suffix
 }
 
 func (r *renderer) notef(format string, args ...any) {

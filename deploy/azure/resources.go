@@ -401,6 +401,7 @@ func (r *renderer) template() error {
 				"reserved":     true, "httpsOnly": true, "siteConfig": site,
 			},
 		})
+	t.Resources = append(t.Resources, r.eventGridResources()...)
 	if err := r.roles(); err != nil {
 		return err
 	}
