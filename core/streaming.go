@@ -1,5 +1,7 @@
 package core
 
+import "net/http"
+
 // StreamResponses declares that the app's HTTP handlers stream their
 // responses: what a handler writes and flushes (http.Flusher,
 // http.NewResponseController(w).Flush, server-sent events) reaches the
@@ -28,3 +30,24 @@ func (a *App) StreamResponses() {
 
 // StreamsResponses reports whether the app declared StreamResponses.
 func (a *App) StreamsResponses() bool { return a.streaming }
+
+// Flush passes a handler's flush through the app's response wrappers to
+// the platform's writer, for handlers that assert http.Flusher rather than
+// use http.ResponseController (which reaches it through Unwrap). Like
+// net/http's, a flush sends the status: 200 unless one was written.
+func (s *statusWriter) Flush() {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	flush(s.ResponseWriter)
+}
+
+// Flush passes a handler's flush on; the response has then started.
+func (t *trackingWriter) Flush() {
+	t.wrote = true
+	flush(t.ResponseWriter)
+}
+
+// flush flushes w where it can; a writer that cannot flush sends its
+// response when the handler returns.
+func flush(w http.ResponseWriter) { _ = http.NewResponseController(w).Flush() }

@@ -1,6 +1,10 @@
 package core
 
 import (
+	"bufio"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 )
 
@@ -26,4 +30,42 @@ func TestStreamResponses(t *testing.T) {
 		}
 	}()
 	app.StreamResponses()
+}
+
+// A handler that asserts http.Flusher reaches the server's writer through
+// the app's wrappers (observation, Recover): its first bytes arrive while
+// it waits for the client to read them.
+func TestFlusherThroughTheApp(t *testing.T) {
+	release := make(chan struct{})
+	app := NewApp("flusher")
+	app.HandleFunc("GET /events", func(w http.ResponseWriter, r *http.Request) {
+		f, ok := w.(http.Flusher)
+		if !ok {
+			http.Error(w, "no http.Flusher", http.StatusInternalServerError)
+			return
+		}
+		_, _ = io.WriteString(w, "data: first\n\n")
+		f.Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		_, _ = io.WriteString(w, "data: second\n\n")
+	})
+	srv := httptest.NewServer(app.HTTPHandler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	br := bufio.NewReader(resp.Body)
+	if first, err := br.ReadString('\n'); err != nil || first != "data: first\n" || resp.StatusCode != http.StatusOK {
+		t.Fatalf("%d, first line %q, %v", resp.StatusCode, first, err)
+	}
+	close(release)
+	if rest, err := io.ReadAll(br); err != nil || string(rest) != "\ndata: second\n\n" {
+		t.Errorf("rest %q, %v", rest, err)
+	}
 }

@@ -59,7 +59,8 @@ func (localHarness) Can(c adaptertest.Capability) (bool, string) {
 		adaptertest.EventKind(core.KindObjectUpdated), adaptertest.EventKind(core.KindObjectReplication):
 		return false, "local buckets are directories of files: no storage class, archive restore, metadata change or replication happens to one, so the runtime has no such event to deliver"
 	case adaptertest.StreamingResponses:
-		return false, "not yet delivered by this adapter"
+		return true, "the runtime serves the app with net/http: a flush (http.Flusher or http.ResponseController) sends " +
+			"what the handler wrote, chunked"
 	}
 	return true, ""
 }

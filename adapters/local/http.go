@@ -101,6 +101,15 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
+// Flush sends what the handler wrote so far, for handlers that assert
+// http.Flusher (http.ResponseController reaches the server's writer
+// through Unwrap): a streamed response reaches the client as it is
+// written.
+func (s *statusRecorder) Flush() {
+	s.written = true
+	_ = http.NewResponseController(s.ResponseWriter).Flush()
+}
+
 // publishHandler publishes the request body as one message to the topic
 // whose local name is {name} (ORDERS_TOPIC_URL → "orders"); headers named
 // Polyfn-Attribute-<key> become message attributes. 202 on success.
