@@ -578,6 +578,27 @@ func (r *renderer) events(u deploy.Unit, fn *Function) ([]Statement, error) {
 		}
 		r.t.Outputs["HttpApiUrl"] = Output{Description: "the HTTP API of app " + u.App,
 			Value: sub("https://${ServerlessHttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/", nil)}
+		if u.StreamResponses {
+			// HTTP APIs buffer a Lambda's reply; a function URL in
+			// RESPONSE_STREAM mode invokes the function with
+			// InvokeWithResponseStream and passes the stream on
+			// (docs/aws.md, Streaming responses). The app checks its
+			// callers itself, as behind the HTTP API.
+			fid := logicalID(u.Name) + "Function"
+			fn.FunctionURLConfig = &FunctionURLConfig{AuthType: "NONE", InvokeMode: "RESPONSE_STREAM"}
+			r.t.Outputs[fid+"Url"] = Output{Description: "the streaming function URL of app " + u.App, Value: getAtt(fid+"Url", "FunctionUrl")}
+			// SAM grants the public lambda:InvokeFunctionUrl; function URLs
+			// made since October 2025 need lambda:InvokeFunction too,
+			// granted for calls through the URL only.
+			target := ref(fid)
+			if fn.AutoPublishAlias != "" {
+				target = ref(fid + ".Alias") // the URL serves the alias
+			}
+			if err := r.resource(fid+"UrlInvoke", "the public invocation of unit "+u.Name+" through its function URL",
+				"AWS::Lambda::Permission", Permission{Action: "lambda:InvokeFunction", FunctionName: target, Principal: "*", InvokedViaFunctionURL: true}); err != nil {
+				return nil, err
+			}
+		}
 		return nil, nil
 	}
 	id := logicalID(u.Name)
