@@ -302,7 +302,7 @@ func (c *consumer) event(r *kgo.Record) core.Event {
 		}
 		rec.Headers[h.Key] = string(h.Value) // a header given twice keeps its last value
 	}
-	id := rec.Headers["ce_id"]
+	id := strings.TrimSpace(rec.Headers["ce_id"]) // as CloudEvents keeps an id
 	if id == "" {
 		id = r.Topic + "-" + rec.Partition + ":" + rec.Sequence
 	}

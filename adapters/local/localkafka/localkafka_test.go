@@ -228,3 +228,95 @@ func TestStartErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestStopLeavesFailedRecord stops the runtime while a failed record waits
+// for its retry: its offset stays uncommitted, and the next runtime of the
+// same group starts from it.
+func TestStopLeavesFailedRecord(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.SeedTopics(1, "orders"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	brokers := cluster.ListenAddrs()
+	admin, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(admin.Close)
+	for _, v := range []string{"x", "poison", "y"} {
+		if err := admin.ProduceSync(t.Context(), &kgo.Record{Topic: "orders", Value: []byte(v)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	committed := func() int64 {
+		os, err := kadm.NewClient(admin).FetchOffsets(t.Context(), "shop-orders")
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, _ := os.Lookup("orders", 0)
+		return o.At
+	}
+	env := map[string]string{"ORDERS_STREAM_URL": "kafka://" + strings.Join(brokers, ",") + "/orders"}
+	start := func(h core.HandlerFunc) *local.Runtime {
+		app := core.NewApp("shop")
+		app.On("orders", core.StreamTrigger{Stream: "ORDERS_STREAM_URL", StartingPosition: core.StartEarliest}, h)
+		rt, err := local.New([]*core.App{app}, &local.Options{
+			Addr: "127.0.0.1:0", DataDir: t.TempDir(), RetryBackoff: time.Hour, // the retry waits past the test
+			Lookup: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rt.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		return rt
+	}
+	stop := func(rt *local.Runtime) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := rt.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	}
+
+	failed := make(chan struct{}, 1)
+	first := start(func(_ context.Context, e core.Event) error {
+		if string(e.Record.Data) == "poison" {
+			select {
+			case failed <- struct{}{}:
+			default:
+			}
+			return core.Errorf(core.Unavailable, "not now")
+		}
+		return nil
+	})
+	select {
+	case <-failed:
+	case <-time.After(wait):
+		t.Fatal("the poison record was not delivered")
+	}
+	waitFor(t, "the record before the failed one committed", func() bool { return committed() == 1 })
+	stop(first)
+	if got := committed(); got != 1 {
+		t.Fatalf("after the stop, committed offset %d, want 1 (the failed record's)", got)
+	}
+
+	var mu sync.Mutex
+	var got []string
+	second := start(func(_ context.Context, e core.Event) error {
+		mu.Lock()
+		got = append(got, string(e.Record.Data))
+		mu.Unlock()
+		return nil
+	})
+	t.Cleanup(func() { stop(second) })
+	waitFor(t, "the next runtime to commit to the end", func() bool { return committed() == 3 })
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{"poison", "y"}; !slices.Equal(got, want) {
+		t.Errorf("the next runtime got %q, want %q", got, want)
+	}
+}
