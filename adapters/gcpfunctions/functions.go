@@ -48,13 +48,13 @@ func (r *Registration) eventFunction(fn core.EventFunc) http.HandlerFunc {
 			http.Error(w, "gcpfunctions: an event function takes POST requests", http.StatusMethodNotAllowed)
 			return
 		}
-		ce, err := receiveEvent(req)
+		ce, err := receiveEvent(w, req)
 		if err != nil && r.decoded != nil {
 			r.decoded(nil, err)
 			return
 		}
 		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
+			http.Error(w, err.Error(), receiveStatus(err))
 			return
 		}
 		if status, reason := r.deliverCloudEvent(req.Context(), req.Header, ce, fn); status != http.StatusOK {

@@ -26,8 +26,18 @@ import (
 // or structured mode, a Pub/Sub push request, or a legacy background
 // event.
 
-// maxEventBody bounds a request's body: Cloud Run's request limit.
+// maxEventBody bounds a request's body: Cloud Run's request limit. A
+// larger one is answered 413.
 const maxEventBody = 32 << 20
+
+// receiveStatus is the status of a request receiveEvent refuses.
+func receiveStatus(err error) int {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusBadRequest
+}
 
 // errNotCloudEvent is the error of a request that is none of the forms
 // receiveEvent reads; the entry point answers it 400.
@@ -39,10 +49,10 @@ var errNotCloudEvent = errors.New("gcpfunctions: the request is not a CloudEvent
 // a CloudEvents media type (structured mode); any other body is read as a
 // Pub/Sub push request or a legacy background event, which become the
 // CloudEvents Eventarc would send for them.
-func receiveEvent(req *http.Request) (*event.Event, error) {
+func receiveEvent(w http.ResponseWriter, req *http.Request) (*event.Event, error) {
 	h := req.Header
+	req.Body = http.MaxBytesReader(w, req.Body, maxEventBody)
 	if h.Get("Ce-Specversion") != "" || h.Get("Ce-Id") != "" || strings.Contains(h.Get("Content-Type"), "cloudevents") {
-		req.Body = http.MaxBytesReader(nil, req.Body, maxEventBody)
 		msg := cehttp.NewMessageFromHttpRequest(req)
 		ce, err := binding.ToEvent(req.Context(), msg)
 		_ = msg.Finish(err)
@@ -54,7 +64,7 @@ func receiveEvent(req *http.Request) (*event.Event, error) {
 		}
 		return ce, nil
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, req.Body, maxEventBody))
+	body, err := io.ReadAll(req.Body)
 	if err != nil {
 		return nil, fmt.Errorf("gcpfunctions: reading the request: %w", err)
 	}

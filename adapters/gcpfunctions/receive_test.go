@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -284,5 +285,36 @@ func TestNotAnEvent(t *testing.T) {
 				t.Errorf("the handler received %v", got.event)
 			}
 		})
+	}
+}
+
+// repeated is an endless stream of one byte.
+type repeated byte
+
+func (b repeated) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(b)
+	}
+	return len(p), nil
+}
+
+// TestEventTooLarge: a body over Cloud Run's 32 MiB is answered 413, in
+// either form, without calling the handler.
+func TestEventTooLarge(t *testing.T) {
+	var got recorded
+	h := serveCloudEvent(t, testRegistration(t, recordingApp(&got)).entry(t, "record").http)
+	for _, binary := range []bool{true, false} {
+		body := io.MultiReader(strings.NewReader(`{"message":{"data":"`), io.LimitReader(repeated('A'), maxEventBody))
+		r := httptest.NewRequest(http.MethodPost, "/", body)
+		r.Header.Set("Content-Type", "application/json")
+		if binary {
+			r = binaryRequest(typeMessagePublished, topicSource, "big", "application/json", nil)
+			r.Body = io.NopCloser(io.MultiReader(strings.NewReader(`{"message":{"data":"`), io.LimitReader(repeated('A'), maxEventBody)))
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusRequestEntityTooLarge || got.event.Event.ID() != "" {
+			t.Errorf("binary %v: status %d: %.200s; want 413 and no delivery", binary, w.Code, w.Body)
+		}
 	}
 }
