@@ -20,10 +20,12 @@ import (
 // unitGrants are one unit's grants on the three clouds, as the golden
 // files hold them.
 type unitGrants struct {
-	Unit  string                              `json:"unit"`
-	AWS   []deploy.Grant[deploy.AWSStatement] `json:"aws"`
-	GCP   []deploy.Grant[deploy.GCPRole]      `json:"gcp"`
-	Azure []deploy.Grant[deploy.AzureRole]    `json:"azure"`
+	Unit string                              `json:"unit"`
+	AWS  []deploy.Grant[deploy.AWSStatement] `json:"aws"`
+	GCP  []deploy.Grant[deploy.GCPRole]      `json:"gcp"`
+	// GCPRefused is GCP's refusal of a unit it cannot deploy.
+	GCPRefused string                           `json:"gcpRefused,omitempty"`
+	Azure      []deploy.Grant[deploy.AzureRole] `json:"azure"`
 }
 
 func grantsOf(t *testing.T, p *deploy.Plan, o *deploy.GrantOptions) []unitGrants {
@@ -35,14 +37,17 @@ func grantsOf(t *testing.T, p *deploy.Plan, o *deploy.GrantOptions) []unitGrants
 			t.Fatal(err)
 		}
 		gcp, err := deploy.GCPGrants(u, o)
-		if err != nil {
+		var refused string
+		if err != nil && deploy.Lacks(deploy.GCP, core.KindStream) != "" && u.Stream != nil {
+			gcp, refused = nil, err.Error() // GCP has no stream trigger
+		} else if err != nil {
 			t.Fatal(err)
 		}
 		azure, err := deploy.AzureGrants(u, o)
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, unitGrants{Unit: u.Name, AWS: aws, GCP: gcp, Azure: azure})
+		out = append(out, unitGrants{Unit: u.Name, AWS: aws, GCP: gcp, GCPRefused: refused, Azure: azure})
 	}
 	return out
 }

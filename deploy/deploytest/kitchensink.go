@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/polyfn/polyfn/core"
+	"github.com/polyfn/polyfn/deploy"
 )
 
 // KitchenSinkName is the kitchen-sink app's name.
@@ -18,7 +19,19 @@ const KitchenSinkName = "kitchen-sink"
 
 // KitchenSink returns the kitchen-sink app. Its handlers do nothing: it is
 // declared to be planned and rendered, never run.
-func KitchenSink() *core.App {
+func KitchenSink() *core.App { return kitchenSink(nil) }
+
+// KitchenSinkFor returns the kitchen sink as cloud can deploy it: without
+// the functions whose trigger it lacks (deploy.Lacks: on GCP, the stream
+// function).
+func KitchenSinkFor(cloud string) *core.App {
+	return kitchenSink(func(t core.Trigger) bool {
+		_, stream := t.(core.StreamTrigger)
+		return !stream || deploy.Lacks(cloud, core.KindStream) == ""
+	})
+}
+
+func kitchenSink(keep func(core.Trigger) bool) *core.App {
 	app := core.NewApp(KitchenSinkName)
 	app.Require(
 		// Every use of every kind that takes one.
@@ -44,13 +57,18 @@ func KitchenSink() *core.App {
 		app.HandleFunc(p, ok)
 	}
 	nop := core.HandlerFunc(func(context.Context, core.Event) error { return nil })
-	app.On("ingest", core.ObjectTrigger{Bucket: "MEDIA_BUCKET_URL", Prefix: "in/", Suffix: ".csv",
-		Events: []core.Kind{core.KindObjectCreated, core.KindObjectDeleted}}, nop)
-	app.On("fan-out", core.MessageTrigger{Subscription: "EVENTS_SUBSCRIPTION_URL", Topic: "EVENTS_TOPIC_URL", MaxDeliveries: 3}, nop)
-	app.On("orders", core.MessageTrigger{Subscription: "ORDERS_QUEUE_URL", Ordered: true}, nop)
-	app.On("user-changes", core.ChangeTrigger{Source: "USERS_COLLECTION_URL"}, nop)
-	app.On("nightly", core.TimerTrigger{Schedule: "30 2 * * 1-5", TimeZone: "Europe/Paris"}, nop)
-	app.On("every-ten", core.TimerTrigger{Schedule: "@every 10m"}, nop)
+	on := func(name string, t core.Trigger) {
+		if keep == nil || keep(t) {
+			app.On(name, t, nop)
+		}
+	}
+	on("ingest", core.ObjectTrigger{Bucket: "MEDIA_BUCKET_URL", Prefix: "in/", Suffix: ".csv",
+		Events: []core.Kind{core.KindObjectCreated, core.KindObjectDeleted}})
+	on("fan-out", core.MessageTrigger{Subscription: "EVENTS_SUBSCRIPTION_URL", Topic: "EVENTS_TOPIC_URL", MaxDeliveries: 3})
+	on("orders", core.MessageTrigger{Subscription: "ORDERS_QUEUE_URL", Ordered: true})
+	on("user-changes", core.ChangeTrigger{Source: "USERS_COLLECTION_URL"})
+	on("nightly", core.TimerTrigger{Schedule: "30 2 * * 1-5", TimeZone: "Europe/Paris"})
+	on("every-ten", core.TimerTrigger{Schedule: "@every 10m"})
 
 	// Every sizing field, on the routes and on one function; the others
 	// take the defaults.

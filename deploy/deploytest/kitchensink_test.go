@@ -41,6 +41,8 @@ func TestKitchenSinkCoversEverything(t *testing.T) {
 				triggers["cron timer"] = true
 			case t.Timer != nil:
 				triggers["interval timer"] = true
+			case t.Stream != nil:
+				triggers["stream"] = true
 			}
 		}
 	}
@@ -66,5 +68,27 @@ func TestKitchenSinkCoversEverything(t *testing.T) {
 	}
 	if len(p.Channels) != 2 || p.Channels[0].Email == "" || p.Channels[1].Slack == nil {
 		t.Errorf("channels %+v, want an email and a Slack channel", p.Channels)
+	}
+}
+
+// TestKitchenSinkFor checks that the kitchen sink of a cloud leaves out
+// exactly the functions whose trigger variables are of a kind the cloud
+// lacks (deploy.Lacks: a stream on GCP).
+func TestKitchenSinkFor(t *testing.T) {
+	m := deploytest.KitchenSink().Manifest()
+	for _, cloud := range []string{deploy.AWS, deploy.GCP, deploy.Azure} {
+		var want []string
+		for _, f := range m.Functions {
+			if f.Trigger.Stream == nil || deploy.Lacks(cloud, core.KindStream) == "" {
+				want = append(want, f.Name)
+			}
+		}
+		var got []string
+		for _, f := range deploytest.KitchenSinkFor(cloud).Manifest().Functions {
+			got = append(got, f.Name)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: functions %q, want %q", cloud, got, want)
+		}
 	}
 }
