@@ -43,8 +43,11 @@ var cases = []struct {
 	{"users", users.New},
 	{"thumbnails", thumbnails.New},
 	{"orders", orders.New},
-	{deploytest.KitchenSinkName, deploytest.KitchenSink},
+	{deploytest.KitchenSinkName, kitchenSink},
 }
+
+// kitchenSink is the kitchen sink as Google Cloud can deploy it.
+func kitchenSink() *core.App { return deploytest.KitchenSinkFor(deploy.GCP) }
 
 func render(t *testing.T, app *core.App) (*deploy.Plan, *gcp.Deployment, map[string][]byte) {
 	t.Helper()
@@ -271,7 +274,7 @@ func quoteAll(args []string) []string {
 // TestMissingVariables checks that deploy.sh names every variable that is
 // unset and runs no command.
 func TestMissingVariables(t *testing.T) {
-	_, d, files := render(t, deploytest.KitchenSink())
+	_, d, files := render(t, kitchenSink())
 	dir := writeBundle(t, files)
 	cmd := exec.Command("bash", filepath.Join(dir, "deploy.sh"), "PROJECT=demo-project")
 	cmd.Env = []string{"PATH=/nonexistent:" + os.Getenv("PATH")}
@@ -419,7 +422,7 @@ func TestGrantsAndEnvironment(t *testing.T) {
 // resources' variables unset: it succeeds, and no function is given them
 // and no one is bound on them.
 func TestOptionalUnset(t *testing.T) {
-	p, d, files := render(t, deploytest.KitchenSink())
+	p, d, files := render(t, kitchenSink())
 	env := testEnv(d)
 	var unset []string
 	for _, v := range d.Vars {
