@@ -23,6 +23,18 @@
 // In the two HTTP modes the route prefix (/api, Options.RoutePrefix) is
 // removed before the app's routes see the path.
 //
+// # Event Grid
+//
+// Every object and message function also has an Event Grid endpoint,
+// EventGridPath(function) under the route prefix, reached in any of the
+// three modes (in default mode through the function's httpTrigger): it
+// answers both validation handshakes, and turns a delivery — the Event
+// Grid schema or CloudEvents 1.0, one event or a batch — into one batch of
+// neutral events, Blob Storage events as object events (BlobTierChanged
+// tiered, a rehydration restored), any event as a message for a message
+// function, failing the whole batch with FailureStatus's status when any
+// event fails (eventgrid.go; docs/azure.md, "Event Grid delivery").
+//
 // # Function names
 //
 // Each HTTP route is one Azure function and each event function another.

@@ -2,6 +2,7 @@ package azure
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/polyfn/polyfn/core"
 	"github.com/polyfn/polyfn/deploy"
@@ -94,17 +95,20 @@ func (r *renderer) eventGridResources() []Resource {
 		"set it in a second deployment, once the zip is deployed, as Event Grid validates each function's endpoint "+
 		"when it creates its subscription", false)
 	r.notef("after deploying the zip, deploy the template again with --parameters %s=true: Event Grid validates "+
-		"each subscribed function's endpoint (%v) when it creates the subscription; a storage account has at most "+
-		"one system topic, so an account that has one already needs the subscriptions made on it instead",
-		eventGridParam, r.gridFunctions())
+		"the endpoint of each function it delivers to (%s) when it creates the subscription; the storage account's "+
+		"system topic is created in the template's location, which must be the account's, and an account has at "+
+		"most one system topic, so an account that has one already needs the subscriptions made on it instead",
+		eventGridParam, strings.Join(r.gridFunctions(), ", "))
 	on := param(eventGridParam)
 	topic := call("format", lit("{0}-storage"), param(appNameParam))
 	accountID := resourceID("Microsoft.Storage/storageAccounts", param(dataStorageParam))
 	topicID := resourceID("Microsoft.EventGrid/systemTopics", topic)
 	res := []Resource{{
 		Condition: expr(on), Type: "Microsoft.EventGrid/systemTopics", APIVersion: apiEventGrid, Name: name(topic),
-		// A system topic is in its source's location.
-		Location:   expr(call("reference", accountID, lit(apiStorage), lit("Full")) + ".location"),
+		// A system topic is in its source's location; reference() may not
+		// give a resource's location, so the account must be in the
+		// deployment's.
+		Location:   expr(param(locationParam)),
 		Properties: map[string]any{"source": expr(accountID), "topicType": "Microsoft.Storage.StorageAccounts"},
 	}}
 	key := call("listKeys", resourceID("Microsoft.Web/sites/host", param(appNameParam), lit("default")), lit(apiWeb)) + ".functionKeys.default"
