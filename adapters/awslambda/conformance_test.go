@@ -1,6 +1,7 @@
 package awslambda_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -57,8 +58,10 @@ func (awsHarness) Name() string { return "aws" }
 func (awsHarness) Describe() string {
 	return "`awslambda.New` behind aws-lambda-go's `lambda.NewHandler`, invoked as its runtime loop does: one invocation " +
 		"at a time, the deadline 30 s away (polyfn build's timeout) in the context, `lambdacontext` and the X-Ray trace " +
-		"header, payloads up to Lambda's 6 MB. HTTP as API Gateway HTTP API payload 2.0 requests (polyfn build's " +
-		"`HttpApi`), replies decoded as API Gateway does; objects as S3 notifications, messages as SQS batches " +
+		"header, payloads up to Lambda's 6 MB. The app declares StreamResponses and Run's entry point, " +
+		"`InvokeStream`, serves it; HTTP as requests to the function URL in RESPONSE_STREAM mode that polyfn build gives " +
+		"such an app (payload 2.0 from a `lambda-url` domain), its streamed response read as the URL reads it: the prelude's " +
+		"status, headers and cookies, then the body as the function writes it; objects as S3 notifications, messages as SQS batches " +
 		"(`ReportBatchItemFailures`), changes as DynamoDB Streams batches, timers as EventBridge Scheduler " +
 		"invocations with polyfn's schedule input. A function error redelivers every event of an asynchronous " +
 		"invocation (S3, the Scheduler) or of a batch."
@@ -67,7 +70,7 @@ func (awsHarness) Describe() string {
 func (awsHarness) Can(c adaptertest.Capability) (bool, string) {
 	switch c {
 	case adaptertest.BinaryResponses:
-		return true, "binary bodies travel base64-encoded with isBase64Encoded, both ways"
+		return true, "binary request bodies travel base64-encoded with isBase64Encoded; a streamed response's body is its bytes"
 	case adaptertest.LargeBodies:
 		return true, "5 MB of text fits Lambda's 6 MB synchronous invocation payload"
 	case adaptertest.LargeBinaryBodies:
@@ -77,10 +80,10 @@ func (awsHarness) Can(c adaptertest.Capability) (bool, string) {
 		return false, "API Gateway HTTP APIs (payload 2.0) and function URLs join the values of a repeated request " +
 			"header with commas; rawQueryString keeps repeated query values"
 	case adaptertest.RepeatedResponseHeaders:
-		return false, "a payload 2.0 reply has one value per header name: the adapter joins repeated values with " +
-			"commas (Set-Cookie travels apart, in cookies[])"
+		return false, "a streamed response's prelude, like a payload 2.0 reply, has one value per header name: the " +
+			"adapter joins repeated values with commas (Set-Cookie travels apart, in cookies[])"
 	case adaptertest.MultipleCookies:
-		return true, "payload 2.0 replies carry every Set-Cookie in cookies[]"
+		return true, "the prelude, like a payload 2.0 reply, carries every Set-Cookie in cookies[]"
 	case adaptertest.Cancellation:
 		return false, "Lambda does not tell a running invocation that its caller went away: it runs until it " +
 			"returns or reaches its deadline"
@@ -129,14 +132,15 @@ func (awsHarness) Can(c adaptertest.Capability) (bool, string) {
 			"each partition in order, stopping at its first failure, reported in batchItemFailures (Kinesis by sequence " +
 			"number, Kafka by topic-partition and offset)"
 	case adaptertest.EventKind(core.KindRecord):
-		return false, "the stream case identifies the records by event id, and a Kinesis record has none of its " +
-			"producer's: its id is Lambda's eventID, the shard and the sequence number"
+		return true, "Kinesis records, in the shard's order"
 	case adaptertest.EventField(core.KindRecord, adaptertest.FieldID):
 		return false, "a Kinesis record's id is Lambda's eventID, the shard and the sequence number"
 	case adaptertest.EventField(core.KindRecord, "data.headers"):
 		return false, "Kinesis records carry no headers (Kafka records do)"
 	case adaptertest.StreamingResponses:
-		return false, "not yet delivered by this adapter"
+		return true, "an app that declares StreamResponses gets a function URL in RESPONSE_STREAM mode: Lambda invokes " +
+			"it with InvokeWithResponseStream, the adapter answers with Lambda's streamed HTTP response, the prelude " +
+			"once the handler flushes and the body at each flush; API Gateway HTTP APIs buffer"
 	}
 	return true, ""
 }
@@ -160,6 +164,9 @@ func (awsHarness) Start(t *testing.T, app *core.App, env map[string]string) adap
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Declared as an app that streams does, so that polyfn build gives it
+	// the function URL in RESPONSE_STREAM mode through which Do sends.
+	app.StreamResponses()
 	if err := app.Init(t.Context(), resolved); err != nil {
 		t.Fatal(err)
 	}
@@ -168,13 +175,15 @@ func (awsHarness) Start(t *testing.T, app *core.App, env map[string]string) adap
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &awsClient{handler: lambda.NewHandler(h)}
+	// What Run hands aws-lambda-go for an app that streams.
+	return &awsClient{handler: lambda.NewHandler(h.InvokeStream), stream: h.InvokeStream}
 }
 
 // awsClient is a Lambda function and the services in front of it.
 type awsClient struct {
 	handler lambda.Handler
-	mu      sync.Mutex // one invocation at a time, as in one execution environment
+	stream  func(context.Context, json.RawMessage) (io.Reader, error) // the streaming entry point
+	mu      sync.Mutex                                                // one invocation at a time, as in one execution environment
 	n       int
 }
 
@@ -203,14 +212,8 @@ func (c *awsClient) invoke(payload []byte) (invocation, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.n++
-	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(lambdaTimeout))
+	ctx, cancel := c.invocationContext()
 	defer cancel()
-	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{
-		AwsRequestID: fmt.Sprintf("c0f0a6e8-0000-4000-8000-%012d", c.n), InvokedFunctionArn: conformanceARN,
-	})
-	trace := fmt.Sprintf("Root=1-6740e0a0-%024x;Parent=%016x;Sampled=1", c.n, c.n)
-	ctx = context.WithValue(ctx, "x-amzn-trace-id", trace) //nolint:staticcheck // aws-lambda-go's own key
 	reply, err := c.call(ctx, payload)
 	if err != nil {
 		var ie messages.InvokeResponse_Error
@@ -223,6 +226,17 @@ func (c *awsClient) invoke(payload []byte) (invocation, error) {
 		return invocation{fnErr: &messages.InvokeResponse_Error{Type: "Function.ResponseSizeTooLarge", Message: "response over 6 MB"}}, nil
 	}
 	return invocation{reply: reply}, nil
+}
+
+// invocationContext is the context of the next invocation; c.mu is held.
+func (c *awsClient) invocationContext() (context.Context, context.CancelFunc) {
+	c.n++
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(lambdaTimeout))
+	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{
+		AwsRequestID: fmt.Sprintf("c0f0a6e8-0000-4000-8000-%012d", c.n), InvokedFunctionArn: conformanceARN,
+	})
+	trace := fmt.Sprintf("Root=1-6740e0a0-%024x;Parent=%016x;Sampled=1", c.n, c.n)
+	return context.WithValue(ctx, "x-amzn-trace-id", trace), cancel //nolint:staticcheck // aws-lambda-go's own key
 }
 
 // call calls the handler. A panic that reaches the runtime loop makes it
@@ -239,38 +253,133 @@ func (c *awsClient) call(ctx context.Context, payload []byte) (reply []byte, err
 
 // ---------------------------------------------------------------- HTTP
 
-// Do sends req as API Gateway's HTTP API (payload 2.0) does, and answers as
-// it does with the function's reply.
+// Do sends req to the app's function URL in RESPONSE_STREAM mode, which
+// invokes the function with InvokeWithResponseStream: aws-lambda-go's
+// runtime loop reads the streaming entry point's reply and posts it as it
+// reads, and the URL answers with the prelude's status, headers and
+// cookies, then passes the body on as it arrives. A reply of another type
+// is the body of a 200, as the URL makes it. The invocation holds the
+// execution environment until its response has been read; a caller that
+// goes away leaves it running, its response dropped.
 func (c *awsClient) Do(ctx context.Context, req *http.Request) (*http.Response, error) {
-	payload, err := httpAPIRequest(req)
+	payload, err := functionURLRequest(req)
 	if err != nil {
 		return nil, err
 	}
-	type result struct {
-		inv invocation
-		err error
+	if len(payload) > lambdaMaxPayload {
+		return gatewayError(http.StatusRequestEntityTooLarge, "Request Entity Too Large"), nil
 	}
-	done := make(chan result, 1)
-	go func() { // the invocation runs on when the caller goes away
-		inv, err := c.invoke(payload)
-		done <- result{inv, err}
-	}()
-	var r result
+	done := make(chan *http.Response, 1)
+	go func() { done <- c.invokeStream(payload) }() // the invocation runs on when the caller goes away
 	select {
-	case r = <-done:
+	case resp := <-done:
+		context.AfterFunc(ctx, func() { resp.Body.Close() })
+		return resp, nil
 	case <-ctx.Done():
+		go func() { (<-done).Body.Close() }()
 		return nil, ctx.Err()
 	}
-	if r.err != nil {
-		return nil, r.err
+}
+
+// functionURLRequest encodes req as a function URL's request: payload 2.0,
+// as an HTTP API's, from the URL's own domain.
+func functionURLRequest(req *http.Request) ([]byte, error) {
+	b, err := httpAPIRequest(req)
+	if err != nil {
+		return nil, err
 	}
-	switch {
-	case r.inv.tooLarge:
-		return gatewayError(http.StatusRequestEntityTooLarge, "Request Entity Too Large"), nil
-	case r.inv.fnErr != nil:
-		return gatewayError(http.StatusInternalServerError, "Internal Server Error"), nil
+	var p map[string]any
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, err
 	}
-	return httpAPIResponse(r.inv.reply)
+	const urlID = "conformance0000000000000000000000"
+	domain := urlID + ".lambda-url." + awsRegion + ".on.aws"
+	p["headers"].(map[string]any)["host"] = domain
+	rc := p["requestContext"].(map[string]any)
+	rc["domainName"], rc["domainPrefix"], rc["apiId"] = domain, urlID, urlID
+	return json.Marshal(p)
+}
+
+// streamedContentType is the type of Lambda's streamed HTTP response: a
+// JSON prelude, eight null bytes, the body.
+const streamedContentType = "application/vnd.awslambda.http-integration-response"
+
+// invokeStream runs one streaming invocation and returns the function URL's
+// response, whose body ends the invocation once it is read or closed.
+func (c *awsClient) invokeStream(payload []byte) *http.Response {
+	c.mu.Lock()
+	ctx, cancel := c.invocationContext()
+	r, err := c.stream(ctx, payload)
+	if err != nil {
+		cancel()
+		c.mu.Unlock()
+		return gatewayError(http.StatusBadGateway, "Internal Server Error")
+	}
+	body := &invocationBody{r: bufio.NewReader(r), end: func() {
+		if cl, ok := r.(io.Closer); ok {
+			_ = cl.Close() // as aws-lambda-go does once it posted the response
+		}
+		cancel()
+		c.mu.Unlock()
+	}}
+	if ct, _ := r.(interface{ ContentType() string }); ct == nil || ct.ContentType() != streamedContentType {
+		return streamedResponse(http.StatusOK, http.Header{"Content-Type": {"application/octet-stream"}}, body)
+	}
+	var prelude struct {
+		StatusCode int               `json:"statusCode"`
+		Headers    map[string]string `json:"headers"`
+		Cookies    []string          `json:"cookies"`
+	}
+	head, err := body.r.ReadBytes(0)
+	for err == nil && !bytes.HasSuffix(head, make([]byte, 8)) {
+		var more []byte
+		more, err = body.r.ReadBytes(0)
+		head = append(head, more...)
+	}
+	if err != nil || json.Unmarshal(head[:len(head)-8], &prelude) != nil {
+		body.Close()
+		return gatewayError(http.StatusBadGateway, "Internal Server Error")
+	}
+	h := http.Header{}
+	for k, v := range prelude.Headers {
+		h.Set(k, v)
+	}
+	for _, ck := range prelude.Cookies {
+		h.Add("Set-Cookie", ck)
+	}
+	return streamedResponse(prelude.StatusCode, h, body)
+}
+
+func streamedResponse(status int, h http.Header, body io.ReadCloser) *http.Response {
+	return &http.Response{
+		StatusCode: status, Status: fmt.Sprintf("%d %s", status, http.StatusText(status)),
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: h, Body: body, ContentLength: -1,
+	}
+}
+
+// invocationBody is a streamed response's body: at its end, or when it is
+// closed (the rest is then read and dropped, as the URL does when its
+// client goes), the invocation ends.
+type invocationBody struct {
+	r    *bufio.Reader
+	end  func()
+	once sync.Once
+}
+
+func (b *invocationBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil {
+		b.once.Do(b.end)
+	}
+	return n, err
+}
+
+func (b *invocationBody) Close() error {
+	go b.once.Do(func() {
+		_, _ = io.Copy(io.Discard, b.r)
+		b.end()
+	})
+	return nil
 }
 
 // httpAPIRequest encodes req as the payload 2.0 request of an HTTP API's
@@ -351,37 +460,6 @@ func apigwText(contentType string) bool {
 	mt, _, _ := mime.ParseMediaType(contentType)
 	return strings.HasPrefix(mt, "text/") || mt == "application/json" || strings.HasSuffix(mt, "+json") ||
 		mt == "application/xml" || mt == "application/x-www-form-urlencoded"
-}
-
-// httpAPIResponse decodes a payload 2.0 reply as API Gateway does: a reply
-// without statusCode is a JSON body with 200; cookies[] become Set-Cookie
-// headers; a base64 body is decoded.
-func httpAPIResponse(reply []byte) (*http.Response, error) {
-	var r struct {
-		StatusCode      *int              `json:"statusCode"`
-		Headers         map[string]string `json:"headers"`
-		Cookies         []string          `json:"cookies"`
-		Body            string            `json:"body"`
-		IsBase64Encoded bool              `json:"isBase64Encoded"`
-	}
-	if err := json.Unmarshal(reply, &r); err != nil || r.StatusCode == nil {
-		return gatewayResponse(http.StatusOK, http.Header{"Content-Type": {"application/json"}}, reply), nil
-	}
-	h := http.Header{}
-	for k, v := range r.Headers {
-		h.Set(k, v)
-	}
-	for _, c := range r.Cookies {
-		h.Add("Set-Cookie", c)
-	}
-	body := []byte(r.Body)
-	if r.IsBase64Encoded {
-		var err error
-		if body, err = base64.StdEncoding.DecodeString(r.Body); err != nil {
-			return gatewayError(http.StatusInternalServerError, "Internal Server Error"), nil
-		}
-	}
-	return gatewayResponse(*r.StatusCode, h, body), nil
 }
 
 func gatewayError(status int, msg string) *http.Response {

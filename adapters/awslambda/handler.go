@@ -118,10 +118,19 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	if err != nil {
 		return nil, h.functionError(err)
 	}
+	return h.invokeProbed(ctx, payload, start, p, s)
+}
+
+// invokeProbed is Invoke once the payload, which arrived at start, is
+// probed: p of shape s.
+func (h *Handler) invokeProbed(ctx context.Context, payload []byte, start time.Time, p *payload, s shape) ([]byte, error) {
 	if err := h.unit.refuse(s); err != nil {
 		return nil, h.functionError(err)
 	}
-	var evs []core.Event
+	var (
+		evs []core.Event
+		err error
+	)
 	if !s.isHTTP() {
 		// Decoded before the invocation's context, whose deadline is their
 		// function's; a record that does not decode still fails inside it.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -43,10 +44,13 @@ import (
 func (h *Handler) InvokeStream(ctx context.Context, payload json.RawMessage) (io.Reader, error) {
 	start := time.Now()
 	p, s, err := probe(payload)
-	if err == nil && s == shapeFunctionURL && h.unit.function == nil {
+	if err != nil {
+		return nil, h.functionError(err)
+	}
+	if s == shapeFunctionURL && h.unit.function == nil {
 		return h.stream(ctx, payload, start, p, s)
 	}
-	reply, err := h.Invoke(ctx, payload)
+	reply, err := h.invokeProbed(ctx, payload, start, p, s)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +106,7 @@ func (h *Handler) stream(ctx context.Context, payload []byte, start time.Time, p
 		return nil, w.err
 	}
 	w.prelude.Body = pr
-	return &streamReply{LambdaFunctionURLStreamingResponse: w.prelude, body: pr, cancel: cancel, done: done}, nil
+	return &streamReply{LambdaFunctionURLStreamingResponse: w.prelude, body: pr, w: w, cancel: cancel, done: done}, nil
 }
 
 // streamReply is a streamed HTTP response: aws-lambda-go reads the prelude
@@ -111,6 +115,7 @@ func (h *Handler) stream(ctx context.Context, payload []byte, start time.Time, p
 type streamReply struct {
 	*events.LambdaFunctionURLStreamingResponse
 	body   *io.PipeReader
+	w      *streamWriter
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -121,8 +126,16 @@ func (r *streamReply) Close() error {
 	_ = r.body.CloseWithError(errStreamClosed)
 	r.cancel()
 	<-r.done
+	if r.w.bw != nil { // the handler is done with it
+		r.w.bw.Reset(nil)
+		bufWriters.Put(r.w.bw)
+		r.w.bw = nil
+	}
 	return nil
 }
+
+// bufWriters are the streamWriters' 4 KB buffers.
+var bufWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, streamBuffer) }}
 
 var errStreamClosed = errors.New("awslambda: the invocation's response stream is closed")
 
@@ -212,7 +225,8 @@ func (w *streamWriter) send(next []byte) error {
 	cookies := h["Set-Cookie"]
 	delete(h, "Set-Cookie")
 	w.prelude = &events.LambdaFunctionURLStreamingResponse{StatusCode: w.status, Headers: joinHeader(h), Cookies: cookies}
-	w.bw = bufio.NewWriterSize(w.pw, streamBuffer)
+	w.bw = bufWriters.Get().(*bufio.Writer)
+	w.bw.Reset(w.pw)
 	close(w.ready)
 	_, err := w.bw.Write(w.buf)
 	w.buf = nil
