@@ -79,6 +79,13 @@ func (b *binding) addURL(raw string) {
 //	kinesis://clicks                                            → kinesis:clicks
 //	kafka://b-1:9092,b-2:9092/clicks?msk=arn:aws:kafka:…        → kafka:clicks
 func sourceOfURL(raw string) string {
+	if strings.HasPrefix(raw, core.SchemeKinesis+"://") || strings.HasPrefix(raw, core.SchemeKafka+"://") {
+		// Stream URLs have their own parser: a Kafka URL's host is a list.
+		if su, err := core.ParseStreamURL(raw); err == nil {
+			return su.Scheme + ":" + su.Name
+		}
+		return ""
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return ""
@@ -99,14 +106,6 @@ func sourceOfURL(raw string) string {
 	case "dynamodb":
 		if u.Host != "" {
 			return "dynamodb:" + u.Host
-		}
-	case "kinesis":
-		if u.Host != "" {
-			return "kinesis:" + u.Host
-		}
-	case "kafka":
-		if topic := strings.Trim(u.Path, "/"); topic != "" && !strings.Contains(topic, "/") {
-			return "kafka:" + topic
 		}
 	}
 	return ""

@@ -11,17 +11,22 @@ import (
 
 func TestSourceOfURL(t *testing.T) {
 	tests := map[string]string{
-		"s3://media?region=eu-west-1":                                       "s3:media",
-		"awssqs://sqs.eu-west-1.amazonaws.com/123456789012/orders?region=x": "sqs:123456789012:orders",
-		"awssns:///arn:aws:sns:eu-west-1:123456789012:orders?region=x":      "sns:123456789012:orders",
-		"dynamodb://users?partition_key=id":                                 "dynamodb:users",
-		"file:///tmp/media":                                                 "",
-		"mem://orders":                                                      "",
-		"gs://media":                                                        "",
-		"awssqs://sqs.eu-west-1.amazonaws.com/orders":                       "",
-		"awssns:///not-an-arn":                                              "",
-		"":                                                                  "",
-		"::":                                                                "",
+		"s3://media?region=eu-west-1":                                                                           "s3:media",
+		"awssqs://sqs.eu-west-1.amazonaws.com/123456789012/orders?region=x":                                     "sqs:123456789012:orders",
+		"awssns:///arn:aws:sns:eu-west-1:123456789012:orders?region=x":                                          "sns:123456789012:orders",
+		"dynamodb://users?partition_key=id":                                                                     "dynamodb:users",
+		"kinesis://clicks?region=eu-west-1":                                                                     "kinesis:clicks",
+		"kafka://b-1.example:9092,b-2.example:9092/ledger?msk=arn:aws:kafka:eu-west-1:123456789012:cluster/l/1": "kafka:ledger",
+		"kafka://b-1.example:9092/ledger":                                                                       "kafka:ledger",
+		"kafka://b-1.example/ledger":                                                                            "",
+		"kinesis://a/b":                                                                                         "",
+		"file:///tmp/media":                                                                                     "",
+		"mem://orders":                                                                                          "",
+		"gs://media":                                                                                            "",
+		"awssqs://sqs.eu-west-1.amazonaws.com/orders":                                                           "",
+		"awssns:///not-an-arn":                                                                                  "",
+		"":                                                                                                      "",
+		"::":                                                                                                    "",
 	}
 	for raw, want := range tests {
 		if got := sourceOfURL(raw); got != want {
@@ -36,6 +41,7 @@ func TestSourceOfARN(t *testing.T) {
 		"arn:aws:sns:us-east-2:123456789012:order-events":                                    "sns:123456789012:order-events",
 		"arn:aws:dynamodb:us-east-1:123456789012:table/users/stream/2015-06-27T00:48:05.899": "dynamodb:users",
 		"arn:aws:dynamodb:us-east-1:123456789012:table/users":                                "dynamodb:users",
+		"arn:aws:kinesis:us-east-1:123456789012:stream/clicks":                               "kinesis:clicks",
 		"arn:aws:s3:::media":            "",
 		"com.example.orders":            "",
 		"arn:aws:sqs:us-east-2::orders": "",

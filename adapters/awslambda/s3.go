@@ -51,18 +51,6 @@ var s3Kinds = map[string]s3Kind{
 	"Replication:OperationNotTracked":               {core.TypeObjectReplication, replicated},
 }
 
-// S3EventTypes are the S3 notification event types that deliver each
-// neutral object kind, as a bucket's notification configuration names
-// them: what polyfn build subscribes an object trigger's function to.
-var S3EventTypes = map[core.Kind][]string{
-	core.KindObjectCreated:     {"s3:ObjectCreated:*"},
-	core.KindObjectDeleted:     {"s3:ObjectRemoved:*", "s3:LifecycleExpiration:*"},
-	core.KindObjectTiered:      {"s3:LifecycleTransition", "s3:IntelligentTiering"},
-	core.KindObjectRestored:    {"s3:ObjectRestore:*"},
-	core.KindObjectUpdated:     {"s3:ObjectTagging:*", "s3:ObjectAcl:Put"},
-	core.KindObjectReplication: {"s3:Replication:*"},
-}
-
 // s3KindOf returns the kind of an S3 event name: S3 sends it without the
 // "s3:" of the notification configuration ("ObjectRestore:Completed"),
 // some samples with it; both are read.
