@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"strings"
 	"time"
 
@@ -16,7 +18,7 @@ func init() {
 	commands["lambda"] = command{summary: "run a Lambda bootstrap locally under the Lambda Runtime API", run: lambdaCommand}
 }
 
-const lambdaUsage = "Usage: polyfn lambda serve --bootstrap FILE [--addr 127.0.0.1:9001] [--timeout 30s] [--name NAME] [--memory MB] [--env KEY=VALUE]...\n"
+const lambdaUsage = "Usage: polyfn lambda serve --bootstrap FILE [--addr 127.0.0.1:9001] [--timeout 30s] [--name NAME] [--memory MB] [--env KEY=VALUE]... [--url ADDR [--url-mode RESPONSE_STREAM|BUFFERED]]\n"
 
 func lambdaCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "serve" {
@@ -45,11 +47,18 @@ func lambdaServe(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	memory := fs.Int("memory", 128, "the memory size the function is told, in `MB`")
 	var env envList
 	fs.Var(&env, "env", "a `KEY=VALUE` variable for the function; repeat for more")
+	urlAddr := fs.String("url", "", "also serve the function's URL on this `address`: plain HTTP requests, passed to the function as a function URL's")
+	urlMode := fs.String("url-mode", string(runtimeapi.ResponseStream), "the function URL's invoke `mode`: RESPONSE_STREAM (as polyfn build gives an app that streams) or BUFFERED")
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}
 	if *bootstrap == "" {
 		fmt.Fprintln(stderr, "polyfn lambda serve: --bootstrap is required")
+		return errUsage
+	}
+	mode := runtimeapi.InvokeMode(*urlMode)
+	if mode != runtimeapi.ResponseStream && mode != runtimeapi.Buffered {
+		fmt.Fprintf(stderr, "polyfn lambda serve: --url-mode %q: want RESPONSE_STREAM or BUFFERED\n", *urlMode)
 		return errUsage
 	}
 	s, err := runtimeapi.Start(ctx, *addr, &runtimeapi.Options{
@@ -60,6 +69,17 @@ func lambdaServe(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	fmt.Fprintf(stdout, "Lambda Runtime API on %s\ninvoke with: curl -d @event.json %s\n", s.Addr(), s.InvokeURL())
+	if *urlAddr != "" {
+		ln, err := net.Listen("tcp", *urlAddr)
+		if err != nil {
+			_ = s.Close()
+			return err
+		}
+		srv := &http.Server{Handler: s.FunctionURL(mode), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		defer srv.Close()
+		fmt.Fprintf(stdout, "function URL (%s) on http://%s/\n", mode, ln.Addr())
+	}
 	<-ctx.Done()
 	return s.Close()
 }
