@@ -30,6 +30,7 @@ func TestAzureBindingNames(t *testing.T) {
 		"blobTrigger": azurefunctions.BindingBlob, "eventGridTrigger": azurefunctions.BindingEvent,
 		"queueTrigger": azurefunctions.BindingMessage, "serviceBusTrigger": azurefunctions.BindingMessage,
 		"cosmosDBTrigger": azurefunctions.BindingDocuments, "timerTrigger": azurefunctions.BindingTimer,
+		"eventHubTrigger": azurefunctions.BindingRecords,
 	}
 	app, err := azureFunctionApp([]core.Manifest{deploytest.KitchenSink().Manifest()}, deploytest.KitchenSinkName, nil)
 	if err != nil {

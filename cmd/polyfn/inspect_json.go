@@ -142,6 +142,14 @@ type messageJSON struct {
 	Sequence      *string           `json:"sequence"`
 	Subscription  *string           `json:"subscription"`
 	ContentType   *string           `json:"content_type"`
+	// The broker's routing properties and its others by their platform
+	// names (Service Bus); left out where the platform carries none.
+	CorrelationID string            `json:"correlation_id,omitempty"`
+	Subject       string            `json:"subject,omitempty"`
+	ReplyTo       string            `json:"reply_to,omitempty"`
+	To            string            `json:"to,omitempty"`
+	ExpiresAt     *string           `json:"expires_at,omitempty"`
+	Broker        map[string]string `json:"broker,omitempty"`
 	Trace         *traceJSON        `json:"trace"`
 	Unwrapped     *unwrappedJSON    `json:"unwrapped"`
 	BodyIsJSON    bool              `json:"body_is_json"`
@@ -396,7 +404,11 @@ func encodeMessage(e core.Event) messageJSON {
 		ID: m.ID, BodyBase64: m.Body, Attributes: m.Attributes, DeliveryCount: count(m.DeliveryCount),
 		OrderingKey: str(m.OrderingKey), DedupID: str(m.DedupID), Sequence: str(m.Sequence),
 		Subscription: str(m.Subscription), ContentType: str(m.ContentType),
+		CorrelationID: m.CorrelationID, Subject: m.Subject, ReplyTo: m.ReplyTo, To: m.To, Broker: m.Broker,
 		BodyIsJSON: len(bytes.TrimSpace(m.Body)) > 0 && json.Valid(m.Body),
+	}
+	if !m.ExpiresAt.IsZero() {
+		out.ExpiresAt = timeStr(m.ExpiresAt)
 	}
 	if out.BodyBase64 == nil {
 		out.BodyBase64 = []byte{}
