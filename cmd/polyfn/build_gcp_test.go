@@ -172,6 +172,8 @@ func TestGCPRejects(t *testing.T) {
 	slow := core.NewApp("slow")
 	slow.On("work", core.MessageTrigger{Subscription: "WORK_SUBSCRIPTION_URL"}, nop)
 	slow.SizeFunc("work", core.Sizing{Timeout: 10 * time.Minute})
+	tiered := core.NewApp("tiered")
+	tiered.On("archive", core.ObjectTrigger{Bucket: "B_URL", Events: []core.Kind{core.KindObjectCreated, core.KindObjectTiered}}, nop)
 	for _, tt := range []struct {
 		m    core.Manifest
 		want string
@@ -181,6 +183,7 @@ func TestGCPRejects(t *testing.T) {
 		{seconds.Manifest(), "unit seconds-tick: schedule \"30 * * * * *\": Cloud Scheduler fires at minute precision"},
 		{slow.Manifest(), "unit slow-work: timeout 600s is above Cloud Run functions' 540s"},
 		{core.NewApp("empty").Manifest(), "no route and no event function"},
+		{tiered.Manifest(), "unit tiered-archive: function archive: Cloud Storage has no event of kind object_tiered"},
 	} {
 		if _, _, err := gcpFiles("./cmd/x", "x", []core.Manifest{tt.m}, launchCall{}, nil, goldenHost, nil); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: %v, want an error containing %q", tt.m.App, err, tt.want)

@@ -2,6 +2,7 @@ package gcp_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -42,8 +43,11 @@ var cases = []struct {
 	{"users", users.New},
 	{"thumbnails", thumbnails.New},
 	{"orders", orders.New},
-	{deploytest.KitchenSinkName, deploytest.KitchenSink},
+	{deploytest.KitchenSinkName, kitchenSink},
 }
+
+// kitchenSink is the kitchen sink as Google Cloud can deploy it.
+func kitchenSink() *core.App { return deploytest.KitchenSinkFor(deploy.GCP) }
 
 func render(t *testing.T, app *core.App) (*deploy.Plan, *gcp.Deployment, map[string][]byte) {
 	t.Helper()
@@ -270,7 +274,7 @@ func quoteAll(args []string) []string {
 // TestMissingVariables checks that deploy.sh names every variable that is
 // unset and runs no command.
 func TestMissingVariables(t *testing.T) {
-	_, d, files := render(t, deploytest.KitchenSink())
+	_, d, files := render(t, kitchenSink())
 	dir := writeBundle(t, files)
 	cmd := exec.Command("bash", filepath.Join(dir, "deploy.sh"), "PROJECT=demo-project")
 	cmd.Env = []string{"PATH=/nonexistent:" + os.Getenv("PATH")}
@@ -418,7 +422,7 @@ func TestGrantsAndEnvironment(t *testing.T) {
 // resources' variables unset: it succeeds, and no function is given them
 // and no one is bound on them.
 func TestOptionalUnset(t *testing.T) {
-	p, d, files := render(t, deploytest.KitchenSink())
+	p, d, files := render(t, kitchenSink())
 	env := testEnv(d)
 	var unset []string
 	for _, v := range d.Vars {
@@ -447,6 +451,56 @@ func TestOptionalUnset(t *testing.T) {
 		}
 		if slices.Contains(c, "add-iam-policy-binding") && (slices.Contains(c, "") || slices.Contains(c, "gs://")) {
 			t.Errorf("a binding on an unset resource: %q", c)
+		}
+	}
+}
+
+// TestObjectKinds: an object trigger's function subscribes to the Cloud
+// Storage events of each kind it lists, one function per event type (a
+// deletion is deleted and, in a versioned bucket, archived), and a kind
+// Cloud Storage has no event of is refused, naming the function and kind.
+func TestObjectKinds(t *testing.T) {
+	nop := core.HandlerFunc(func(context.Context, core.Event) error { return nil })
+	plan := func(t *testing.T, kinds ...core.Kind) (*gcp.Deployment, error) {
+		t.Helper()
+		app := core.NewApp("media")
+		app.On("watch", core.ObjectTrigger{Bucket: "MEDIA_BUCKET_URL", Events: kinds}, nop)
+		p, err := deploy.NewPlan([]core.Manifest{app.Manifest()}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return gcp.New(p, gcp.Options{Runtime: "go126"})
+	}
+	d, err := plan(t, core.KindObjectUpdated, core.KindObjectDeleted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"media-watch":          "--trigger-event-filters=type=google.cloud.storage.object.v1.metadataUpdated",
+		"media-watch-deleted":  "--trigger-event-filters=type=google.cloud.storage.object.v1.deleted",
+		"media-watch-archived": "--trigger-event-filters=type=google.cloud.storage.object.v1.archived",
+	}
+	got := map[string]string{}
+	for _, f := range d.Functions {
+		cmd := f.Deploy.String()
+		if !strings.Contains(cmd, "--trigger-event-filters=bucket=") || !strings.Contains(cmd, "--entry-point=watch") ||
+			!strings.Contains(cmd, "--retry") {
+			t.Errorf("%s: %s, want the bucket's filter, the entry point watch and --retry", f.Name, cmd)
+		}
+		for _, flag := range strings.Fields(cmd) {
+			if strings.HasPrefix(flag, "--trigger-event-filters=type=") {
+				got[f.Name] = flag
+			}
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("functions and their event types (-want +got):\n%s", diff)
+	}
+	for _, k := range []core.Kind{core.KindObjectTiered, core.KindObjectRestored, core.KindObjectReplication} {
+		_, err := plan(t, core.KindObjectCreated, k)
+		if err == nil || !strings.Contains(err.Error(), "function watch") || !strings.Contains(err.Error(), string(k)) ||
+			!strings.Contains(err.Error(), "Cloud Storage has no event") {
+			t.Errorf("%s: %v, want a refusal naming the function watch and the kind", k, err)
 		}
 	}
 }

@@ -430,21 +430,28 @@ func (b *builder) functions(u deploy.Unit, o Options, email string, env Word) ([
 		bucket := shellName(t.Object.Bucket)
 		ot := core.ObjectTrigger{Events: t.Object.Events}
 		var fns []Function
-		for i, k := range ot.Kinds() {
-			fn := Function{Name: name, EntryPoint: entry, Unit: u.Name}
-			if i > 0 {
-				fn.Name = name + "-" + strings.TrimPrefix(string(k), "object_")
+		for _, k := range ot.Kinds() {
+			types, ok := storageEvents[k]
+			if !ok {
+				return nil, fmt.Errorf("function %s: Cloud Storage has no event of kind %s (it has %s); leave it out of the trigger's Events for Google Cloud",
+					u.Function, k, storageKinds())
 			}
-			// https://cloud.google.com/functions/docs/calling/storage
-			if k == core.KindObjectCreated {
-				fn.Serves = "objects created in `$" + bucket + "`"
-				fn.Deploy = deploy(fn.Name, "--trigger-bucket=${"+bucket+"}", invoker, "--retry")
-			} else {
-				fn.Serves = "objects deleted from `$" + bucket + "`"
-				fn.Deploy = deploy(fn.Name, "--trigger-event-filters=type=google.cloud.storage.object.v1.deleted",
-					"--trigger-event-filters=bucket=${"+bucket+"}", invoker, "--retry")
+			for _, se := range types {
+				// One trigger per function: the first is the unit's own,
+				// each other event type's function is named after it.
+				fn := Function{Name: name, EntryPoint: entry, Unit: u.Name, Serves: se.serves + " `$" + bucket + "`"}
+				if len(fns) > 0 {
+					fn.Name = name + "-" + se.suffix
+				}
+				// https://cloud.google.com/functions/docs/calling/storage
+				if se.typ == storageFinalized {
+					fn.Deploy = deploy(fn.Name, "--trigger-bucket=${"+bucket+"}", invoker, "--retry")
+				} else {
+					fn.Deploy = deploy(fn.Name, "--trigger-event-filters=type="+se.typ,
+						"--trigger-event-filters=bucket=${"+bucket+"}", invoker, "--retry")
+				}
+				fns = append(fns, fn)
 			}
-			fns = append(fns, fn)
 		}
 		return fns, nil
 	case t.Change != nil:
@@ -468,6 +475,41 @@ func (b *builder) functions(u deploy.Unit, o Options, email string, env Word) ([
 			Deploy: deploy(name, "--trigger-http", "--no-allow-unauthenticated")}}, nil
 	}
 	return nil, fmt.Errorf("unknown trigger kind %q", t.Kind)
+}
+
+// storageEvent is a Cloud Storage event type that an object trigger's
+// function subscribes to: its suffix names the function of an event type
+// after the first.
+type storageEvent struct {
+	typ, suffix, serves string
+}
+
+const storageFinalized = "google.cloud.storage.object.v1.finalized"
+
+// storageEvents are the Cloud Storage event types of each object kind
+// (https://cloud.google.com/functions/docs/calling/storage), as
+// gcpfunctions maps them: a deletion is deleted, and in a versioned
+// bucket archived, which Cloud Storage sends instead when the live
+// version becomes noncurrent. Cloud Storage has no event of the other
+// kinds.
+var storageEvents = map[core.Kind][]storageEvent{
+	core.KindObjectCreated: {{storageFinalized, "created", "objects created in"}},
+	core.KindObjectDeleted: {
+		{"google.cloud.storage.object.v1.deleted", "deleted", "objects deleted from"},
+		{"google.cloud.storage.object.v1.archived", "archived", "objects archived (made noncurrent) in"},
+	},
+	core.KindObjectUpdated: {{"google.cloud.storage.object.v1.metadataUpdated", "updated", "metadata updates of objects in"}},
+}
+
+// storageKinds lists the object kinds Cloud Storage has events of.
+func storageKinds() string {
+	var ks []string
+	for _, k := range core.ObjectKinds {
+		if _, ok := storageEvents[k]; ok {
+			ks = append(ks, string(k))
+		}
+	}
+	return strings.Join(ks, ", ")
 }
 
 // sizing returns the deploy flags of a unit's sizing. Every flag is

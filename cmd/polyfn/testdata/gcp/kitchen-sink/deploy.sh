@@ -406,6 +406,32 @@ retry gcloud functions add-invoker-policy-binding kitchen-sink-ingest-deleted \
     "--member=serviceAccount:polyfn-invoker@${PROJECT}.iam.gserviceaccount.com" \
     "--project=${PROJECT}"
 
+# The function kitchen-sink-ingest-archived: objects archived (made noncurrent) in `$MEDIA_BUCKET`.
+gcloud functions deploy kitchen-sink-ingest-archived \
+    --gen2 \
+    "--region=${REGION}" \
+    --runtime=go126 \
+    --source=. \
+    --entry-point=ingest \
+    --memory=2048Mi \
+    --timeout=300s \
+    --min-instances=0 \
+    --clear-max-instances \
+    --concurrency=1 \
+    "--service-account=kitchen-sink-ingest@${PROJECT}.iam.gserviceaccount.com" \
+    "--set-env-vars=^;^GOOGLE_CLOUD_PROJECT=${PROJECT};ALERTS_TOPIC_URL=gcppubsub://projects/${PROJECT}/topics/${ALERTS_TOPIC};ARCHIVE_BUCKET_URL=gs://${ARCHIVE_BUCKET}${AUDIENCE:+;AUDIENCE=${AUDIENCE}};AUDIT_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${AUDIT_COLLECTION}?name_field=${AUDIT_COLLECTION_NAME_FIELD}${CACHE_BUCKET:+;CACHE_BUCKET_URL=gs://${CACHE_BUCKET}};CARTS_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${CARTS_COLLECTION}?name_field=${CARTS_COLLECTION_NAME_FIELD};EXPORT_BUCKET_URL=gs://${EXPORT_BUCKET};FEATURE_FLAGS_URL=gcpsecretmanager://projects/${PROJECT}/secrets/${FEATURE_FLAGS}?decoder=string;ISSUER_URL=${ISSUER};JOBS_SUBSCRIPTION_URL=gcppubsub://projects/${PROJECT}/subscriptions/${JOBS_SUBSCRIPTION};MEDIA_BUCKET_URL=gs://${MEDIA_BUCKET};SESSIONS_KEY_URL=gcpkms://${SESSIONS_KEY};SIGNING_KEY_URL=gcpkms://${SIGNING_KEY};TOKENS_KEY_URL=gcpkms://${TOKENS_KEY};USERS_COLLECTION_URL=firestore://projects/${PROJECT}/databases/(default)/documents/${USERS_COLLECTION}?name_field=${USERS_COLLECTION_NAME_FIELD}" \
+    --trigger-event-filters=type=google.cloud.storage.object.v1.archived \
+    "--trigger-event-filters=bucket=${MEDIA_BUCKET}" \
+    "--trigger-service-account=polyfn-invoker@${PROJECT}.iam.gserviceaccount.com" \
+    --retry \
+    "--project=${PROJECT}"
+
+# polyfn-invoker may invoke kitchen-sink-ingest-archived.
+retry gcloud functions add-invoker-policy-binding kitchen-sink-ingest-archived \
+    "--region=${REGION}" \
+    "--member=serviceAccount:polyfn-invoker@${PROJECT}.iam.gserviceaccount.com" \
+    "--project=${PROJECT}"
+
 # The service account of kitchen-sink-fan-out.
 if ! gcloud iam service-accounts describe \
     "kitchen-sink-fan-out@${PROJECT}.iam.gserviceaccount.com" \
