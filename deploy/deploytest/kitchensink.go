@@ -76,6 +76,8 @@ func kitchenSink(keep func(core.Trigger) bool) *core.App {
 		WarmInstances: 2, MaxInstances: 20, PerInstanceConcurrency: 80})
 	app.SizeFunc("ingest", core.Sizing{MemoryMiB: 2048, Timeout: 5 * time.Minute, Arch: core.ARM64, MaxConcurrency: 5})
 	app.SizeFunc("orders", core.Sizing{Timeout: 45 * time.Second, MaxInstances: 3})
+	// Its routes stream: on AWS, a function URL in RESPONSE_STREAM mode.
+	app.StreamResponses()
 
 	app.Alarms(core.Alarms{ErrorRate: 2, Errors: 3, Throttles: 5, Period: 15 * time.Minute, Notify: []core.Channel{
 		core.EmailChannel("oncall@example.com"),
