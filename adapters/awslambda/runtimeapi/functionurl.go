@@ -87,7 +87,10 @@ func (f *functionURL) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	br := bufio.NewReader(st.Body)
 	if st.ContentType == httpIntegrationResponse {
 		p, err := readPrelude(br)
-		if err != nil {
+		if p.StatusCode == 0 {
+			p.StatusCode = http.StatusOK
+		}
+		if err != nil || !validStatus(p.StatusCode) {
 			urlError(w, http.StatusBadGateway, "Internal Server Error")
 			return
 		}
@@ -97,9 +100,6 @@ func (f *functionURL) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		for _, c := range p.Cookies {
 			h.Add("Set-Cookie", c)
-		}
-		if p.StatusCode == 0 {
-			p.StatusCode = http.StatusOK
 		}
 		w.WriteHeader(p.StatusCode)
 	} else {
@@ -175,6 +175,10 @@ func writeBuffered(w http.ResponseWriter, reply []byte) {
 		_, _ = w.Write(reply)
 		return
 	}
+	if !validStatus(*r.StatusCode) {
+		urlError(w, http.StatusBadGateway, "Internal Server Error")
+		return
+	}
 	body := []byte(r.Body)
 	if r.IsBase64Encoded {
 		var err error
@@ -192,6 +196,10 @@ func writeBuffered(w http.ResponseWriter, reply []byte) {
 	w.WriteHeader(*r.StatusCode)
 	_, _ = w.Write(body)
 }
+
+// validStatus reports whether a function's status is one an HTTP response
+// can carry; a function URL answers 502 for another.
+func validStatus(code int) bool { return code >= 200 && code <= 599 }
 
 func urlError(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
