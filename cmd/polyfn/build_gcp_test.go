@@ -40,7 +40,7 @@ var goldenHost = hostModule{
 // writes for the examples and the kitchen sink with testdata/gcp/<name>/:
 // the bundle, deploy.sh, DEPLOY.md and the alert policies.
 func TestGCPBundleGolden(t *testing.T) {
-	kitchenCall := launchCall{Args: []string{"deploytest.KitchenSink()"},
+	kitchenCall := launchCall{Args: []string{`deploytest.KitchenSinkFor("gcp")`},
 		Imports: []goImport{{"deploytest", "github.com/polyfn/polyfn/deploy/deploytest"}}}
 	tests := []struct {
 		name, pkg string
@@ -49,7 +49,7 @@ func TestGCPBundleGolden(t *testing.T) {
 		{"users", "./../users", users.New().Manifest()},
 		{"thumbnails", "./../thumbnails", thumbnails.New().Manifest()},
 		{"orders", "./../orders", orders.New().Manifest()},
-		{deploytest.KitchenSinkName, "", deploytest.KitchenSink().Manifest()},
+		{deploytest.KitchenSinkName, "", deploytest.KitchenSinkFor("gcp").Manifest()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -69,6 +69,7 @@ func kitchenSink(keep func(core.Trigger) bool) *core.App {
 	on("user-changes", core.ChangeTrigger{Source: "USERS_COLLECTION_URL"})
 	on("nightly", core.TimerTrigger{Schedule: "30 2 * * 1-5", TimeZone: "Europe/Paris"})
 	on("every-ten", core.TimerTrigger{Schedule: "@every 10m"})
+	on("clicks", core.StreamTrigger{Stream: "CLICKS_STREAM_URL", StartingPosition: core.StartEarliest, BatchSize: 500, ConsumerGroup: "clickers"})
 
 	// Every sizing field, on the routes and on one function; the others
 	// take the defaults.

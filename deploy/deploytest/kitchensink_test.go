@@ -47,7 +47,7 @@ func TestKitchenSinkCoversEverything(t *testing.T) {
 		}
 	}
 	for _, k := range []core.ResourceKind{core.KindBucket, core.KindCollection, core.KindTopic, core.KindSubscription,
-		core.KindKeeper, core.KindVariable, core.KindOIDCIssuer, core.KindOIDCAudience} {
+		core.KindKeeper, core.KindVariable, core.KindOIDCIssuer, core.KindOIDCAudience, core.KindStream} {
 		uses := core.UsesOf(k)
 		if len(uses) == 0 {
 			uses = []core.Use{""}
@@ -58,7 +58,7 @@ func TestKitchenSinkCoversEverything(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"object", "message from a topic", "message from a queue", "change", "cron timer", "interval timer"} {
+	for _, want := range []string{"object", "message from a topic", "message from a queue", "change", "cron timer", "interval timer", "stream"} {
 		if !triggers[want] {
 			t.Errorf("no %s trigger", want)
 		}

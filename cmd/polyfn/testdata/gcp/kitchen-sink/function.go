@@ -21,5 +21,5 @@ import (
 )
 
 func init() {
-	gcpfunctions.MustRegister(deploytest.KitchenSink())
+	gcpfunctions.MustRegister(deploytest.KitchenSinkFor("gcp"))
 }
