@@ -448,7 +448,9 @@ func (b *binding) fill(pattern string) (any, error) {
 func (r *renderer) unit(u deploy.Unit) error {
 	id := logicalID(u.Name)
 	fid, rid := id+"Function", id+"Role"
-	if u.Kind == deploy.HTTPUnit && u.Sizing.TimeoutSeconds > httpAPITimeoutSeconds {
+	// A unit that streams answers its function URL for as long as its
+	// timeout; through the HTTP API, a request still ends at 30 s.
+	if u.Kind == deploy.HTTPUnit && !u.StreamResponses && u.Sizing.TimeoutSeconds > httpAPITimeoutSeconds {
 		return fmt.Errorf("aws: unit %s: timeout %ds: an HTTP API waits at most %d s for its function; give the routes a shorter one (app.Size)",
 			u.Name, u.Sizing.TimeoutSeconds, httpAPITimeoutSeconds)
 	}

@@ -2,7 +2,9 @@ package aws
 
 import (
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -73,5 +75,32 @@ func TestStreamResponses(t *testing.T) {
 			}
 			lint(t, b)
 		})
+	}
+}
+
+// TestStreamingTimeout: the routes of an app that streams may run longer
+// than an HTTP API waits (30 s), since their function URL streams for as
+// long as the function runs; a buffered app's may not.
+func TestStreamingTimeout(t *testing.T) {
+	for _, stream := range []bool{false, true} {
+		app := core.NewApp("chat")
+		app.HandleFunc("GET /events", func(http.ResponseWriter, *http.Request) {})
+		app.Size(core.Sizing{Timeout: 5 * time.Minute})
+		if stream {
+			app.StreamResponses()
+		}
+		p, err := deploy.NewPlan([]core.Manifest{app.Manifest()}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmpl, err := Render(p, testOptions)
+		switch {
+		case stream && err != nil:
+			t.Errorf("a streaming unit of 5 minutes: %v", err)
+		case stream && tmpl.Resources["ChatFunction"].Properties.(Function).Timeout != 300:
+			t.Errorf("timeout %d, want 300", tmpl.Resources["ChatFunction"].Properties.(Function).Timeout)
+		case !stream && (err == nil || !strings.Contains(err.Error(), "an HTTP API waits at most 30 s")):
+			t.Errorf("a buffered unit of 5 minutes: got %v, want the HTTP API's limit", err)
+		}
 	}
 }
