@@ -146,13 +146,18 @@ func streamCases() []tcase {
 			if want := []string{"p0-2", "p0-3"}; !slices.Equal(out.Redelivered, want) {
 				t.Errorf("redelivered %q, want %q", out.Redelivered, want)
 			}
-			// A record is known by its partition and sequence: Kinesis,
-			// Kafka and Event Hubs carry no producer's id, so the id a
-			// function sees is the platform's.
+			// A record is known by its id where the platform carries the
+			// producer's (a Kafka record's ce_id header), else by its
+			// partition and sequence: Kinesis and Event Hubs carry no
+			// producer's id, so the id a function sees is the platform's.
 			var order []string
 			for _, r := range got {
 				if rec := r.event.Record; rec != nil {
-					order = append(order, "p"+rec.Partition+"-"+rec.Sequence)
+					id := r.event.ID()
+					if !slices.ContainsFunc(batch, func(e core.Event) bool { return e.ID() == id }) {
+						id = "p" + rec.Partition + "-" + rec.Sequence
+					}
+					order = append(order, id)
 				}
 			}
 			p0 := slices.DeleteFunc(slices.Clone(order), func(id string) bool { return !strings.HasPrefix(id, "p0-") })
