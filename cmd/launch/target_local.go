@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/polyfn/polyfn/adapters/local"
+	_ "github.com/polyfn/polyfn/adapters/local/localkafka" // kafka:// stream triggers; only builds without a cloud tag link it
 	"github.com/polyfn/polyfn/core"
 	_ "github.com/polyfn/polyfn/providers/local" // file://, mem://, constant:// and base64key:// for every kind, as polyfn dev serves them
 )
