@@ -43,6 +43,13 @@ func Middleware(o Options) func(http.Handler) http.Handler {
 				next.ServeHTTP(w, r)
 				return
 			}
+			if !time.Now().Before(deadline) {
+				// Less than the margin is left: answer now, without
+				// starting a handler that could only run out of time (or,
+				// finishing first, race the deadline for the answer).
+				core.WriteError(w, r, core.Errorf(core.DeadlineExceeded, "the request took too long"))
+				return
+			}
 			ctx, cancel := context.WithDeadline(r.Context(), deadline)
 			defer cancel()
 			bw := &bufferedWriter{header: http.Header{}}
