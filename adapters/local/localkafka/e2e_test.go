@@ -18,11 +18,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/polyfn/polyfn/internal/emulators"
+	"github.com/polyfn/polyfn/internal/usermodule"
 )
 
-// TestBinaryResumesAtFailure builds a stream function as a user does (no
-// tag: the local runtime, with the kafka:// driver imported), runs it on a
+// TestBinaryResumesAtFailure builds a stream function as a user does, in a
+// module of their own with no tag (the local runtime, whose launch links
+// the kafka:// driver), runs it on a
 // topic of kfake, and reads its log: the record that fails once stops its
 // partition, is delivered again, and the partition's later record comes
 // only after it; the group's committed offsets end past every record.
@@ -30,11 +31,13 @@ func TestBinaryResumesAtFailure(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a function binary; skipped with -short")
 	}
+	src, err := os.ReadFile(filepath.Join("testdata", "clicks", "main.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	bin := filepath.Join(t.TempDir(), "clicks")
-	build := exec.Command("go", "build", "-o", bin, "./adapters/local/localkafka/testdata/clicks")
-	build.Dir = emulators.ModuleRoot(t)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	if err := usermodule.New(t, map[string]string{"cmd/clicks/main.go": string(src)}).Build("./cmd/clicks", "", bin); err != nil {
+		t.Fatal(err)
 	}
 
 	cluster, err := kfake.NewCluster(kfake.SeedTopics(2, "clicks"))

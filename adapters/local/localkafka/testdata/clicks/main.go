@@ -1,13 +1,14 @@
-// Command clicks is a stream function on the local runtime, built and run
-// by TestBinaryResumesAtFailure: it reads CLICKS_STREAM_URL and fails the
-// first delivery of each record whose value is "poison".
+// Command clicks is a stream function on the local runtime, built in a
+// user's own module and run by TestBinaryResumesAtFailure: it reads
+// CLICKS_STREAM_URL and fails the first delivery of each record whose
+// value is "poison". It imports no driver: launch links the kafka:// one in
+// a build without a cloud tag.
 package main
 
 import (
 	"context"
 	"sync"
 
-	_ "github.com/polyfn/polyfn/adapters/local/localkafka" // kafka://
 	"github.com/polyfn/polyfn/cmd/launch"
 	"github.com/polyfn/polyfn/core"
 )
