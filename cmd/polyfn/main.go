@@ -1,6 +1,7 @@
 // Command polyfn is polyfn's command-line tool.
 //
 //	polyfn dev [--addr 127.0.0.1:8080] [--data .polyfn] [--log-format text|json] [--log-level info]
+//	polyfn new NAME [--module PATH] [--dir DIR]
 //	polyfn build --cloud aws|gcp|azure [--arch arm64|amd64] [--out dist] ./cmd/<name>
 //	polyfn lambda serve --bootstrap ./bootstrap [--addr 127.0.0.1:9001]
 //	polyfn token --sub alice --scope "users:read users:write" [--aud A] [--ttl 1h]
