@@ -191,8 +191,22 @@ func TestJWTKeyRotationAndRefreshLimits(t *testing.T) {
 	if _, err := v.Verify(t.Context(), sign(t, newKey, jose.RS256, "k2", goodClaims(is))); err != nil {
 		t.Fatalf("token with the rotated key: %v", err)
 	}
-	if _, err := v.Verify(t.Context(), sign(t, key, jose.RS256, kid, goodClaims(is))); err == nil {
-		t.Error("token with the retired key accepted")
+	// go-oidc answers the verification that waited for the fetch before it
+	// stores the fetched set (RemoteKeySet.keysFromRemote), so a token
+	// verified in that instant still meets the old key; once the set is
+	// stored the retired key is refused, and no further fetch brings it back.
+	old := sign(t, key, jose.RS256, kid, goodClaims(is))
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		if _, err := v.Verify(t.Context(), old); err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("token with the retired key still accepted 5 s after the rotated keys were fetched")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := v.Verify(t.Context(), old); err == nil {
+		t.Error("token with the retired key accepted again after it was refused")
 	}
 }
 
