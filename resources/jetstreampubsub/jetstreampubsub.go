@@ -396,8 +396,10 @@ func (s *subscription) forget() {
 	s.mu.Unlock()
 }
 
-// ReceiveBatch fetches up to maxMessages, waiting up to fetchWait for the
-// first one.
+// ReceiveBatch returns up to maxMessages: those the consumer has ready now,
+// or else the first to arrive within fetchWait. A pull request for a whole
+// batch would hold the messages until the batch is full or the wait ends;
+// two requests return each message as soon as it is there.
 func (s *subscription) ReceiveBatch(ctx context.Context, maxMessages int) ([]*driver.Message, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -406,29 +408,49 @@ func (s *subscription) ReceiveBatch(ctx context.Context, maxMessages int) ([]*dr
 	if err != nil {
 		return nil, err
 	}
-	wctx, cancel := context.WithTimeout(ctx, fetchWait)
-	defer cancel()
-	batch, err := c.Fetch(maxMessages, jetstream.FetchContext(wctx))
+	batch, err := c.FetchNoWait(maxMessages)
 	if err != nil {
 		return nil, s.fetchErr(ctx, err)
 	}
+	dms, err := s.collect(ctx, batch)
+	if err != nil || len(dms) > 0 {
+		return dms, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, fetchWait)
+	defer cancel()
+	batch, err = c.Fetch(1, jetstream.FetchContext(wctx))
+	if err != nil {
+		return nil, s.fetchErr(ctx, err)
+	}
+	return s.collect(ctx, batch)
+}
+
+// collect reads a fetched batch. Messages already received when an error
+// ends it are not returned: unacked, the server delivers them again after
+// the ack wait.
+func (s *subscription) collect(ctx context.Context, batch jetstream.MessageBatch) ([]*driver.Message, error) {
 	var dms []*driver.Message
-	for m := range batch.Messages() {
-		dm, err := toDriverMessage(m)
-		if err != nil {
-			_ = m.Term() // undecodable: never deliverable, so never redeliver it
-			continue
+	for {
+		select {
+		case m, ok := <-batch.Messages():
+			if !ok {
+				if err := batch.Error(); err != nil {
+					if err = s.fetchErr(ctx, err); err != nil {
+						return nil, err
+					}
+				}
+				return dms, nil
+			}
+			dm, err := toDriverMessage(m)
+			if err != nil {
+				_ = m.Term() // not a JetStream message: never deliverable
+				continue
+			}
+			dms = append(dms, dm)
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
-		dms = append(dms, dm)
 	}
-	if err := batch.Error(); err != nil {
-		if err = s.fetchErr(ctx, err); err != nil {
-			// Messages already received are returned unacked: the server
-			// redelivers them after the ack wait.
-			return nil, err
-		}
-	}
-	return dms, nil
 }
 
 // fetchErr filters a fetch error: the end of the short wait is no error;
