@@ -19,7 +19,8 @@
 // stores, fails with gcerrors.NotFound). A subscription receives from the
 // durable consumer CONSUMER of STREAM; subject is the consumer's filter
 // subject (default: every subject of the stream) and matters only when the
-// consumer is created.
+// consumer is created (with create=true and no subject, the stream must
+// exist, and the consumer takes all of its subjects).
 //
 // server defaults to the environment variable NATS_SERVER_URL, as for
 // natspubsub's nats:// URLs. One connection is opened per server URL and
@@ -200,11 +201,14 @@ func openSubscription(ctx context.Context, js jetstream.JetStream, stream, consu
 	}
 	s := &subscription{js: js, stream: stream, name: consumer}
 	if opts.Create {
-		if opts.Subject == "" {
-			return nil, fmt.Errorf("jetstreampubsub: creating consumer %q of stream %q needs a subject", consumer, stream)
-		}
-		if err := ensureStream(ctx, js, stream, opts.Subject); err != nil {
-			return nil, err
+		if opts.Subject != "" {
+			if err := ensureStream(ctx, js, stream, opts.Subject); err != nil {
+				return nil, err
+			}
+		} else if _, err := js.Stream(ctx, stream); err != nil {
+			// Without a subject, the consumer takes every subject of a
+			// stream that must exist.
+			return nil, fmt.Errorf("jetstreampubsub: consumer %q: stream %q (give a subject to create it): %w", consumer, stream, err)
 		}
 		cfg := jetstream.ConsumerConfig{
 			Durable:       consumer,
@@ -315,7 +319,7 @@ func (t *topic) SendBatch(ctx context.Context, ms []*driver.Message) error {
 		}
 		f, err := t.js.PublishMsgAsync(nm, jetstream.WithExpectStream(t.stream))
 		if err != nil {
-			return err
+			return t.publishErr(err)
 		}
 		futures[i] = f
 	}
@@ -324,7 +328,7 @@ func (t *topic) SendBatch(ctx context.Context, ms []*driver.Message) error {
 		select {
 		case ack = <-f.Ok():
 		case err := <-f.Err():
-			return err
+			return t.publishErr(err)
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -344,6 +348,12 @@ func (t *topic) SendBatch(ctx context.Context, ms []*driver.Message) error {
 		}
 	}
 	return nil
+}
+
+// publishErr names the subject and stream, which a NotFound is about: no
+// stream stores the subject, or another stream than the topic's does.
+func (t *topic) publishErr(err error) error {
+	return fmt.Errorf("jetstreampubsub: publish to %s, stored by stream %s: %w", t.subject, t.stream, err)
 }
 
 func (t *topic) IsRetryable(err error) bool { return isRetryable(err) }

@@ -46,6 +46,15 @@ func Start(dir, addr string) (url string, stop func(), err error) {
 			port = n
 		}
 	}
+	if port != server.RANDOM_PORT {
+		// The server does not report a port in use, it only never becomes
+		// ready: find out first.
+		l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		if err != nil {
+			return "", nil, fmt.Errorf("embedded: %w", err)
+		}
+		l.Close()
+	}
 	s, err := server.NewServer(&server.Options{
 		ServerName: "polyfn-local",
 		Host:       host,
