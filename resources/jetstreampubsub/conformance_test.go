@@ -193,11 +193,10 @@ func (asTest) AfterSend(as func(any) bool) error {
 func TestURL(t *testing.T) {
 	url := startServer(t)
 	ctx := context.Background()
-	sub, err := pubsub.OpenSubscription(ctx, "jetstream://ORDERS/orders-worker?create=true&subject=orders.created&ackwait=5s&server="+url)
+	sub, err := pubsub.OpenSubscription(ctx, "jetstream://ORDERS/orders-worker?create=true&subject=orders.created&ackwait=1s&server="+url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sub.Shutdown(ctx)
 	top, err := pubsub.OpenTopic(ctx, "jetstream://ORDERS/orders.created?server="+url)
 	if err != nil {
 		t.Fatal(err)
@@ -213,6 +212,36 @@ func TestURL(t *testing.T) {
 	m.Ack()
 	if string(m.Body) != "o-1" || m.Metadata["ce-id"] != "1" || m.Metadata["k:ey"] != " a\r\nb " {
 		t.Errorf("received %q %q", m.Body, m.Metadata)
+	}
+
+	// Without ?server=, NATS_SERVER_URL names the server; the stream and
+	// consumer exist now, so no create is needed. The first subscription
+	// stops first: a message it had fetched would come back only after the
+	// ack wait.
+	if err := sub.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("NATS_SERVER_URL", url)
+	top2, err := pubsub.OpenTopic(ctx, "jetstream://ORDERS/orders.created")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer top2.Shutdown(ctx)
+	if err := top2.Send(ctx, &pubsub.Message{Body: []byte("o-2")}); err != nil {
+		t.Fatal(err)
+	}
+	sub2, err := pubsub.OpenSubscription(ctx, "jetstream://ORDERS/orders-worker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub2.Shutdown(ctx)
+	m, err = sub2.Receive(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Ack()
+	if string(m.Body) != "o-2" {
+		t.Errorf("received %q, want o-2 (o-1 was acked)", m.Body)
 	}
 }
 
