@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,7 +27,7 @@ const childDirEnv = "POLYFN_JETSTREAM_CHILD_DIR"
 
 // TestHelperServer is not a test: re-executed by startChild with
 // childDirEnv set, it runs an embedded JetStream server, prints its URL and
-// serves until it is killed.
+// serves until it is killed or its parent is gone.
 func TestHelperServer(t *testing.T) {
 	dir := os.Getenv(childDirEnv)
 	if dir == "" {
@@ -38,12 +39,16 @@ func TestHelperServer(t *testing.T) {
 		os.Exit(1)
 	}
 	fmt.Println("url:", url)
-	select {}
+	// Serve until killed, or until the parent is gone (its end of stdin
+	// closes), so that no server outlives a test binary that died.
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	os.Exit(0)
 }
 
 type child struct {
-	cmd *exec.Cmd
-	url string
+	cmd   *exec.Cmd
+	stdin io.Closer
+	url   string
 }
 
 // startChild runs a JetStream server in a child process storing under dir
@@ -53,6 +58,10 @@ func startChild(t *testing.T, dir string) *child {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperServer$", "-test.count=1")
 	cmd.Env = append(os.Environ(), childDirEnv+"="+dir)
 	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe() // held open for the child's life
+	if err != nil {
+		t.Fatal(err)
+	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +69,7 @@ func startChild(t *testing.T, dir string) *child {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	c := &child{cmd: cmd}
+	c := &child{cmd: cmd, stdin: stdin}
 	t.Cleanup(c.kill)
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {
