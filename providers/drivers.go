@@ -90,6 +90,8 @@ var drivers = []Driver{
 
 	{"pubsub.Topic", "nats", "gocloud.dev/pubsub/natspubsub", "selfhosted"},
 	{"pubsub.Subscription", "nats", "gocloud.dev/pubsub/natspubsub", "selfhosted"},
+	{"pubsub.Topic", "jetstream", Module + "/resources/jetstreampubsub", "selfhosted"},
+	{"pubsub.Subscription", "jetstream", Module + "/resources/jetstreampubsub", "selfhosted"},
 	{"pubsub.Topic", "rabbit", "gocloud.dev/pubsub/rabbitpubsub", "selfhosted"},
 	{"pubsub.Subscription", "rabbit", "gocloud.dev/pubsub/rabbitpubsub", "selfhosted"},
 

@@ -2,9 +2,9 @@
 
 // Package pubsub links the gocloud.dev pubsub.Topic and pubsub.Subscription
 // drivers of the build's target: awssns:// and awssqs:// with -tags aws,
-// gcppubsub:// with -tags gcp, azuresb:// with -tags azure. Every build that
-// imports it also serves mem:// (providers/local's driver) and nats:// and
-// rabbit:// (providers/selfhosted's drivers).
+// gcppubsub:// with -tags gcp, azuresb:// with -tags azure. Every build
+// that imports it also serves mem:// (providers/local's driver) and nats://,
+// jetstream:// and rabbit:// (providers/selfhosted's drivers).
 //
 // A function's main imports it for its side effects when the function
 // publishes to a topic or consumes a subscription (core.Topic,
@@ -17,7 +17,8 @@
 package pubsub
 
 import (
-	_ "gocloud.dev/pubsub/mempubsub"    // mem://
-	_ "gocloud.dev/pubsub/natspubsub"   // nats://
-	_ "gocloud.dev/pubsub/rabbitpubsub" // rabbit://
+	_ "github.com/polyfn/polyfn/resources/jetstreampubsub" // jetstream://
+	_ "gocloud.dev/pubsub/mempubsub"                       // mem://
+	_ "gocloud.dev/pubsub/natspubsub"                      // nats://
+	_ "gocloud.dev/pubsub/rabbitpubsub"                    // rabbit://
 )

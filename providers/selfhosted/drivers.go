@@ -5,4 +5,6 @@ package selfhosted
 import (
 	_ "gocloud.dev/pubsub/natspubsub"   // nats://
 	_ "gocloud.dev/pubsub/rabbitpubsub" // rabbit://
+
+	_ "github.com/polyfn/polyfn/resources/jetstreampubsub" // jetstream://
 )
