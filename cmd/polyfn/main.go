@@ -4,6 +4,7 @@
 //	polyfn new NAME [--module PATH] [--dir DIR]
 //	polyfn build --cloud aws|gcp|azure [--arch arm64|amd64] [--out dist] ./cmd/<name>
 //	polyfn lambda serve --bootstrap ./bootstrap [--addr 127.0.0.1:9001]
+//	polyfn events --cloud aws|gcp|azure --trigger object|message|change|timer|stream [--source S] [--kind K] [--body @FILE|TEXT]
 //	polyfn token --sub alice --scope "users:read users:write" [--aud A] [--ttl 1h]
 //	polyfn inspect --cloud aws|gcp|azure --transport lambda|http|custom-handler --trigger http|object|message|change|timer
 //	               [--method M --url PATH?QUERY] [--header 'Name: value']... [FILE|-]
