@@ -18,7 +18,7 @@ func init() {
 	commands["events"] = command{summary: "print a sample native payload a cloud delivers to an event function", run: runEvents}
 }
 
-const eventsUsage = `Usage: polyfn events --cloud aws|gcp --trigger object|message|change|timer|stream
+const eventsUsage = `Usage: polyfn events --cloud aws|gcp|azure --trigger object|message|change|timer|stream
          [--source S] [--kind K] [--body @FILE|TEXT] [--bucket B] [--key K]
 
 It prints, on standard output, a payload as the cloud delivers it to the
@@ -26,6 +26,12 @@ function process, which polyfn inspect takes as it is:
 
   polyfn events --cloud aws --trigger message --source sqs --body @order.json |
     polyfn inspect --cloud aws --trigger message -
+
+An Azure payload is the host's invocation of the function the source names:
+give polyfn inspect its --url /<function> and the host's header, as in
+  polyfn events --cloud azure --trigger message --source servicebus |
+    polyfn inspect --cloud azure --trigger message --url /on-bus \
+      --header 'X-Azure-Functions-InvocationId: 1' -
 
 Sources (the first of each trigger is its default):
 %s
@@ -67,6 +73,13 @@ var eventSources = []eventSource{
 	{cloud: "gcp", trigger: "message", name: "pubsub", make: gcpPubSubPush, note: "a Pub/Sub push subscription's request body"},
 	{cloud: "gcp", trigger: "object", name: "storage", kinds: []string{"object_created", "object_deleted", "object_updated"},
 		make: gcpStorage, note: "a Cloud Storage background event (finalize, delete, metadataUpdate)"},
+	{cloud: "azure", trigger: "object", name: "eventgrid", kinds: []string{"object_created", "object_deleted"},
+		make: azureEventGrid, note: "a Blob Storage event (BlobCreated, BlobDeleted) to function on-upload"},
+	{cloud: "azure", trigger: "message", name: "servicebus", make: azureServiceBus, note: "a Service Bus message to function on-bus"},
+	{cloud: "azure", trigger: "message", name: "queue", make: azureQueue, note: "a Queue Storage message to function on-queue"},
+	{cloud: "azure", trigger: "change", name: "cosmos", make: azureCosmos, note: "a Cosmos DB change feed batch to function on-change"},
+	{cloud: "azure", trigger: "timer", name: "timer", make: azureTimer, note: "a timer firing to function on-timer"},
+	{cloud: "azure", trigger: "stream", name: "eventhubs", make: azureEventHubs, note: "an Event Hubs batch of one event to function on-stream"},
 }
 
 // sourcesUsage lists the sources for the usage message.
@@ -92,7 +105,7 @@ func runEvents(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stderr, eventsUsage, sourcesUsage())
 		fs.PrintDefaults()
 	}
-	cloud := fs.String("cloud", "", "the `cloud`: aws or gcp (required)")
+	cloud := fs.String("cloud", "", "the `cloud`: aws, gcp or azure (required)")
 	trigger := fs.String("trigger", "", "the function's `trigger`: object, message, change, timer or stream (required)")
 	source := fs.String("source", "", "the `source` of the events (default: the trigger's first)")
 	kind := fs.String("kind", "", "the object event `kind` (object triggers; default: the source's first)")
@@ -183,7 +196,7 @@ func findSource(cloud, trigger, name string) (eventSource, error) {
 	}
 	switch {
 	case len(triggers) == 0:
-		return eventSource{}, fmt.Errorf("--cloud must be %s, not %q", strings.Join(clouds, " or "), cloud)
+		return eventSource{}, fmt.Errorf("--cloud must be %s or %s, not %q", strings.Join(clouds[:len(clouds)-1], ", "), clouds[len(clouds)-1], cloud)
 	case len(names) == 0:
 		sort.Strings(triggers)
 		return eventSource{}, fmt.Errorf("--trigger for %s must be %s, not %q", cloud, strings.Join(triggers, ", "), trigger)
