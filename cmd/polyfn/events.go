@@ -50,6 +50,8 @@ type eventSource struct {
 	make func(p eventParams) (any, error)
 	// note is the line the usage shows.
 	note string
+	// bodyless is true for a payload that carries no body.
+	bodyless bool
 }
 
 // eventParams are a payload's variable parts, defaults filled.
@@ -67,10 +69,12 @@ var eventSources = []eventSource{
 	{cloud: "aws", trigger: "object", name: "s3", kinds: []string{"object_created", "object_deleted", "object_restored", "object_tiered"},
 		make: awsS3, note: "an S3 event notification"},
 	{cloud: "aws", trigger: "change", name: "dynamodb", make: awsDynamoDB, note: "a DynamoDB Streams INSERT record"},
-	{cloud: "aws", trigger: "timer", name: "eventbridge", make: awsScheduled, note: "an EventBridge scheduled rule's Scheduled Event"},
+	{cloud: "aws", trigger: "timer", name: "eventbridge", make: awsScheduled, note: "an EventBridge scheduled rule's Scheduled Event", bodyless: true},
 	{cloud: "aws", trigger: "stream", name: "kinesis", make: awsKinesis, note: "a Kinesis batch of one record"},
 	{cloud: "aws", trigger: "stream", name: "msk", make: awsMSK, note: "an Amazon MSK batch of one record"},
 	{cloud: "gcp", trigger: "message", name: "pubsub", make: gcpPubSubPush, note: "a Pub/Sub push subscription's request body"},
+	{cloud: "gcp", trigger: "timer", name: "scheduler", make: gcpSchedulerPush,
+		note: "a Cloud Scheduler job's Pub/Sub message (--body, the job's payload) to a push subscription"},
 	{cloud: "gcp", trigger: "object", name: "storage", kinds: []string{"object_created", "object_deleted", "object_updated"},
 		make: gcpStorage, note: "a Cloud Storage background event (finalize, delete, metadataUpdate)"},
 	{cloud: "azure", trigger: "object", name: "eventgrid", kinds: []string{"object_created", "object_deleted"},
@@ -78,7 +82,7 @@ var eventSources = []eventSource{
 	{cloud: "azure", trigger: "message", name: "servicebus", make: azureServiceBus, note: "a Service Bus message to function on-bus"},
 	{cloud: "azure", trigger: "message", name: "queue", make: azureQueue, note: "a Queue Storage message to function on-queue"},
 	{cloud: "azure", trigger: "change", name: "cosmos", make: azureCosmos, note: "a Cosmos DB change feed batch to function on-change"},
-	{cloud: "azure", trigger: "timer", name: "timer", make: azureTimer, note: "a timer firing to function on-timer"},
+	{cloud: "azure", trigger: "timer", name: "timer", make: azureTimer, note: "a timer firing to function on-timer", bodyless: true},
 	{cloud: "azure", trigger: "stream", name: "eventhubs", make: azureEventHubs, note: "an Event Hubs batch of one event to function on-stream"},
 }
 
@@ -148,12 +152,14 @@ func runEvents(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		p.body = b
 	case *body != "":
 		p.body = []byte(*body)
+	case src.trigger == "timer":
+		p.body = []byte("nightly-report")
 	case src.trigger == "change":
 		p.body = []byte(`{"id":"u1","name":"Ada","visits":3}`)
 	default:
 		p.body = []byte(`{"id":"A-1001","item":"book","quantity":2}`)
 	}
-	if src.trigger == "timer" && flagSet(fs, "body") {
+	if src.bodyless && flagSet(fs, "body") {
 		fmt.Fprintf(stderr, "polyfn events: --body: %s %s carries no body\n", src.cloud, src.name)
 		return errUsage
 	}

@@ -79,3 +79,12 @@ func gcpStorage(p eventParams) (any, error) {
 			ContentType: "image/jpeg", Size: "1024", Etag: "CLHi8Yz/lvsCEAE=", TimeCreated: ts, Updated: ts},
 	}, nil
 }
+
+// gcpSchedulerPush is the push request of a Cloud Scheduler job's Pub/Sub
+// message, its payload the --body.
+func gcpSchedulerPush(p eventParams) (any, error) {
+	return pubsubPush{
+		Message:      pubsubMessage{Data: p.body, MessageID: gcpID(), PublishTime: p.now},
+		Subscription: "projects/my-project/subscriptions/nightly-report-push",
+	}, nil
+}

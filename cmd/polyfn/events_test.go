@@ -50,6 +50,8 @@ func TestEventsDecode(t *testing.T) {
 		{cloud: "aws", trigger: "stream", source: "kinesis", extra: []string{"--body", "click"}, want: core.KindRecord, body: "click"},
 		{cloud: "aws", trigger: "stream", source: "msk", extra: []string{"--body", "debit"}, want: core.KindRecord, body: "debit"},
 		{cloud: "gcp", trigger: "message", source: "pubsub", extra: []string{"--body", "@" + order}, want: core.KindMessage, body: `{"id":"A-7","lines":[{"sku":"b-1","n":1}]}`},
+		{cloud: "gcp", trigger: "timer", source: "scheduler", extra: []string{"--body", `{"report":"daily"}`}, want: core.KindTimer, body: `{"report":"daily"}`},
+		{cloud: "gcp", trigger: "timer", want: core.KindTimer, body: "nightly-report"},
 		{cloud: "gcp", trigger: "object", source: "storage", want: core.KindObjectCreated, key: "uploads/red flower.jpg"},
 		{cloud: "gcp", trigger: "object", source: "storage", kind: "object_deleted", extra: []string{"--key", "x/y z.png"}, want: core.KindObjectDeleted, key: "x/y z.png"},
 		{cloud: "gcp", trigger: "object", source: "storage", kind: "object_updated", want: core.KindObjectUpdated, key: "uploads/red flower.jpg"},
@@ -124,6 +126,7 @@ func TestEventsDecode(t *testing.T) {
 				if e.Timer.ScheduledTime.IsZero() {
 					t.Error("no scheduled time")
 				}
+				body = e.Timer.Payload
 			}
 			if c.trigger == "change" {
 				if !jsonContains(t, body, []byte(c.body)) {
