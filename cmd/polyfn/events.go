@@ -90,7 +90,7 @@ var eventSources = []eventSource{
 func sourcesUsage() string {
 	var b strings.Builder
 	for _, s := range eventSources {
-		fmt.Fprintf(&b, "  %-5s --trigger %-7s --source %-11s %s", s.cloud, s.trigger, s.name, s.note)
+		fmt.Fprintf(&b, "  %-5s --trigger %-7s --source %-12s %s", s.cloud, s.trigger, s.name, s.note)
 		if len(s.kinds) > 0 {
 			fmt.Fprintf(&b, "; --kind %s", strings.Join(s.kinds, ", "))
 		}

@@ -247,3 +247,33 @@ func TestEventsCLI(t *testing.T) {
 		}
 	}
 }
+
+// TestEventsDocs checks that docs/local-runtime.md's section lists every
+// source and kind polyfn events prints.
+func TestEventsDocs(t *testing.T) {
+	b, err := os.ReadFile("../../docs/local-runtime.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "## Sample events: polyfn events\n")
+	if !ok {
+		t.Fatal(`docs/local-runtime.md has no "Sample events: polyfn events" section`)
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	for _, s := range eventSources {
+		row := ""
+		for _, line := range strings.Split(section, "\n") {
+			if strings.HasPrefix(line, "| "+s.cloud+" | "+s.trigger+" |") {
+				row = line
+			}
+		}
+		if !strings.Contains(row, "`"+s.name+"`") {
+			t.Errorf("no row of %s %s lists source %s", s.cloud, s.trigger, s.name)
+		}
+		for _, k := range s.kinds {
+			if !strings.Contains(row, "`"+k+"`") {
+				t.Errorf("the row of %s %s does not list kind %s", s.cloud, s.trigger, k)
+			}
+		}
+	}
+}
