@@ -97,9 +97,32 @@ func s3Key(key string) string {
 	return strings.ReplaceAll(url.QueryEscape(key), "%2F", "/")
 }
 
+// s3Record is an S3 event record as S3 sends it: aws-lambda-go's, whose
+// object (shadowed here, as encoding/json takes the shallower field) has
+// no urlDecodedKey, a member of the SDK's own that S3 does not send.
+type s3Record struct {
+	events.S3EventRecord
+	S3 s3Entity `json:"s3"`
+}
+
+type s3Entity struct {
+	SchemaVersion   string          `json:"s3SchemaVersion"`
+	ConfigurationID string          `json:"configurationId"`
+	Bucket          events.S3Bucket `json:"bucket"`
+	Object          s3Object        `json:"object"`
+}
+
+type s3Object struct {
+	Key       string `json:"key"`
+	Size      int64  `json:"size,omitempty"`
+	ETag      string `json:"eTag,omitempty"`
+	VersionID string `json:"versionId"`
+	Sequencer string `json:"sequencer"`
+}
+
 // awsS3 is an S3 event notification of one object.
 func awsS3(p eventParams) (any, error) {
-	r := events.S3EventRecord{
+	r := s3Record{S3EventRecord: events.S3EventRecord{
 		EventVersion:      "2.1",
 		EventSource:       "aws:s3",
 		AWSRegion:         awsRegion,
@@ -110,14 +133,13 @@ func awsS3(p eventParams) (any, error) {
 			"x-amz-request-id": randomHex(8),
 			"x-amz-id-2":       "FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD",
 		},
-		S3: events.S3Entity{
-			SchemaVersion:   "1.0",
-			ConfigurationID: "polyfn",
-			Bucket: events.S3Bucket{Name: p.bucket, OwnerIdentity: events.S3UserIdentity{PrincipalID: "A3NL1KOZZKExample"},
-				Arn: "arn:aws:s3:::" + p.bucket},
-			Object: events.S3Object{Key: s3Key(p.key), VersionID: "096fKKXTRTtl3on89fVO.nfljtsv6qko", Sequencer: "0055AED6DCD90281E5"},
-		},
-	}
+	}, S3: s3Entity{
+		SchemaVersion:   "1.0",
+		ConfigurationID: "polyfn",
+		Bucket: events.S3Bucket{Name: p.bucket, OwnerIdentity: events.S3UserIdentity{PrincipalID: "A3NL1KOZZKExample"},
+			Arn: "arn:aws:s3:::" + p.bucket},
+		Object: s3Object{Key: s3Key(p.key), VersionID: "096fKKXTRTtl3on89fVO.nfljtsv6qko", Sequencer: "0055AED6DCD90281E5"},
+	}}
 	size := int64(1024)
 	switch p.kind {
 	case "object_created":
@@ -142,7 +164,9 @@ func awsS3(p eventParams) (any, error) {
 	default:
 		return nil, fmt.Errorf("s3 sends no %q events", p.kind)
 	}
-	return events.S3Event{Records: []events.S3EventRecord{r}}, nil
+	return struct {
+		Records []s3Record `json:"Records"`
+	}{[]s3Record{r}}, nil
 }
 
 // dynamoItem converts a JSON object to DynamoDB attribute values, as
