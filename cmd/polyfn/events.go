@@ -79,6 +79,8 @@ var eventSources = []eventSource{
 		make: gcpStorage, note: "a Cloud Storage background event (finalize, delete, metadataUpdate)"},
 	{cloud: "azure", trigger: "object", name: "eventgrid", kinds: []string{"object_created", "object_deleted"},
 		make: azureEventGrid, note: "a Blob Storage event (BlobCreated, BlobDeleted) to function on-upload"},
+	{cloud: "azure", trigger: "object", name: "blob", kinds: []string{"object_created"},
+		make: azureBlob, note: "a blob trigger's new blob (--body, its content) to function on-upload"},
 	{cloud: "azure", trigger: "message", name: "servicebus", make: azureServiceBus, note: "a Service Bus message to function on-bus"},
 	{cloud: "azure", trigger: "message", name: "queue", make: azureQueue, note: "a Queue Storage message to function on-queue"},
 	{cloud: "azure", trigger: "change", name: "cosmos", make: azureCosmos, note: "a Cosmos DB change feed batch to function on-change"},

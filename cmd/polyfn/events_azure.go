@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/md5"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -205,4 +207,44 @@ func azureEventHubs(p eventParams) (any, error) {
 		"PropertiesArray":       mustText([]map[string]any{{}}),
 		"SystemPropertiesArray": mustText([]map[string]any{{"x-opt-sequence-number": 1041, "x-opt-offset": 4294967296, "x-opt-enqueued-time": p.now.Format("2006-01-02T15:04:05.000+00:00"), "x-opt-partition-key": "user-1", "SequenceNumber": 1041, "Offset": 4294967296, "PartitionKey": "user-1", "EnqueuedTimeUtc": enq}}),
 	}), nil
+}
+
+// azureBlobProperties are the blob trigger's Properties metadata, the
+// members the host always sends.
+type azureBlobProperties struct {
+	Length            int64  `json:"Length"`
+	ContentMD5        string `json:"ContentMD5"`
+	ContentType       string `json:"ContentType"`
+	ETag              string `json:"ETag"`
+	Created           string `json:"Created"`
+	LastModified      string `json:"LastModified"`
+	BlobType          int    `json:"BlobType"`
+	LeaseStatus       int    `json:"LeaseStatus"`
+	LeaseState        int    `json:"LeaseState"`
+	IsServerEncrypted bool   `json:"IsServerEncrypted"`
+}
+
+// azureBlob is a blobTrigger invocation of a new blob whose content is the
+// --body, as the binding "blobIn" gives it (base64) with the blob's Uri,
+// Properties and name.
+func azureBlob(p eventParams) (any, error) {
+	if p.kind != "object_created" {
+		return nil, fmt.Errorf("blob sends no %q events", p.kind)
+	}
+	u := url.URL{Scheme: "https", Host: "polyfnmedia.blob.core.windows.net", Path: "/" + p.bucket + "/" + p.key}
+	sum := md5.Sum(p.body)
+	ts := p.now.Format("2006-01-02T15:04:05+00:00")
+	name := p.key
+	if i := strings.LastIndex(name, "/"); i >= 0 {
+		name = name[i+1:]
+	}
+	inv := azureInvoke("eventgrid", p, map[string]any{"blobIn": p.body}, map[string]any{
+		"Uri": mustText(u.String()),
+		"Properties": azureBlobProperties{Length: int64(len(p.body)), ContentMD5: base64.StdEncoding.EncodeToString(sum[:]),
+			ContentType: "application/octet-stream", ETag: mustText("0x8DA6E28262505DD"), Created: ts, LastModified: ts,
+			BlobType: 2, LeaseStatus: 2, LeaseState: 1, IsServerEncrypted: true},
+		"Metadata": map[string]string{},
+		"name":     mustText(name),
+	})
+	return inv, nil
 }
