@@ -10,6 +10,7 @@ import (
 	"github.com/polyfn/polyfn/adapters/gcpfunctions"
 	"github.com/polyfn/polyfn/functions/thumbnails"
 	_ "github.com/polyfn/polyfn/providers/local"
+	_ "github.com/polyfn/polyfn/resources/jetstreampubsub"
 	_ "gocloud.dev/blob/gcsblob"
 	_ "gocloud.dev/pubsub/gcppubsub"
 	_ "gocloud.dev/pubsub/natspubsub"
