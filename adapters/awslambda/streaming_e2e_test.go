@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"github.com/polyfn/polyfn/adapters/awslambda/runtimeapi"
-	"github.com/polyfn/polyfn/internal/emulators"
 )
 
 // TestStreamingEndToEnd runs testdata/streaming, an app that declares
@@ -47,22 +45,7 @@ func TestStreamingEndToEnd(t *testing.T) {
 	}))
 	defer release.Close()
 
-	out := &emulators.SyncBuffer{}
-	s, err := runtimeapi.Start(t.Context(), "127.0.0.1:0", &runtimeapi.Options{
-		Bootstrap: bin, FunctionName: "streaming", Env: []string{"STREAM_RELEASE_URL=" + release.URL}, Timeout: 20 * time.Second,
-		Stdout: out, Stderr: out, Logger: slog.New(slog.NewTextHandler(out, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("closing the server: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("the bootstrap's output and the server's log:\n%s", out)
-		}
-	})
+	s := startBootstrap(t, bin, "streaming", "STREAM_RELEASE_URL="+release.URL)
 	url := httptest.NewServer(s.FunctionURL(runtimeapi.ResponseStream))
 	defer url.Close()
 

@@ -124,11 +124,19 @@ func TestUnitsEndToEnd(t *testing.T) {
 
 func startUnits(t *testing.T, bin string, env ...string) *runtimeapi.Server {
 	t.Helper()
-	out := &emulators.SyncBuffer{}
 	env = append(env, "UNITS_MEDIA_URL=s3://media?region=us-east-1",
 		"UNITS_QUEUE_URL=awssqs://sqs.us-east-2.amazonaws.com/123456789012/orders?region=us-east-2")
+	return startBootstrap(t, bin, "units", env...)
+}
+
+// startBootstrap serves bin under polyfn's Lambda Runtime API as function
+// name, with env, and shows its output and the server's log if the test
+// fails.
+func startBootstrap(t *testing.T, bin, name string, env ...string) *runtimeapi.Server {
+	t.Helper()
+	out := &emulators.SyncBuffer{}
 	s, err := runtimeapi.Start(t.Context(), "127.0.0.1:0", &runtimeapi.Options{
-		Bootstrap: bin, FunctionName: "units", Env: env, Timeout: 20 * time.Second,
+		Bootstrap: bin, FunctionName: name, Env: env, Timeout: 20 * time.Second,
 		Stdout: out, Stderr: out, Logger: slog.New(slog.NewTextHandler(out, nil)),
 	})
 	if err != nil {

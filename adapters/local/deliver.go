@@ -104,20 +104,39 @@ func (rt *Runtime) dispatch(fn core.EventFunc, e core.Event) {
 // backoff between deliveries. If the runtime stops during a wait, stopped is
 // called with the deliveries so far and the last error.
 func (rt *Runtime) retryInProcess(fn core.EventFunc, e core.Event, stopped func(n int, err error)) {
-	for n := 1; ; n++ {
-		err := rt.invoke(rt.work, fn, e, n)
+	if done, n, err := rt.retry(rt.intake.Done(), fn, e, nil); !done {
+		stopped(n, err)
+	}
+}
+
+// retry delivers e to fn until the runtime's table (decide) says it is
+// done: delivered, or dead-lettered, failed for good or out of deliveries.
+// Between deliveries it calls waiting, if not nil, with the deliveries so
+// far and the backoff, and waits that long. It returns done false, with
+// the deliveries so far and the last error, when stop closes first.
+func (rt *Runtime) retry(stop <-chan struct{}, fn core.EventFunc, e core.Event, waiting func(n int, wait time.Duration)) (done bool, n int, err error) {
+	for n = 1; ; n++ {
+		err = rt.invoke(rt.work, fn, e, n)
 		switch decide(err, n, defaultMaxDeliveries) {
 		case delivered:
-			return
+			return true, n, nil
 		case deadLettered:
 			rt.dead.put(rt.log, fn.Name, e, n, err)
-			return
+			return true, n, nil
+		}
+		wait := rt.backoff(n)
+		if waiting != nil {
+			waiting(n, wait)
 		}
 		select {
-		case <-time.After(rt.backoff(n)):
-		case <-rt.intake.Done():
-			stopped(n, err)
-			return
+		case <-time.After(wait):
+		case <-stop:
+			return false, n, err
+		}
+		select {
+		case <-stop: // both were ready: stopping wins
+			return false, n, err
+		default:
 		}
 	}
 }

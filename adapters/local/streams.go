@@ -144,28 +144,18 @@ func (rt *Runtime) startStream(ctx context.Context, a *app, fn core.EventFunc, t
 func (rt *Runtime) deliverRecord(ctx context.Context, fn core.EventFunc, e core.Event, stopped func()) error {
 	rt.inflight.Add(1)
 	defer rt.inflight.Done()
-	for n := 1; ; n++ {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		err := rt.invoke(rt.work, fn, e, n)
-		switch decide(err, n, defaultMaxDeliveries) {
-		case delivered:
-			return nil
-		case deadLettered:
-			rt.dead.put(rt.log, fn.Name, e, n, err)
-			return nil
-		}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	done, _, _ := rt.retry(ctx.Done(), fn, e, func(n int, wait time.Duration) {
 		if n == 1 && stopped != nil {
 			stopped()
 		}
-		wait := rt.backoff(n)
 		rt.log.Info("stream partition stopped at a failed record", slog.String("function", fn.Name), slog.String("event_id", e.ID()),
 			slog.String("partition", e.Record.Partition), slog.String("sequence", e.Record.Sequence), slog.Duration("retry_in", wait))
-		select {
-		case <-time.After(wait):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	})
+	if !done {
+		return ctx.Err()
 	}
+	return nil
 }

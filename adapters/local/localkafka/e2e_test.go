@@ -15,7 +15,6 @@ import (
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/polyfn/polyfn/internal/usermodule"
@@ -40,16 +39,7 @@ func TestBinaryResumesAtFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	cluster, err := kfake.NewCluster(kfake.SeedTopics(2, "clicks"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cluster.Close)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cl.Close)
+	brokers, cl := startKafka(t, 2, "clicks")
 	for _, r := range []*kgo.Record{
 		{Partition: 0, Value: []byte("a")}, {Partition: 0, Value: []byte("poison")}, {Partition: 0, Value: []byte("b")},
 		{Partition: 1, Value: []byte("c")}, {Partition: 1, Value: []byte("d")},
@@ -61,7 +51,7 @@ func TestBinaryResumesAtFailure(t *testing.T) {
 	}
 
 	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "CLICKS_STREAM_URL=kafka://"+cluster.ListenAddrs()[0]+"/clicks",
+	cmd.Env = append(os.Environ(), "CLICKS_STREAM_URL=kafka://"+brokers[0]+"/clicks",
 		"POLYFN_ADDR=127.0.0.1:0", "POLYFN_DATA_DIR="+t.TempDir(), "POLYFN_LOG_FORMAT=json")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

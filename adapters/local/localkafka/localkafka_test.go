@@ -88,17 +88,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // record failing for good is dead-lettered and passed; and that the
 // committed offsets end past every record.
 func TestConsumeResumesAtFailure(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.SeedTopics(2, "clicks"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cluster.Close)
-	brokers := cluster.ListenAddrs()
-	admin, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(admin.Close)
+	brokers, admin := startKafka(t, 2, "clicks")
 
 	produce := func(p int32, values ...string) {
 		t.Helper()
@@ -233,17 +223,7 @@ func TestStartErrors(t *testing.T) {
 // for its retry: its offset stays uncommitted, and the next runtime of the
 // same group starts from it.
 func TestStopLeavesFailedRecord(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.SeedTopics(1, "orders"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cluster.Close)
-	brokers := cluster.ListenAddrs()
-	admin, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(admin.Close)
+	brokers, admin := startKafka(t, 1, "orders")
 	for _, v := range []string{"x", "poison", "y"} {
 		if err := admin.ProduceSync(t.Context(), &kgo.Record{Topic: "orders", Value: []byte(v)}).FirstErr(); err != nil {
 			t.Fatal(err)
@@ -319,4 +299,23 @@ func TestStopLeavesFailedRecord(t *testing.T) {
 	if want := []string{"poison", "y"}; !slices.Equal(got, want) {
 		t.Errorf("the next runtime got %q, want %q", got, want)
 	}
+}
+
+// startKafka starts kfake with topic seeded with partitions, and a client
+// of it that produces to the partition each record names; both stop with
+// the test.
+func startKafka(t *testing.T, partitions int32, topic string) (brokers []string, cl *kgo.Client) {
+	t.Helper()
+	cluster, err := kfake.NewCluster(kfake.SeedTopics(partitions, topic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	brokers = cluster.ListenAddrs()
+	cl, err = kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return brokers, cl
 }
